@@ -1,0 +1,36 @@
+"""Package-level promises: float64 on import, materials, CLI."""
+
+import jax.numpy as jnp
+import pytest
+
+import diffsc
+
+
+def test_float64_is_default():
+    assert jnp.asarray(1.0).dtype == jnp.float64
+    assert jnp.zeros(3).dtype == jnp.float64
+
+
+def test_material_presets_and_replace():
+    for name in ["Al", "Pb", "Nb", "NbSe2", "Ta", "NbN", "TiN"]:
+        m = diffsc.material(name)
+        assert m.Tc > 0 and m.gap0 > 0
+    al = diffsc.material("Al")
+    al2 = al.replace(tau0=400e-9)
+    assert al2.tau0 == 400e-9 and al.tau0 == 440e-9
+    with pytest.raises(TypeError, match="no field"):
+        al.replace(not_a_field=1.0)
+    with pytest.raises(ValueError, match="unknown material"):
+        diffsc.material("Unobtainium")
+    with pytest.raises(ValueError, match="`Tc` must be > 0"):
+        al.replace(Tc=-1.0)
+    with pytest.raises(ValueError, match="has no `N0`"):
+        diffsc.material("TiN").require("N0")
+
+
+def test_energy_conserving_tau0_ph_al():
+    # physics reference §3.6: Al with Theta_D = 420 K, N0 = 1.74e28, tau0 = 438 ns, gap 180 ueV -> 0.270 ns
+    al = diffsc.material("Al").replace(N0=1.74e28, tau0=438e-9, gap0=180e-6)
+    # Tc enters as (k Tc)^3; the reference value uses Tc = gap0 / 1.764 k
+    al = al.replace(Tc=180e-6 / (diffsc.constants.bcs_gap_ratio * diffsc.constants.k_B))
+    assert abs(float(al.tau0_ph_energy_conserving) - 0.270e-9) / 0.270e-9 < 0.01
