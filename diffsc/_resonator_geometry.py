@@ -1,0 +1,261 @@
+r"""From the film's conductivity to the resonator's $f_{res}$ and $Q_i$ (physics reference §5.1–5.2, 5.6).
+
+A half-wave transmission-line resonator of length $l$ is described per unit length by a series
+impedance $Z'=j\omega L_g'+g\,Z_s$ and a shunt admittance $Y'=j\omega C'$, where $Z_s$ is the
+film's surface impedance (Ω/□), $L_g'$ the geometric (magnetic) inductance, $C'$ the capacitance
+and $g$ (1/m) the geometry factor that turns a surface impedance into an impedance per length
+(strip plus ground). With $R'=g\,R_s$, $L'=L_g'+g\,X_s/\omega$ and $r=R'/(\omega L')$:
+$$\gamma_p=\sqrt{Z'Y'}=\alpha+j\beta=\omega\sqrt{L'C'}\,\big(b+ja\big),\quad
+a=\sqrt{\tfrac{\sqrt{1+r^2}+1}{2}},\ b=\frac{r}{2a},$$
+the first half-wave resonance is $\beta l=\pi$ and $Q_i=\beta/(2\alpha)=a^2/r$ (exact for this
+line; $Q_i\to\omega L'/R'$ for $r\ll1$). The kinetic-inductance fraction is
+$\alpha_k=gL_s/(L_g'+gL_s)$ with $L_s=X_s/\omega$.
+
+Geometries:
+
+* :class:`Microstrip` — parallel-plate line (Yassin & Withington, J. Phys. D 28, 1983 (1995), in
+  the limit $K_f=g_{1,2}=1$, $w\gg h$), optional Hammerstad fringing factor. This is the route
+  of de Visser et al. (w = 3 µm, h = 1 µm, t = 60 nm, l = 9.84 mm, 5.57 GHz); their
+  $\varepsilon_r$ is not stated, so calibrate $\varepsilon_{eff}$ with :func:`calibrate_geometry`.
+* :class:`CPW` — coplanar waveguide, conformal-mapping $L_g'$, $C'$ and the Collin/Holloway
+  thin-film geometry factors $g_c$, $g_g$ (Collin; Gao, PhD thesis, Caltech 2008, ch. 3; valid for
+  $t\ll w, s$).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ._constants import epsilon_0, mu_0
+from ._validation import check_finite, check_positive
+
+
+def _ellipk(k):
+    r"""Complete elliptic integral of the first kind $K(k)$ (modulus $k$) via the AGM.
+
+    $K(k)=\pi/(2\,\mathrm{AGM}(1,\sqrt{1-k^2}))$; 8 AGM steps converge quadratically to
+    round-off for $k\le0.999$ (fixed count, differentiable by unrolling).
+    """
+    a = jnp.ones_like(k)
+    b = jnp.sqrt(1.0 - k**2)
+    for _ in range(8):
+        a, b = 0.5 * (a + b), jnp.sqrt(a * b)
+    return jnp.pi / (2.0 * a)
+
+
+def film_surface_impedance(sigma1, sigma2, freq, thickness):
+    r"""Surface impedance of a film with local response (physics reference §5.1), Ω/□.
+
+    $$Z_s=\sqrt{\frac{j\omega\mu_0}{\sigma}}\coth\!\big(\sqrt{j\omega\mu_0\sigma}\,d\big),\qquad
+    \sigma=\sigma_1-j\sigma_2 ,$$
+    principal branches ($\mathrm{Re}\,Z_s>0$, $\mathrm{Im}\,Z_s>0$). Thin limit $Z_s\to1/(\sigma d)$.
+
+    **Arguments:** `sigma1`, `sigma2` (S/m, $\sigma_2>0$), `freq` (Hz), `thickness` $d$ (m).
+    **Returns:** complex $Z_s$, Ohm per square.
+    """
+    sigma1 = check_finite(sigma1, "sigma1")
+    sigma2 = check_positive(sigma2, "sigma2", "S/m")
+    freq = check_positive(freq, "freq", "Hz")
+    d = check_positive(thickness, "thickness", "m")
+    sigma = sigma1 - 1j * sigma2
+    jwm = 1j * 2.0 * jnp.pi * freq * mu_0
+    k = jnp.sqrt(jwm * sigma)
+    return jnp.sqrt(jwm / sigma) / jnp.tanh(k * d)
+
+
+class CPW(eqx.Module):
+    r"""Coplanar-waveguide half-wave resonator (all lengths in m).
+
+    **Fields:** `width` $w$ of the central strip, `gap` $s$ to the ground planes, `thickness` $t$
+    of the film, `length` $l$ of the resonator, `eps_r` substrate relative permittivity
+    ($\varepsilon_{eff}=(\varepsilon_r+1)/2$).
+
+    $$k=\frac{w}{w+2s},\quad L_g'=\frac{\mu_0}{4}\frac{K(k')}{K(k)},\quad
+    C'=2\varepsilon_0(\varepsilon_r+1)\frac{K(k)}{K(k')},$$
+    $$g_c=\frac{\pi+\ln\frac{4\pi w}{t}-k\ln\frac{1+k}{1-k}}{4w(1-k^2)K(k)^2},\quad
+    g_g=\frac{k\big[\pi+\ln\frac{4\pi(w+2s)}{t}-\frac1k\ln\frac{1+k}{1-k}\big]}{4w(1-k^2)K(k)^2}.$$
+    """
+
+    width: float
+    gap: float
+    thickness: float
+    length: float
+    eps_r: float = 11.6
+
+    def geometric_inductance(self):
+        """Geometric inductance per unit length $L_g'$, H/m."""
+        k = self.width / (self.width + 2.0 * self.gap)
+        return mu_0 / 4.0 * _ellipk(jnp.sqrt(1.0 - k**2)) / _ellipk(k)
+
+    def capacitance(self):
+        """Capacitance per unit length $C'$, F/m."""
+        k = self.width / (self.width + 2.0 * self.gap)
+        return 2.0 * epsilon_0 * (self.eps_r + 1.0) * _ellipk(k) / _ellipk(jnp.sqrt(1.0 - k**2))
+
+    def geometry_factor(self):
+        """$g=g_c+g_g$ (1/m): impedance per length = $g\\,Z_s$ (strip + ground)."""
+        w, s, t = self.width, self.gap, self.thickness
+        k = w / (w + 2.0 * s)
+        K = _ellipk(k)
+        pre = 1.0 / (4.0 * w * (1.0 - k**2) * K**2)
+        lk = jnp.log((1.0 + k) / (1.0 - k))
+        gc = pre * (jnp.pi + jnp.log(4.0 * jnp.pi * w / t) - k * lk)
+        gg = pre * k * (jnp.pi + jnp.log(4.0 * jnp.pi * (w + 2.0 * s) / t) - lk / k)
+        return gc + gg
+
+    def strip_volume(self):
+        """Central-strip volume $w\\,t\\,l$, m^3."""
+        return self.width * self.thickness * self.length
+
+    def with_capacitance_scale(self, scale):
+        """Copy with $C'$ multiplied by `scale` (through $\\varepsilon_r+1$)."""
+        return eqx.tree_at(lambda g: g.eps_r, self, (self.eps_r + 1.0) * scale - 1.0)
+
+
+class Microstrip(eqx.Module):
+    r"""Microstrip half-wave resonator, parallel-plate model (all lengths in m).
+
+    **Fields:** `width` $w$ of the strip, `dielectric_thickness` $h$, `thickness` $t$ of the
+    film(s), `length` $l$, `eps_eff` effective permittivity, `fringing` (static bool: use the
+    Hammerstad fringing factor $K_f$ instead of 1), `superconducting_ground` (static bool: the
+    ground plane is the same film, as assumed here for de Visser et al.; False = lossless ground).
+
+    $$Z'=j\omega\mu_0\frac{h}{wK_f}+\frac{Z_{s,strip}+Z_{s,gnd}}{w},\qquad
+    Y'=j\omega\varepsilon_0\varepsilon_{eff}\frac{wK_f}{h},$$
+    $K_f=1$ (parallel plate) or $K_f=[u+1.393+0.667\ln(u+1.444)]/u$, $u=w/h$ (Hammerstad,
+    $u\ge1$).
+    """
+
+    width: float
+    dielectric_thickness: float
+    thickness: float
+    length: float
+    eps_eff: float = 10.0
+    fringing: bool = eqx.field(static=True, default=False)
+    superconducting_ground: bool = eqx.field(static=True, default=True)
+
+    def _kf(self):
+        if not self.fringing:
+            return 1.0
+        u = self.width / self.dielectric_thickness
+        return (u + 1.393 + 0.667 * jnp.log(u + 1.444)) / u
+
+    def geometric_inductance(self):
+        """Geometric inductance per unit length $\\mu_0h/(wK_f)$, H/m."""
+        return mu_0 * self.dielectric_thickness / (self.width * self._kf())
+
+    def capacitance(self):
+        """Capacitance per unit length $\\varepsilon_0\\varepsilon_{eff}wK_f/h$, F/m."""
+        return epsilon_0 * self.eps_eff * self.width * self._kf() / self.dielectric_thickness
+
+    def geometry_factor(self):
+        """$g$ (1/m): $2/w$ with a superconducting ground of the same film, else $1/w$."""
+        return (2.0 if self.superconducting_ground else 1.0) / self.width
+
+    def strip_volume(self):
+        """Strip volume $w\\,t\\,l$, m^3."""
+        return self.width * self.thickness * self.length
+
+    def with_capacitance_scale(self, scale):
+        """Copy with $C'$ multiplied by `scale` (through $\\varepsilon_{eff}$)."""
+        return eqx.tree_at(lambda g: g.eps_eff, self, self.eps_eff * scale)
+
+
+class LineResponse(eqx.Module):
+    """Result of :func:`resonator_response` (every field broadcast over the inputs).
+
+    **Fields:** `f_res` (Hz) first half-wave resonance $\\beta l=\\pi$ of the bare line (without the
+    coupler's pull); `Qi` internal quality factor $\\beta/2\\alpha$; `alpha_k` kinetic-inductance
+    fraction; `L_kinetic`, `L_geometric` (H/m); `R` series resistance per length (Ohm/m);
+    `Z_line` characteristic impedance (Ohm, complex).
+    """
+
+    f_res: jnp.ndarray
+    Qi: jnp.ndarray
+    alpha_k: jnp.ndarray
+    L_kinetic: jnp.ndarray
+    L_geometric: jnp.ndarray
+    R: jnp.ndarray
+    Z_line: jnp.ndarray
+
+
+def resonator_response(Zs, freq, geometry) -> LineResponse:
+    r"""$f_{res}$, $Q_i$ and $\alpha_k$ of a half-wave line from the film's surface impedance.
+
+    Uses the module-level equations: $R'=gR_s$, $L'=L_g'+gX_s/\omega$,
+    $f_{res}=\big[2l\sqrt{L'C'}\,a(r)\big]^{-1}$, $Q_i=a^2/r$, $r=R'/(\omega_{res}L')$. $Z_s$ is
+    taken as evaluated at `freq` (its frequency dependence between `freq` and $f_{res}$ is
+    neglected, as in de Visser et al.).
+
+    **Arguments:** `Zs` complex surface impedance (Ohm/□), `freq` frequency at which `Zs` was
+    evaluated (Hz), `geometry` a :class:`CPW` or :class:`Microstrip`.
+
+    **Returns:** :class:`LineResponse`.
+    """
+    Zs = jnp.asarray(Zs)
+    freq = check_positive(freq, "freq", "Hz")
+    Rs = check_finite(jnp.real(Zs), "Zs")
+    Ls = check_positive(jnp.imag(Zs), "Zs (imaginary part)") / (2.0 * jnp.pi * freq)
+    g = geometry.geometry_factor()
+    Lg = geometry.geometric_inductance()
+    C = geometry.capacitance()
+    Lk = g * Ls
+    L = Lg + Lk
+    R = g * Rs
+    v = 1.0 / jnp.sqrt(L * C)
+    w0 = jnp.pi * v / geometry.length
+    r = R / (w0 * L)
+    a = jnp.sqrt(0.5 * (jnp.sqrt(1.0 + r**2) + 1.0))
+    w_res = w0 / a
+    r = R / (w_res * L)
+    a = jnp.sqrt(0.5 * (jnp.sqrt(1.0 + r**2) + 1.0))
+    Z_line = jnp.sqrt((R + 1j * w_res * L) / (1j * w_res * C))
+    return LineResponse(
+        f_res=w0 / a / (2.0 * jnp.pi), Qi=a**2 / r, alpha_k=Lk / L, L_kinetic=Lk,
+        L_geometric=Lg * jnp.ones_like(Lk), R=R, Z_line=Z_line,
+    )
+
+
+def resonator_from_conductivity(sigma1, sigma2, freq, geometry) -> LineResponse:
+    r"""$f_{res}$, $Q_i$, $\alpha_k$ from the complex conductivity of the film.
+
+    $Z_s$ from :func:`film_surface_impedance` with the geometry's film thickness, then
+    :func:`resonator_response`.
+
+    **Arguments:** `sigma1`, `sigma2` (S/m) at `freq` (Hz); `geometry` (:class:`CPW` or
+    :class:`Microstrip`). **Returns:** :class:`LineResponse`.
+    """
+    Zs = film_surface_impedance(sigma1, sigma2, freq, geometry.thickness)
+    return resonator_response(Zs, freq, geometry)
+
+
+def calibrate_geometry(geometry, Zs, freq, f_target):
+    r"""Return `geometry` with its permittivity set so that the line resonates at `f_target`.
+
+    $C'$ is scaled by $(f_{res}/f_{target})^2$, which is exact up to $O(r^2)\sim Q_i^{-2}$. Used
+    to reproduce the paper's 5.57 GHz model frequency (its $\varepsilon_r$ is not stated).
+
+    **Arguments:** `geometry`, `Zs` (Ohm/□) and `freq` (Hz) of the reference state (e.g. the
+    thermal film at the lowest bath temperature), `f_target` (Hz).
+    """
+    f = resonator_response(Zs, freq, geometry).f_res
+    return geometry.with_capacitance_scale((f / f_target) ** 2)
+
+
+def linearised_response(sigma1, sigma2, dsigma1, dsigma2, alpha_k, gamma=-1.0):
+    r"""Linear response of a resonator to small conductivity changes (physics reference §5.2).
+
+    $$\frac{\delta f_r}{f_r}=\frac{\alpha_k|\gamma|}{2}\frac{\delta\sigma_2}{\sigma_2},\qquad
+    \delta\Big(\frac1{Q_i}\Big)=\alpha_k|\gamma|\Big(\frac{\delta\sigma_1}{\sigma_2}
+    -\frac{\sigma_1\,\delta\sigma_2}{\sigma_2^2}\Big),$$
+    with $Z_s\propto\sigma^\gamma$ ($\gamma=-1$ thin film, $-1/2$ thick local). A cross-check of
+    :func:`resonator_from_conductivity`, not the model.
+
+    **Arguments:** `sigma1`, `sigma2`, `dsigma1`, `dsigma2` (S/m), `alpha_k`, `gamma`
+    (dimensionless). **Returns:** ``(df_over_f, d_inv_Qi)`` (dimensionless).
+    """
+    g = jnp.abs(gamma)
+    df = 0.5 * alpha_k * g * dsigma2 / sigma2
+    dinvq = alpha_k * g * (dsigma1 / sigma2 - sigma1 * dsigma2 / sigma2**2)
+    return df, dinvq
