@@ -34,6 +34,8 @@ from ._material import material_names as material_names
 # [constriction-exports]
 
 # --- scans (_scan.py) ---
+from ._scan import open_scan as open_scan
+from ._scan import scan as scan
 # [scan-exports]
 
 __version__ = "0.1.0"
