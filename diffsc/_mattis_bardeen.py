@@ -1,0 +1,384 @@
+r"""Mattis–Bardeen complex conductivity for thermal and arbitrary (nonequilibrium) occupations.
+
+Local (dirty-limit) response of a BCS superconductor to a field of frequency $\nu$, photon energy
+$x=\hbar\omega=h\nu$, for a branch-symmetric quasiparticle occupation $f(E)$ [Mattis & Bardeen,
+PR 111, 412 (1958)]; time dependence $e^{+j\omega t}$, $\sigma=\sigma_1-j\sigma_2$, $\sigma_2>0$:
+
+$$\frac{\sigma_1}{\sigma_N}=\frac{2}{x}\int_\Delta^\infty[f(E)-f(E+x)]\,g_s(E)\,dE
+ +\frac{\Theta(x-2\Delta)}{x}\int_\Delta^{x-\Delta}[1-f(E)-f(x-E)]\,g_p(E)\,dE,$$
+$$\frac{\sigma_2}{\sigma_N}=\frac1x\int_{\max(\Delta-x,-\Delta)}^{\Delta}[1-2f(E+x)]\,
+ \frac{E(E+x)+\Delta^2}{\sqrt{\Delta^2-E^2}\sqrt{(E+x)^2-\Delta^2}}\,dE,$$
+$$g_s=\frac{E(E+x)+\Delta^2}{\sqrt{E^2-\Delta^2}\sqrt{(E+x)^2-\Delta^2}},\qquad
+ g_p=\frac{E(x-E)-\Delta^2}{\sqrt{E^2-\Delta^2}\sqrt{(x-E)^2-\Delta^2}}\ge0 .$$
+
+The pair-breaking factor is written $1-f(E)-f(x-E)$ (equal to MB's $1-2f$ under the integral for
+any $f$ by the $E\leftrightarrow x-E$ symmetry of $g_p$); it makes $\sigma_1$ continuous at
+$x=2\Delta$ and gives $\sigma_1\to\sigma_N$ as $\Delta\to0$.
+
+**Numerics** (all fixed-size rules from :mod:`diffsc._quadrature`; no adaptive loops):
+
+* scattering term: $E=\Delta\cosh u$, $u=a\sinh t$ with $a^2=2x/\Delta+(x/\Delta)^2$, which
+  integrates the gap-edge $(E-\Delta)^{-1/2}$ and the $\ln(\Delta/x)$ layer of
+  $[(E+x)^2-\Delta^2]^{-1/2}$ exactly; truncated at $E_{max}=\Delta+60k_BT$ (thermal);
+* pair term: sine rule on $[\Delta,x-\Delta]$ (both inverse-square-root ends removed);
+* $\sigma_2$: the interval is split in half; each half uses $E=E_{end}\pm s^2$, and near the lower
+  end $s=\sqrt{\epsilon}\sinh t$ with $\epsilon=|2\Delta-x|$, which resolves the near-singularity
+  that forms as $x\to2\Delta$;
+* thermal factors are cancellation-free:
+  $f(E)-f(E+x)=f(E)[1-f(E+x)](1-e^{-x/k_BT})$ and
+  $1-f(E)-f(E')=[1-f(E)][1-f(E')](1-e^{-(E+E')/k_BT})$, evaluated in log space, so that
+  $\sigma_1/\sigma_N\sim10^{-17}$ (Al at 50 mK) keeps full relative precision.
+
+Accuracy (thermal, vs adaptive quadrature): better than $10^{-8}$ relative for
+$10^{-3}<x/\Delta<10^{3}$, $0.01<k_BT/\Delta<10$, including the Al 50 mK case.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._constants import h, k_B
+from ._quadrature import cosh_rule, gauss_legendre, sine_rule, upper_t
+from ._validation import check_finite, check_nonnegative, check_positive, check_same_shape
+
+_N_SCATTER = 64
+_N_PAIR = 32
+_N_SIGMA2 = 32  # per half interval
+_THERMAL_SPAN = 60.0  # scattering integral truncated at E = gap + 60 kT (f ratio e^-60)
+_TAIL_SPAN = 60.0  # nonequilibrium: tail integrated to E_N + 60 kT*
+_EPS_FLOOR = 1e-9  # relative floor of |2 gap - x| in the sigma2 grading
+
+
+# ---------------------------------------------------------------------------------------------
+# occupation models: each provides the three thermal factors used by the integrals
+# ---------------------------------------------------------------------------------------------
+
+
+class _Thermal:
+    """Fermi occupation at temperature kT (eV); ``positive=False`` selects T = 0 (f = 0).
+
+    ``kT`` must be a safe positive value even where ``positive`` is False (double-where pattern,
+    so that gradients stay finite at T = 0).
+    """
+
+    def __init__(self, kT, positive):
+        self.kT = kT
+        self.positive = positive
+
+    def scatter(self, E, x):
+        # f(E) - f(E+x) = f(E) [1 - f(E+x)] (1 - exp(-x/kT))
+        kT = self.kT
+        log = -jax.nn.softplus(E / kT) - jax.nn.softplus(-(E + x) / kT)
+        return jnp.where(self.positive, jnp.exp(log) * -jnp.expm1(-x / kT), 0.0)
+
+    def pair(self, E1, E2):
+        # 1 - f(E1) - f(E2) = [1 - f(E1)] [1 - f(E2)] (1 - exp(-(E1+E2)/kT))
+        kT = self.kT
+        log = -jax.nn.softplus(-E1 / kT) - jax.nn.softplus(-E2 / kT)
+        return jnp.where(self.positive, jnp.exp(log) * -jnp.expm1(-(E1 + E2) / kT), 1.0)
+
+    def one_minus_2f(self, E):
+        return jnp.where(self.positive, jnp.tanh(0.5 * E / self.kT), 1.0)
+
+
+class _Sampled:
+    r"""$f(E)$ from samples, linear in $\ln f$; Boltzmann-like tail beyond the last sample."""
+
+    def __init__(self, energies, log_f, kT_tail):
+        self.energies = energies
+        self.log_f = log_f
+        self.kT_tail = kT_tail
+        self.slope_low = (log_f[1] - log_f[0]) / (energies[1] - energies[0])
+
+    def log_occupation(self, E):
+        e, lf = self.energies, self.log_f
+        inside = jnp.interp(E, e, lf)
+        below = lf[0] + self.slope_low * (E - e[0])
+        above = lf[-1] - (E - e[-1]) / self.kT_tail
+        return jnp.where(E < e[0], below, jnp.where(E > e[-1], above, inside))
+
+    def f(self, E):
+        return jnp.exp(self.log_occupation(E))
+
+    def scatter(self, E, x):
+        # f(E) - f(E+x) = f(E) [1 - exp(ln f(E+x) - ln f(E))]
+        l0 = self.log_occupation(E)
+        l1 = self.log_occupation(E + x)
+        return jnp.exp(l0) * -jnp.expm1(l1 - l0)
+
+    def pair(self, E1, E2):
+        return 1.0 - self.f(E1) - self.f(E2)
+
+    def one_minus_2f(self, E):
+        return 1.0 - 2.0 * self.f(E)
+
+
+# ---------------------------------------------------------------------------------------------
+# the three integrals for one (x, gap, occupation)
+# ---------------------------------------------------------------------------------------------
+
+
+def _scatter_integral(x, gap, occ, e_max, n):
+    r"""$\frac2x\int_\Delta^{E_{max}}[f(E)-f(E+x)]g_s(E)\,dE$ with the graded cosh rule."""
+    q = x / gap
+    scale = jnp.sqrt(q * (2.0 + q))
+    t_max = upper_t(gap, scale, e_max)
+    E, w, u = cosh_rule(n, gap, scale, t_max)
+    sh = jnp.sinh(u)
+    # (E+x)^2 - gap^2 = gap^2 sinh^2 u + 2 gap x cosh u + x^2, no cancellation.
+    second = jnp.sqrt(gap**2 * sh**2 + 2.0 * gap * x * jnp.cosh(u) + x**2)
+    g = (E * (E + x) + gap**2) / second
+    return 2.0 / x * jnp.sum(w * occ.scatter(E, x) * g)
+
+
+def _pair_integral(x, gap, occ, n):
+    r"""$\frac1x\int_\Delta^{x-\Delta}[1-f(E)-f(x-E)]g_p(E)\,dE$ (0 for $x\le2\Delta$)."""
+    b = jnp.maximum(x - gap, gap)
+    E, w, lo, up = sine_rule(n, gap, b)
+    # E(x-E) - gap^2 = gap (lo + up) + lo up with lo = E - gap, up = x - gap - E.
+    numer = gap * (lo + up) + lo * up
+    denom = jnp.sqrt((lo + 2.0 * gap) * (up + 2.0 * gap))
+    return jnp.sum(w * occ.pair(E, gap + up) * numer / denom) / x
+
+
+def _sigma2_integral(x, gap, occ, n):
+    r"""$\sigma_2/\sigma_N$ (formula in the module docstring) by a split, graded rule.
+
+    With $a=\max(\Delta-x,-\Delta)$, $\ell=E-a$, $\upsilon=\Delta-E$, $\epsilon=|2\Delta-x|$:
+    $\sqrt{\Delta^2-E^2}\sqrt{(E+x)^2-\Delta^2}=\sqrt{\ell(\ell+\epsilon)\,\upsilon\,
+    (\ell+\max(2\Delta,x))}$ and $E(E+x)+\Delta^2=\ell(\ell+\epsilon)+\Delta(2\Delta-x)$.
+    """
+    a = jnp.maximum(gap - x, -gap)
+    half = 0.5 * (gap - a)
+    eps = jnp.abs(2.0 * gap - x)
+    big = jnp.maximum(2.0 * gap, x)
+    eps_g = jnp.maximum(eps, _EPS_FLOOR * half)
+
+    def integrand_core(lo, up):
+        # [1 - 2 f(E+x)] (E(E+x)+gap^2) / sqrt(lo (lo+eps) up (lo+big)) without the 1/sqrt(lo(lo+eps))
+        E = a + lo
+        factor = occ.one_minus_2f(E + x)
+        return factor / jnp.sqrt(up * (lo + big)), E
+
+    # lower half: lo = eps_g sinh^2 t, t in [0, t1]; dE = 2 eps_g sinh t cosh t dt
+    t1 = jnp.arcsinh(jnp.sqrt(half / eps_g))
+    t, wt = gauss_legendre(n, 0.0, t1)
+    sh = jnp.sinh(t)
+    lo = eps_g * sh**2
+    up = 2.0 * half - lo
+    root = jnp.sqrt(lo * (lo + eps))  # sqrt(lo (lo+eps))
+    # (numerator / root) * dE/dt, written to stay finite when eps -> 0:
+    #   numerator/root = root + gap (2 gap - x) / root
+    #   dE/dt / root   = 2 sqrt(eps_g) cosh t / sqrt(eps_g sinh^2 t + eps)
+    jac_over_root = 2.0 * jnp.sqrt(eps_g) * jnp.cosh(t) / jnp.sqrt(eps_g * sh**2 + eps)
+    djac = 2.0 * eps_g * sh * jnp.cosh(t)
+    core, _ = integrand_core(lo, up)
+    lower = jnp.sum(wt * core * (root * djac + gap * (2.0 * gap - x) * jac_over_root))
+
+    # upper half: up = s^2, s in [0, sqrt(half)]; dE = 2 s ds, 1/sqrt(up) = 1/s
+    s, ws = gauss_legendre(n, 0.0, jnp.sqrt(half))
+    up = s**2
+    lo = 2.0 * half - up
+    core, _ = integrand_core(lo, up)
+    numer = lo * (lo + eps) + gap * (2.0 * gap - x)
+    upper = jnp.sum(ws * 2.0 * s * core * numer / jnp.sqrt(lo * (lo + eps)))
+    return (lower + upper) / x
+
+
+def _conductivity(x, gap, occ, e_max, n_scatter):
+    s1 = _scatter_integral(x, gap, occ, e_max, n_scatter) + _pair_integral(x, gap, occ, _N_PAIR)
+    s2 = _sigma2_integral(x, gap, occ, _N_SIGMA2)
+    return s1, s2
+
+
+def _thermal_one(freq, T, gap):
+    x = h * freq
+    positive = T > 0
+    kT = k_B * jnp.where(positive, T, 1.0)
+    return _conductivity(x, gap, _Thermal(kT, positive), gap + _THERMAL_SPAN * kT, _N_SCATTER)
+
+
+def _broadcast(*arrays):
+    arrays = [jnp.asarray(a, dtype=float) for a in arrays]
+    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
+    return shape, [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
+
+
+def mattis_bardeen(freq, T, gap):
+    r"""Thermal Mattis–Bardeen conductivity $(\sigma_1/\sigma_N,\ \sigma_2/\sigma_N)$.
+
+    Evaluates the Mattis–Bardeen integrals (module docstring) with the Fermi function
+    $f(E)=1/(e^{E/k_BT}+1)$ and photon energy $x=h\nu$, including the pair-breaking term for
+    $h\nu>2\Delta$. At $T=0$ the scattering term vanishes and the closed forms of
+    :func:`mattis_bardeen_zero_temperature` are reproduced.
+
+    **Arguments** (broadcast against each other):
+
+    - `freq`: frequency $\nu$, Hz (> 0).
+    - `T`: temperature, K (>= 0).
+    - `gap`: $\Delta$, eV (> 0); e.g. ``diffsc.gap(T, material)`` or any value.
+
+    **Returns:** ``(sigma1, sigma2)``, dimensionless $\sigma_{1,2}/\sigma_N$, broadcast shape.
+    Accurate to $\lesssim10^{-8}$ relative (module docstring); differentiable in all arguments
+    (``jit``/``vmap``/``grad``). Float64 required ($\sigma_1$ spans $10^{-17}$–$10^{0}$).
+    """
+    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
+    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
+    shape, (fr, tt, gg) = _broadcast(freq, T, gap)
+    s1, s2 = jax.vmap(_thermal_one)(fr, tt, gg)
+    return s1.reshape(shape), s2.reshape(shape)
+
+
+def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192):
+    r"""Mattis–Bardeen $(\sigma_1/\sigma_N,\ \sigma_2/\sigma_N)$ for a sampled occupation $f(E)$.
+
+    Same integrals as :func:`mattis_bardeen` with a branch-symmetric $f(E)$ given on an energy
+    grid. Between samples $\ln f$ is interpolated linearly in $E$ (exact for a Boltzmann tail);
+    below the first sample (if it lies above the gap) the first segment's $\ln f$ line is
+    continued down to $\Delta$; beyond the last sample $E_N$ a Fermi-like tail is used,
+    $$\ln f(E)=\ln f_N-\frac{E-E_N}{k_BT^*},\qquad k_BT^*=\frac{E_N}{\ln(1/f_N-1)},$$
+    i.e. the Boltzmann tail of the Fermi function that passes through the last sample (as in
+    nestfsss); the scattering integral is truncated at $E_N+60\,k_BT^*$. The differences
+    $f(E)-f(E+x)=f(E)\,[1-e^{\ln f(E+x)-\ln f(E)}]$ are formed in log space. With $f$ the Fermi
+    function sampled finely enough this reproduces :func:`mattis_bardeen` (tests: $10^{-7}$).
+
+    **Arguments:**
+
+    - `freq`: $\nu$, Hz (> 0), scalar or array (broadcast with `gap`).
+    - `gap`: $\Delta$, eV (> 0), scalar or array.
+    - `energies`: quasiparticle energies $E_i$, eV, shape ``(N,)``, ``N >= 2``, strictly
+      ascending, ``energies[0] >= gap`` (relative tolerance $10^{-9}$).
+    - `f`: occupations $f(E_i)$, same shape, $0<f<1$ and $f_N<1/2$.
+    - `n_nodes`: static number of nodes of the scattering rule (default 192); raise it for
+      occupations with structure finer than ~1/100 of the grid span.
+
+    **Returns:** ``(sigma1, sigma2)`` with the broadcast shape of `freq` and `gap`.
+    Differentiable with respect to `freq`, `gap`, `energies` and `f`; cost independent of N
+    except for the interpolation.
+    """
+    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
+    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
+    energies = check_finite(jnp.asarray(energies, dtype=float), "energies")
+    f = check_finite(jnp.asarray(f, dtype=float), "f")
+    check_same_shape(("energies", energies), ("f", f))
+    if energies.ndim != 1 or energies.shape[0] < 2:
+        raise ValueError(
+            f"diffsc: argument `energies` must be 1-D with at least 2 points, got shape {energies.shape}."
+        )
+    energies = eqx.error_if(
+        energies,
+        jnp.any(jnp.diff(energies) <= 0),
+        "diffsc: argument `energies` must be strictly ascending.",
+    )
+    energies = eqx.error_if(
+        energies,
+        jnp.any(energies[0] < gap * (1.0 - 1e-9)),
+        "diffsc: argument `energies` must start at or above `gap` (energies[0] >= gap).",
+    )
+    f = eqx.error_if(
+        f, jnp.any((f <= 0) | (f >= 1)), "diffsc: argument `f` must satisfy 0 < f < 1."
+    )
+    f = eqx.error_if(
+        f, f[-1] >= 0.5, "diffsc: argument `f` must be < 1/2 at the last energy (decaying tail)."
+    )
+    log_f = jnp.log(f)
+    e_last = energies[-1]
+    kT_tail = e_last / (jnp.log1p(-f[-1]) - log_f[-1])
+    occ = _Sampled(energies, log_f, kT_tail)
+    shape, (fr, gg) = _broadcast(freq, gap)
+
+    def one(fq, g):
+        e_max = jnp.maximum(e_last, g) + _TAIL_SPAN * kT_tail
+        return _conductivity(h * fq, g, occ, e_max, n_nodes)
+
+    s1, s2 = jax.vmap(one)(fr, gg)
+    return s1.reshape(shape), s2.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# closed forms and limits
+# ---------------------------------------------------------------------------------------------
+
+
+def _ellipke(m, iterations: int = 14):
+    r"""Complete elliptic integrals $K(m)$, $E(m)$ (parameter $m$, scipy convention), AGM."""
+    a = jnp.ones_like(m)
+    b = jnp.sqrt(jnp.maximum(1.0 - m, 1e-300))
+    c2 = m
+    total = 0.5 * c2
+    power = 0.5
+    for _ in range(iterations):
+        a, b, c = 0.5 * (a + b), jnp.sqrt(a * b), 0.5 * (a - b)
+        power = power * 2.0
+        total = total + power * c**2
+    K = 0.5 * jnp.pi / a
+    return K, K * (1.0 - total)
+
+
+def mattis_bardeen_zero_temperature(freq, gap):
+    r"""Closed-form $T=0$ Mattis–Bardeen conductivity $(\sigma_1/\sigma_N,\ \sigma_2/\sigma_N)$.
+
+    With $x=h\nu$, $k=|2\Delta-x|/(2\Delta+x)$, $k'^2=1-k^2$ and complete elliptic integrals of
+    parameter $m$ (scipy convention):
+    $$\frac{\sigma_2}{\sigma_N}=\tfrac12\big(1+\tfrac{2\Delta}{x}\big)E(k'^2)
+      -\tfrac12\big(1-\tfrac{2\Delta}{x}\big)K(k'^2),\qquad
+      \frac{\sigma_1}{\sigma_N}=\Theta(x-2\Delta)\Big[\big(1+\tfrac{2\Delta}{x}\big)E(k^2)
+      -\tfrac{4\Delta}{x}K(k^2)\Big].$$
+    $K,E$ by the arithmetic–geometric mean (14 fixed iterations, ~1e-15).
+
+    **Arguments:** `freq` in Hz (> 0), `gap` in eV (> 0), broadcast.
+    **Returns:** ``(sigma1, sigma2)``, dimensionless. For $x\ll\Delta$, $\sigma_2/\sigma_N\to\pi\Delta/x$.
+    """
+    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
+    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
+    freq, gap = jnp.broadcast_arrays(freq, gap)
+    x = h * freq
+    r = 2.0 * gap / x
+    k = jnp.abs(2.0 * gap - x) / (2.0 * gap + x)
+    K1, E1 = _ellipke(1.0 - k**2)
+    s2 = 0.5 * (1.0 + r) * E1 - 0.5 * (1.0 - r) * K1
+    K2, E2 = _ellipke(k**2)
+    s1 = jnp.where(x > 2.0 * gap, (1.0 + r) * E2 - 2.0 * r * K2, 0.0)
+    return s1, s2
+
+
+def _k0e(z, n: int = 128):
+    r"""$e^zK_0(z)=\int_0^\infty\exp[-2z\sinh^2(t/2)]\,dt$ for $z>0$ (Gauss–Legendre)."""
+    t_max = 2.0 * jnp.arcsinh(jnp.sqrt(23.0 / z))
+    t, w = gauss_legendre(n, 0.0, t_max)
+    return jnp.sum(w * jnp.exp(-2.0 * z * jnp.sinh(0.5 * t) ** 2))
+
+
+def mattis_bardeen_low_temperature(freq, T, gap):
+    r"""Low-temperature, low-frequency limit of the thermal Mattis–Bardeen conductivity.
+
+    For $k_BT\ll\Delta$ and $x=h\nu\ll\Delta$, with $\xi=x/2k_BT$ (Gao, PhD thesis, Caltech 2008;
+    Zmuidzinas, Annu. Rev. CMP 3, 169 (2012)):
+    $$\frac{\sigma_1}{\sigma_N}\approx\frac{4\Delta}{x}e^{-\Delta/k_BT}\sinh\xi\,K_0(\xi),\qquad
+      \frac{\sigma_2}{\sigma_N}\approx\frac{\pi\Delta}{x}\Big[1-2e^{-\Delta/k_BT}e^{-\xi}I_0(\xi)\Big].$$
+    Accuracy (Al, 5.57 GHz, 0.12–0.3 K): $\sigma_1$ to a few %, $\sigma_2$ to ~0.1 %.
+
+    **Arguments:** `freq` in Hz (> 0), `T` in K (>= 0; T = 0 gives $(0,\pi\Delta/x)$), `gap` in eV
+    (> 0), broadcast. **Returns:** ``(sigma1, sigma2)``, dimensionless.
+    """
+    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
+    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
+    shape, (fr, tt, gg) = _broadcast(freq, T, gap)
+
+    def one(fq, t, g):
+        x = h * fq
+        positive = t > 0
+        kT = k_B * jnp.where(positive, t, 1.0)
+        xi = 0.5 * x / kT
+        boltz = jnp.exp(-g / kT)
+        # sinh(xi) K0(xi) = (1 - e^{-2 xi}) / 2 * e^{xi} K0(xi)
+        s1 = 4.0 * g / x * boltz * (-0.5 * jnp.expm1(-2.0 * xi)) * _k0e(xi)
+        s2 = jnp.pi * g / x * (1.0 - 2.0 * boltz * jax.scipy.special.i0e(xi))
+        return jnp.where(positive, s1, 0.0), jnp.where(positive, s2, jnp.pi * g / x)
+
+    s1, s2 = jax.vmap(one)(fr, tt, gg)
+    return s1.reshape(shape), s2.reshape(shape)
