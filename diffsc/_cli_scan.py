@@ -1,0 +1,558 @@
+"""``diffsc scan CONFIG`` and ``diffsc fit s21 FILE``: the scan/fit command line.
+
+A scan config is a TOML file::
+
+    model = "mattis_bardeen"        # a registered name (``diffsc scan --list-models``) or
+                                     # "package.module:function"
+    output = "mb_scan"               # store directory (relative to the config file)
+    chunk_size = 4096                # optional: points per device per call
+    resume = false                   # optional (or --resume on the command line)
+    mode = "cartesian"               # or "listed" (all grid arrays of one length)
+
+    [fixed]                          # non-scanned arguments
+    material = "Al"
+
+    [grid]                           # one entry per scanned argument, each with its unit
+    T = { start = 0.05, stop = 1.1, num = 60, unit = "K" }
+    freq = { values = [2.0, 5.0, 10.0], unit = "GHz" }   # converted to the model's Hz
+    # also: { start = .., stop = .., num = .., spacing = "log", unit = .. }
+
+Units are checked against the model's expected unit; SI prefixes (m, u, n, k, M, G, ...) are
+converted. Errors in the config (unknown model or parameter, wrong unit, an existing output without
+``--resume``) are reported as ``diffsc scan: <config file>: <what is wrong>`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+class ConfigError(ValueError):
+    """A scan config or fit input that cannot be used; the message says what to change."""
+
+
+# ------------------------------------------------------------------------------------------------
+# units
+# ------------------------------------------------------------------------------------------------
+
+_PREFIX = {
+    "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3,
+    "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+}
+_DIMENSIONLESS = {"1", "", "dimensionless"}
+_SYNONYMS = {"ohm": "Ohm", "Ω": "Ohm", "kelvin": "K", "hz": "Hz"}
+
+
+def unit_factor(given: str, expected: str, *, what: str) -> float:
+    """Factor converting a value in unit `given` to the unit `expected` (prefixes only)."""
+    g = _SYNONYMS.get(given, given)
+    e = _SYNONYMS.get(expected, expected)
+    if g == e or (g in _DIMENSIONLESS and e in _DIMENSIONLESS):
+        return 1.0
+    for p, factor in _PREFIX.items():
+        if g == p + e and e not in _DIMENSIONLESS:
+            return factor
+        if e == p + g and g not in _DIMENSIONLESS:
+            return 1.0 / factor
+    raise ConfigError(f"{what}: unit {given!r} is not compatible with the expected {expected!r}.")
+
+
+# units of conventional argument names across diffsc (SI, energies in eV)
+_ARGUMENT_UNITS = {
+    "T": "K", "T_bath": "K", "Tc": "K", "freq": "Hz", "f_res": "Hz", "V": "V", "I": "A",
+    "R": "Ohm", "R_wiring": "Ohm", "C": "J/K", "G": "W/K", "L": "H", "gap": "eV", "dynes": "eV",
+    "transmission": "1", "alpha": "1", "beta": "1", "Qi": "1", "Qc": "1", "B": "T", "P": "W",
+    "P_read": "W", "power": "W/m^3", "P_abs": "W/m^3", "thickness": "m", "width": "m",
+    "length": "m", "tau": "s",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# model registry
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanModel:
+    """A scannable model: ``build(fixed) -> fn(**grid)`` with the units of its arguments."""
+
+    name: str
+    build: Callable[[dict], Callable]
+    params: dict  # scannable argument -> unit (None: unknown, recorded as given)
+    fixed: dict  # fixed argument -> description
+    outputs: dict  # output -> unit
+    doc: str = ""
+    open_params: bool = False  # accept arguments not listed in `params` (functions with **kw)
+
+
+def _material_of(fixed, model):
+    import diffsc
+
+    name = fixed.get("material", "Al")
+    try:
+        return diffsc.material(name) if isinstance(name, str) else name
+    except ValueError as err:
+        raise ConfigError(f"model {model!r}: {err}") from None
+
+
+def _build_gap(fixed):
+    import diffsc
+
+    mat = _material_of(fixed, "gap")
+    cutoff = bool(fixed.get("cutoff", True))
+    return lambda T: {"gap": diffsc.gap(T, mat, cutoff=cutoff)}
+
+
+def _build_mattis_bardeen(fixed):
+    import diffsc
+
+    if not hasattr(diffsc, "mattis_bardeen"):
+        raise ConfigError("model 'mattis_bardeen' needs diffsc.mattis_bardeen (not available).")
+    mat = _material_of(fixed, "mattis_bardeen")
+
+    def fn(freq, T):
+        delta = diffsc.gap(T, mat)
+        s1, s2 = diffsc.mattis_bardeen(freq, T, delta)
+        return {"sigma1": s1, "sigma2": s2, "gap": delta}
+
+    return fn
+
+
+_REGISTRY: dict[str, ScanModel] = {
+    "gap": ScanModel(
+        "gap", _build_gap, {"T": "K"}, {"material": "preset name (default Al)", "cutoff": "bool"},
+        {"gap": "eV"}, "BCS gap Delta(T) of a material preset (diffsc.gap).",
+    ),
+    "mattis_bardeen": ScanModel(
+        "mattis_bardeen", _build_mattis_bardeen, {"freq": "Hz", "T": "K"},
+        {"material": "preset name (default Al)"},
+        {"sigma1": "1", "sigma2": "1", "gap": "eV"},
+        "Thermal Mattis-Bardeen sigma1/sigma_N, sigma2/sigma_N with Delta(T) of the material.",
+    ),
+}
+
+# diffsc public functions resolved lazily by name (if this installation has them)
+_LAZY = ("electrothermal_impedance", "mar_current", "kinetic_steady_state", "mattis_bardeen")
+
+
+def _generic_model(name: str, target: Callable) -> ScanModel:
+    sig = inspect.signature(target)
+    params, fixed, open_params = {}, {}, False
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            open_params = True
+        elif p.kind is p.VAR_POSITIONAL:
+            continue
+        elif p.name == "material":
+            fixed["material"] = "preset name"
+        else:
+            params[p.name] = _ARGUMENT_UNITS.get(p.name)
+
+    def build(fixed_values):
+        kw = dict(fixed_values)
+        if isinstance(kw.get("material"), str):
+            kw["material"] = _material_of(kw, name)
+
+        def fn(**grid):
+            out = target(**grid, **kw)
+            if isinstance(out, tuple):
+                out = {f"out{i}": o for i, o in enumerate(out)}
+            elif not isinstance(out, dict):
+                out = {"value": out}
+            return _split_complex(out)
+
+        return fn
+
+    doc = (inspect.getdoc(target) or "").split("\n", 1)[0]
+    return ScanModel(name, build, params, fixed, {}, doc, open_params)
+
+
+def _split_complex(out: dict) -> dict:
+    import jax.numpy as jnp
+
+    res = {}
+    for k, v in out.items():
+        v = jnp.asarray(v)
+        if jnp.iscomplexobj(v):
+            res[f"{k}_re"], res[f"{k}_im"] = v.real, v.imag
+        else:
+            res[k] = v
+    return res
+
+
+def available_models() -> list[str]:
+    """Registered and lazily available model names."""
+    import diffsc
+
+    return sorted(set(_REGISTRY) | {n for n in _LAZY if hasattr(diffsc, n)})
+
+
+def resolve_model(name: str) -> ScanModel:
+    """A model by registered name, lazily by diffsc public name, or as ``"module:function"``."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("`model` must be a non-empty string.")
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        mod_name, _, fn_name = name.partition(":")
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError as err:
+            raise ConfigError(f"model {name!r}: cannot import module {mod_name!r} ({err}).") from None
+        target = getattr(mod, fn_name, None)
+        if not callable(target):
+            raise ConfigError(f"model {name!r}: module {mod_name!r} has no function {fn_name!r}.")
+        return _generic_model(name, target)
+    import diffsc
+
+    target = getattr(diffsc, name, None)
+    if name in _LAZY and callable(target):
+        return _generic_model(name, target)
+    raise ConfigError(
+        f"unknown model {name!r}; available: {available_models()} or 'package.module:function'."
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# config
+# ------------------------------------------------------------------------------------------------
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise ConfigError("reading TOML needs Python >= 3.11 or `pip install tomli`.") from None
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("file not found.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"invalid TOML: {err}") from None
+
+
+def _grid_values(name: str, entry) -> tuple[np.ndarray, str | None]:
+    if not isinstance(entry, dict):
+        entry = {"values": entry}
+    unit = entry.get("unit")
+    known = {"values", "start", "stop", "num", "spacing", "unit"}
+    extra = set(entry) - known
+    if extra:
+        raise ConfigError(f"grid `{name}`: unknown key(s) {sorted(extra)}; use {sorted(known)}.")
+    if "values" in entry:
+        values = np.asarray(entry["values"], dtype=float).reshape(-1)
+    elif {"start", "stop", "num"} <= set(entry):
+        num = entry["num"]
+        if not isinstance(num, int) or num < 1:
+            raise ConfigError(f"grid `{name}`: `num` must be a positive integer, got {num!r}.")
+        spacing = entry.get("spacing", "linear")
+        if spacing == "linear":
+            values = np.linspace(float(entry["start"]), float(entry["stop"]), num)
+        elif spacing == "log":
+            if not (entry["start"] > 0 and entry["stop"] > 0):
+                raise ConfigError(f"grid `{name}`: log spacing needs start, stop > 0.")
+            values = np.geomspace(float(entry["start"]), float(entry["stop"]), num)
+        else:
+            raise ConfigError(f"grid `{name}`: `spacing` must be 'linear' or 'log', got {spacing!r}.")
+    else:
+        raise ConfigError(f"grid `{name}`: give `values` or `start`, `stop`, `num`.")
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ConfigError(f"grid `{name}`: values must be finite and non-empty.")
+    return values, unit
+
+
+@dataclasses.dataclass
+class ScanConfig:
+    """A validated scan config (see the module docstring)."""
+
+    model: ScanModel
+    grid: dict
+    units: dict
+    fixed: dict
+    output: Path
+    chunk_size: int | None
+    resume: bool
+    listed: bool
+
+
+def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
+    """Read and validate a TOML scan config; raises :class:`ConfigError` naming the problem."""
+    path = Path(path)
+    cfg = _load_toml(path)
+    known = {"model", "output", "chunk_size", "resume", "mode", "fixed", "grid", "units"}
+    extra = set(cfg) - known
+    if extra:
+        raise ConfigError(f"unknown key(s) {sorted(extra)}; allowed: {sorted(known)}.")
+    if "model" not in cfg:
+        raise ConfigError("missing `model`.")
+    model = resolve_model(cfg["model"])
+    grid_cfg = cfg.get("grid")
+    if not isinstance(grid_cfg, dict) or not grid_cfg:
+        raise ConfigError(f"missing [grid]; scannable parameters of {model.name!r}: "
+                          f"{sorted(model.params)}.")
+    fixed = dict(cfg.get("fixed", {}))
+    unknown_fixed = set(fixed) - set(model.fixed) - set(model.params)
+    if unknown_fixed and not model.open_params:
+        raise ConfigError(
+            f"unknown fixed parameter(s) {sorted(unknown_fixed)} for model {model.name!r}; "
+            f"fixed: {sorted(model.fixed)}, scannable: {sorted(model.params)}."
+        )
+    if isinstance(fixed.get("material"), str):
+        _material_of(fixed, model.name)  # unknown preset -> ConfigError now, not mid-run
+    grid, units = {}, {}
+    for name, entry in grid_cfg.items():
+        if name not in model.params and not model.open_params:
+            raise ConfigError(
+                f"unknown parameter {name!r} for model {model.name!r}; "
+                f"scannable: {sorted(model.params)}."
+            )
+        if name in fixed:
+            raise ConfigError(f"parameter {name!r} is both fixed and scanned.")
+        values, unit = _grid_values(name, entry)
+        expected = model.params.get(name)
+        if expected is not None:
+            if unit is None:
+                raise ConfigError(f"grid `{name}`: give its `unit` (model expects {expected!r}).")
+            values = values * unit_factor(str(unit), expected, what=f"grid `{name}`")
+            unit = expected
+        grid[name] = values
+        if unit is not None:
+            units[name] = str(unit)
+    missing = [
+        n for n, p in _required_params(model).items() if p and n not in grid and n not in fixed
+    ]
+    if missing:
+        raise ConfigError(f"model {model.name!r} needs parameter(s) {missing} in [grid] or [fixed].")
+    units.update({k: v for k, v in model.outputs.items()})
+    units.update(cfg.get("units", {}))
+    mode = cfg.get("mode", "cartesian")
+    if mode not in ("cartesian", "listed"):
+        raise ConfigError(f"`mode` must be 'cartesian' or 'listed', got {mode!r}.")
+    out = output if output is not None else cfg.get("output")
+    if out is None:
+        raise ConfigError("missing `output` (a directory for the scan store).")
+    out = Path(out)
+    if not out.is_absolute() and output is None:
+        out = path.parent / out
+    chunk = cfg.get("chunk_size")
+    if chunk is not None and (not isinstance(chunk, int) or chunk < 1):
+        raise ConfigError(f"`chunk_size` must be a positive integer, got {chunk!r}.")
+    res = bool(cfg.get("resume", False)) if resume is None else bool(resume)
+    if (out / "manifest.json").exists() and not res:
+        raise ConfigError(
+            f"output {str(out)!r} already holds a scan; pass --resume (or resume = true) to "
+            "continue it, or choose another output."
+        )
+    if out.exists() and not (out / "manifest.json").exists() and (
+        not out.is_dir() or any(out.iterdir())
+    ):
+        raise ConfigError(f"output {str(out)!r} exists and is not a diffsc scan store.")
+    return ScanConfig(model, grid, units, fixed, out, chunk, res, mode == "listed")
+
+
+def _required_params(model: ScanModel) -> dict:
+    if model.name in _REGISTRY:
+        return {n: True for n in model.params}
+    return {n: True for n in model.params if n in _required_names(model)}
+
+
+def _required_names(model: ScanModel) -> set:
+    target = None
+    if ":" in model.name:
+        mod_name, _, fn_name = model.name.partition(":")
+        target = getattr(importlib.import_module(mod_name), fn_name)
+    else:
+        import diffsc
+
+        target = getattr(diffsc, model.name)
+    return {
+        p.name
+        for p in inspect.signature(target).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+
+
+def run_config(config: ScanConfig, *, progress: bool | None = None):
+    """Run a validated config; returns the ``xarray.Dataset``."""
+    from ._scan import scan
+
+    fn = config.model.build(config.fixed)
+    return scan(
+        fn, config.grid, listed=config.listed, chunk_size=config.chunk_size, path=config.output,
+        resume=config.resume, units=_units_for(config, fn), progress=progress,
+        attrs={"model": config.model.name, "fixed": json.dumps(config.fixed, default=str)},
+    )
+
+
+def _units_for(config, fn):
+    import jax
+
+    args = [jax.ShapeDtypeStruct((), np.asarray(v).dtype) for v in config.grid.values()]
+    names = list(config.grid)
+    outs = jax.eval_shape(lambda *a: fn(**dict(zip(names, a, strict=True))), *args)
+    keys = set(outs) if isinstance(outs, dict) else {"value"}
+    return {k: v for k, v in config.units.items() if k in keys or k in config.grid}
+
+
+# ------------------------------------------------------------------------------------------------
+# fit s21
+# ------------------------------------------------------------------------------------------------
+
+
+def read_s21(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``(freq [Hz], s21 [complex])`` from ``.s2p``/``.s1p`` Touchstone, ``.csv`` or ``.npz``.
+
+    CSV: columns ``freq, re, im`` (frequency in Hz; a header line is allowed). NPZ: arrays
+    ``freq`` (Hz) and ``s21`` (complex), or ``s21_re`` and ``s21_im``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"file {str(path)!r} not found.")
+    suffix = path.suffix.lower()
+    if suffix.startswith(".s") and suffix.endswith("p"):
+        from ._touchstone import read_touchstone
+
+        freq, s = read_touchstone(path)
+        key = "S21" if "S21" in s else "S11"
+        return np.asarray(freq, float), np.asarray(s[key])
+    if suffix == ".csv":
+        try:
+            data = np.loadtxt(path, delimiter=",", ndmin=2)
+        except ValueError:
+            data = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
+        if data.shape[1] != 3:
+            raise ConfigError(f"{path.name}: CSV needs 3 columns freq, re, im; got {data.shape[1]}.")
+        return data[:, 0], data[:, 1] + 1j * data[:, 2]
+    if suffix == ".npz":
+        with np.load(path) as z:
+            if "freq" not in z:
+                raise ConfigError(f"{path.name}: NPZ needs an array `freq` (Hz).")
+            if "s21" in z:
+                s21 = z["s21"]
+            elif "s21_re" in z and "s21_im" in z:
+                s21 = z["s21_re"] + 1j * z["s21_im"]
+            else:
+                raise ConfigError(f"{path.name}: NPZ needs `s21` (complex) or `s21_re`, `s21_im`.")
+            return np.asarray(z["freq"], float), np.asarray(s21)
+    raise ConfigError(f"{path.name}: unsupported format {suffix!r}; use .s2p/.s1p, .csv or .npz.")
+
+
+_S21_UNITS = {"f_res": "Hz", "phi": "rad", "alpha": "rad", "tau": "s"}
+
+
+def fit_s21_file(path, *, model: str = "notch") -> dict:
+    """Fit one S21 file with ``diffsc.fit_s21``; returns a JSON-ready dict of values and sigmas."""
+    import diffsc
+
+    fit_s21 = getattr(diffsc, "fit_s21", None)
+    if fit_s21 is None:
+        raise ConfigError("diffsc.fit_s21 is not available in this installation.")
+    freq, s21 = read_s21(path)
+    res = fit_s21(freq, s21, model=model)
+    values = {k: np.asarray(v).tolist() for k, v in res.values.items()}
+    std = {k: np.asarray(v).tolist() for k, v in res.std.items()}
+    return {
+        "file": str(path),
+        "model": model,
+        "n_points": int(freq.size),
+        "success": np.asarray(res.success).tolist(),
+        "reduced_chi2": np.asarray(res.reduced_chi2).tolist(),
+        "parameters": {
+            k: {"value": values[k], "std": std.get(k), "unit": _S21_UNITS.get(k, "1")}
+            for k in values
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# argparse glue
+# ------------------------------------------------------------------------------------------------
+
+
+def _cmd_scan(args) -> int:
+    if args.list_models:
+        for name in available_models():
+            m = resolve_model(name)
+            units = ", ".join(f"{k} [{u or '?'}]" for k, u in m.params.items())
+            print(f"{name}: {m.doc}\n    scannable: {units}")
+        return 0
+    if args.config is None:
+        print("diffsc scan: give a CONFIG file (or --list-models).", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(args.config, resume=True if args.resume else None, output=args.out)
+        if args.chunk_size is not None:
+            config.chunk_size = args.chunk_size
+        progress = False if args.no_progress else None
+        ds = run_config(config, progress=progress)
+    except (ConfigError, FileExistsError) as err:
+        print(f"diffsc scan: {args.config}: {err}", file=sys.stderr)
+        return 2
+    n, bad = ds.attrs["n_points"], ds.attrs["n_invalid"]
+    rate = ds.attrs["chunks_computed"] and n / max(ds.attrs["seconds_computing"], 1e-9)
+    print(
+        f"diffsc scan: {config.model.name}: {n} points ({bad} invalid) -> {config.output}"
+        f" [{ds.attrs['chunks_computed']} chunks computed, {ds.attrs['chunks_loaded']} loaded"
+        + (f", {rate:.3g} points/s" if rate else "") + "]"
+    )
+    return 0
+
+
+def _cmd_fit_s21(args) -> int:
+    try:
+        result = fit_s21_file(args.file, model=args.model)
+    except ConfigError as err:
+        print(f"diffsc fit s21: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(args.file).with_name(Path(args.file).stem + "_fit.json")
+    if out.suffix.lower() == ".csv":
+        lines = ["name,value,std,unit"]
+        for k, p in result["parameters"].items():
+            lines.append(f"{k},{_fmt(p['value'])},{_fmt(p['std'])},{p['unit']}")
+        out.write_text("\n".join(lines) + "\n")
+    else:
+        out.write_text(json.dumps(result, indent=1))
+    print(f"diffsc fit s21: {args.file} -> {out}")
+    for k, p in result["parameters"].items():
+        print(f"  {k:8s} = {_fmt(p['value'])} +/- {_fmt(p['std'])} {p['unit']}")
+    return 0
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float) and math.isfinite(x):
+        return f"{x:.10g}"
+    return str(x)
+
+
+def add_subcommands(subparsers) -> None:
+    """Add ``scan`` and ``fit`` to the ``diffsc`` argparse sub-parsers."""
+    sc = subparsers.add_parser("scan", help="run a parameter scan described by a TOML config")
+    sc.add_argument("config", nargs="?", help="TOML config (see `diffsc scan --help`)")
+    sc.add_argument("--resume", action="store_true", help="continue an interrupted scan")
+    sc.add_argument("--out", help="output store directory (overrides the config)")
+    sc.add_argument("--chunk-size", type=int, help="points per device per call")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sc.add_argument("--list-models", action="store_true", help="list the scannable models")
+    sc.set_defaults(func=_cmd_scan)
+
+    fit = subparsers.add_parser("fit", help="fit measured data with diffsc's models")
+    fit_sub = fit.add_subparsers(dest="fit_kind", required=True)
+    s21 = fit_sub.add_parser("s21", help="fit a resonator's complex S21 (.s2p, .csv, .npz)")
+    s21.add_argument("file", help=".s2p/.s1p Touchstone, .csv (freq,re,im) or .npz (freq, s21)")
+    s21.add_argument("--model", default="notch", help="notch | notch_no_delay | ideal")
+    s21.add_argument("--out", help="result file (.json or .csv; default <file>_fit.json)")
+    s21.set_defaults(func=_cmd_fit_s21)
+
