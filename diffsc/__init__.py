@@ -13,9 +13,26 @@ from ._material import material as material
 from ._material import material_names as material_names
 
 # --- BCS equilibrium (_bcs.py) ---
+from ._bcs import bose as bose
+from ._bcs import dos as dos
+from ._bcs import electronic_heat_capacity as electronic_heat_capacity
+from ._bcs import fermi as fermi
+from ._bcs import gap as gap
+from ._bcs import quasiparticle_dos as quasiparticle_dos
+from ._bcs import reduced_gap as reduced_gap
+from ._bcs import thermal_nqp as thermal_nqp
 # [bcs-exports]
 
 # --- Mattis–Bardeen and thin films (_mattis_bardeen.py, _film.py) ---
+from ._film import kinetic_inductance as kinetic_inductance
+from ._film import kinetic_inductance_bcs as kinetic_inductance_bcs
+from ._film import penetration_depth as penetration_depth
+from ._film import penetration_depth_bcs as penetration_depth_bcs
+from ._film import surface_impedance as surface_impedance
+from ._mattis_bardeen import mattis_bardeen as mattis_bardeen
+from ._mattis_bardeen import mattis_bardeen_low_temperature as mattis_bardeen_low_temperature
+from ._mattis_bardeen import mattis_bardeen_nonequilibrium as mattis_bardeen_nonequilibrium
+from ._mattis_bardeen import mattis_bardeen_zero_temperature as mattis_bardeen_zero_temperature
 # [mattis-bardeen-exports]
 
 # --- common fitting API (_fit.py) ---

@@ -29,6 +29,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 import numpy as np
 
 from ._constants import bcs_gap_ratio, e, euler_gamma, k_B
@@ -161,12 +162,15 @@ def gap(T, material: Material, *, cutoff: bool = True):
 def reduced_critical_temperature(debye_ratio):
     r"""$k_BT_c/\Delta_0$ of the weak-coupling gap equation with Debye cutoff $w=\Omega_D/\Delta_0$.
 
-    $$\tau_c(w)=\frac{2e^{\gamma_E}}{\pi}\frac{w}{w+\sqrt{w^2+1}}\ \xrightarrow{w\to\infty}\ \frac{1}{1.763877},$$
-    from $\int_0^{w}\tanh(x/2\tau_c)\,dx/x=\ln(2e^{\gamma_E}w/\pi\tau_c)=\operatorname{arcsinh}w$
-    (corrections $\sim e^{-w/\tau_c}$).
+    From $\int_0^{w}\tanh(x/2\tau_c)\,dx/x=\operatorname{arcsinh}w$ and
+    $\int_0^{w}\tanh(x/2\tau)\,dx/x=\ln\frac{2e^{\gamma_E}w}{\pi\tau}+2\int_w^\infty\frac{dx}{x(e^{x/\tau}+1)}$:
+    $$\tau_c(w)=\frac{2e^{\gamma_E}}{\pi}\frac{w}{w+\sqrt{w^2+1}}\,e^{2E_1(w/\tau_c)}
+    \ \xrightarrow{w\to\infty}\ \frac{1}{1.763877},$$
+    with the exponential-integral correction applied once (error $\sim e^{-2w/\tau_c}$).
     """
     w = jnp.asarray(debye_ratio, dtype=float)
-    return 2.0 * jnp.exp(euler_gamma) / jnp.pi * w / (w + jnp.sqrt(w * w + 1.0))
+    tau0 = 2.0 * jnp.exp(euler_gamma) / jnp.pi * w / (w + jnp.sqrt(w * w + 1.0))
+    return tau0 * jnp.exp(2.0 * jax.scipy.special.exp1(w / tau0))
 
 
 def fermi(E, T):
