@@ -20,6 +20,7 @@ host sends one integer per chunk. The last chunk is padded by repeating the last
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -134,14 +135,24 @@ def _flag_key(spec, flag):
 # ------------------------------------------------------------------------------------------------
 
 
-def _chunk_evaluator(point_fn, coords, listed, chunk, devices):
+def _point_fn(fn, names):
+    def point_fn(*vals):
+        out = _as_dict(fn(**dict(zip(names, vals, strict=True))))
+        return {k: jnp.asarray(v) for k, v in out.items()}
+
+    return point_fn
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_step(fn, names, shape, listed, chunk, devices):
     """Compile one step: device d evaluates the ``chunk`` points starting at ``starts[d]``.
 
     ``shard_map`` gives every device the same program on the same shape whatever the number of
-    devices, which is what makes a sharded scan equal a one-device scan bit for bit.
+    devices, which is what makes a sharded scan equal a one-device scan bit for bit. Cached, so
+    repeated scans of the same function and grid shape (resume, benchmarks) compile once.
     """
-    shape = tuple(c.size for c in coords)
-    n_points = int(coords[0].size) if listed else int(math.prod(shape))
+    point_fn = _point_fn(fn, names)
+    n_points = int(shape[0]) if listed else int(math.prod(shape))
     strides = [int(math.prod(shape[k + 1 :])) for k in range(len(shape))]
     mesh = Mesh(np.asarray(devices), ("points",))
     sharded = NamedSharding(mesh, P("points"))
@@ -160,11 +171,23 @@ def _chunk_evaluator(point_fn, coords, listed, chunk, devices):
         jax.shard_map(
             block,
             mesh=mesh,
-            in_specs=(P("points"),) + (P(),) * len(coords),
+            in_specs=(P("points"),) + (P(),) * len(shape),
             out_specs=P("points"),
             check_vma=False,
         )
     )
+    return step, sharded, replicated
+
+
+def _chunk_evaluator(fn, names, coords, listed, chunk, devices):
+    shape = (coords[0].size,) * len(coords) if listed else tuple(c.size for c in coords)
+    key = (fn, tuple(names), shape, listed, chunk, tuple(devices))
+    try:
+        hash(key)
+    except TypeError:  # e.g. a Module holding arrays: compile without caching
+        step, sharded, replicated = _compiled_step.__wrapped__(*key)
+    else:
+        step, sharded, replicated = _compiled_step(*key)
     coords_dev = [jax.device_put(jnp.asarray(c), replicated) for c in coords]
     index_dtype = jnp.asarray(0).dtype
 
@@ -377,11 +400,7 @@ def scan(
         raise ValueError("diffsc.scan: `devices` is empty.")
     n_dev = len(devices)
 
-    def point_fn(*vals):
-        out = _as_dict(fn(**dict(zip(names, vals, strict=True))))
-        return {k: jnp.asarray(v) for k, v in out.items()}
-
-    spec = _output_spec(point_fn, names, coords)
+    spec = _output_spec(_point_fn(fn, names), names, coords)
     flag_key = _flag_key(spec, flag)
     n_points = int(coords[0].size) if listed else int(math.prod(c.size for c in coords))
 
@@ -450,7 +469,7 @@ def scan(
     steps = [todo[k : k + n_dev] for k in range(0, len(todo), n_dev)]
     t0 = time.perf_counter()
     if steps:
-        evaluate = _chunk_evaluator(point_fn, coords, listed, chunk, devices)
+        evaluate = _chunk_evaluator(fn, names, coords, listed, chunk, devices)
         pad = lambda ids: ids + [ids[-1]] * (n_dev - len(ids))
         pending = evaluate(pad(steps[0]))  # dispatch ahead: the next step runs while we write
         n_finished = len(done)
