@@ -1,0 +1,261 @@
+r"""Multiple Andreev reflection (MAR): dc current of a voltage-biased superconducting contact.
+
+Hamiltonian (Green's-function) method of Cuevas, Martín-Rodero & Levy Yeyati, PRB 54, 7366
+(1996) [CMLY96], equivalent to the scattering theory of Averin & Bardas, PRL 75, 1831 (1995).
+
+**Model.** Two identical BCS leads (gap $\Delta$, Dynes/inelastic broadening $\eta$) coupled by a
+single spin-degenerate channel of normal transmission $\tau$ ($R_N = h/(2e^2\tau)$). Wide-band
+surface Green functions (unit inverse surface DOS $W$), energies $\omega_n = \omega + neV$:
+
+$$\hat g^r_n = \frac{1}{W s_n}\begin{pmatrix}-\tilde\omega_n & \Delta\\ \Delta & -\tilde\omega_n
+\end{pmatrix},\quad \tilde\omega_n=\omega_n+i\eta,\quad s_n=\sqrt{\Delta^2-\tilde\omega_n^2},$$
+
+hopping $t$ with $x=(t/W)^2 = \tau/(1+\sqrt{1-\tau})^2$ and the phase $2eVt/\hbar$ on the link:
+$\hat\Sigma_{Ln,Rm}=t\,[P_e\,\delta_{m,n+1}-P_h\,\delta_{m,n-1}]$. The harmonics of the left lead at even
+$n$ and of the right lead at odd $n$ form one chain $j=-N_F..N_F$ (block-tridiagonal, Nambu 2x2 blocks)
+that contains the reference site $L0$. Its retarded Green function row $X_m = G^r_{0m}$ is computed in
+$O(N_F)$ by forward/backward Schur-complement (continued-fraction) recursion. With
+$\hat\Gamma_m=(\hat g^r_m)^{-1}-(\hat g^a_m)^{-1}$ and $Y_m = (\hat g^r_0)^{-1}X_m-\delta_{m0}$ (i.e.
+$(\hat\Sigma \hat G^r)_{0m}$), the Keldysh relation $\hat G^{+-}=\hat G^r\,[f\,\hat\Gamma]\,\hat G^a$ gives
+
+$$I_{dc}=\frac{2e}{h}\int d\omega\;\sum_{m=-N_F}^{N_F} f(\omega_m)\,
+\mathrm{Re}\,\mathrm{Tr}\big[\hat\tau_3\,Y_m\hat\Gamma_m X_m^\dagger\big]
+=\frac{e}{h}\int d\omega\,\mathrm{Tr}\,\hat\tau_3\big[(\hat\Sigma\hat G^{+-})_{L0,L0}
+-(\hat\Sigma\hat G^{+-})_{R0,R0}\big].$$
+
+The Nambu trace includes both spins. Checks (tests): $\Delta=0$ gives $I=(2e^2/h)\tau V$; $\tau\to0$
+the BCS tunnel current; large $V$ gives $V/R_N + I_{exc}$ with the closed form of
+:func:`mar_excess_current`.
+
+**Numerics.** The energy integral runs over $[-(eV+c\Delta),\,eV+c\Delta]$ ($c$ = ``window``),
+split at every point where the integrand is singular or discontinuous (gap edges
+$\omega_m=\pm\Delta$, Fermi steps $\omega_m=0$); each piece uses ``n_nodes`` Gauss–Legendre nodes
+after the substitution $\omega=a+(b-a)(1-\cos\pi u)/2$, which removes the inverse-square-root
+BCS singularities at both ends. The breakpoints move smoothly with $V$ and $\Delta$, so
+``jax.grad``/``jax.jvp`` give $dI/dV$ exactly for the discretised integral. Requirements
+(convergence study in the constrictions documentation): $N_F\,eV \gtrsim eV + (c+4)\Delta$, i.e.
+``n_harmonics`` $\ge 1 + (c+4)\Delta/eV$; $\eta\ll\Delta$ (the $I(V)$ error is $O(\eta/\Delta)$
+away from the subgap thresholds).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._constants import e as _e_charge
+from ._constants import h as _h_eVs
+from ._constants import resistance_quantum
+from ._validation import check_finite, check_in_range, check_nonnegative, check_positive
+
+_k_B = 8.617333262e-5  # eV/K (same as _constants.k_B)
+
+
+def _dagger(a):
+    return jnp.conj(jnp.swapaxes(a, -1, -2))
+
+
+def hopping_from_transmission(transmission):
+    r"""Reduced hopping $x=(t/W)^2=\tau/(1+\sqrt{1-\tau})^2$ (inverse of $\tau=4x/(1+x)^2$)."""
+    tau = jnp.asarray(transmission)
+    return tau / (1.0 + jnp.sqrt(1.0 - tau)) ** 2
+
+
+def _fermi(w, kT):
+    """Fermi function of w (same units as kT); a step at kT = 0."""
+    pos = kT > 0
+    safe = jnp.where(pos, kT, 1.0)
+    return jnp.where(pos, jax.nn.sigmoid(-w / safe), jnp.where(w < 0, 1.0, jnp.where(w > 0, 0.0, 0.5)))
+
+
+def _integrand(w, v, x, gap, eta, kT, n_harm: int):
+    r"""Spectral current density $J(\omega)$ (dimensionless) at one reduced energy ``w``.
+
+    All energies in one unit (any); ``x`` is the reduced hopping. Returns
+    $\sum_m f(\omega_m)\,\mathrm{Re\,Tr}[\hat\tau_3 Y_m\hat\Gamma_m X_m^\dagger]$.
+
+    Because every coupling is a rank-1 Nambu projector ($tP_e$ or $-tP_h$), the Schur-complement
+    recursion is scalar: with $(\hat g^r_j)^{-1}=\alpha_j+\beta_j\hat\tau_1$
+    ($\alpha=\tilde\omega/s$, $\beta=\Delta/s$), the right surface function enters only through
+    $\sigma_j=a'_j/d_j$, $a'_j=\alpha_j-x\sigma_{j+1}$, $d_j=a'_j\alpha_j-\beta_j^2$ (same on the
+    left), and the row $X_m=\kappa_m\,u_\pm\otimes r_m$ is rank one with
+    $|\kappa_m|^2=x\prod_{k<m}x|\beta_k/d_k|^2$, $u_+=G_{00}[:,e]$, $u_-=G_{00}[:,h]$ and
+    $r_m=(a'_m,-\beta_m)/d_m$ (incoming, outgoing Nambu index).
+    """
+    N = n_harm
+    js = jnp.arange(-N, N + 1)
+    wj = w + js * v + 1j * eta
+    s = jnp.sqrt(gap**2 - wj**2 + 0j)
+    al = wj / s
+    be = gap / s
+
+    def rec(prev, inp):
+        a, b = inp
+        ap = a - x * prev
+        det = ap * a - b * b
+        return ap / det, (ap, det)
+
+    zero = jnp.zeros((), al.dtype)
+    _, (apR, detR) = jax.lax.scan(rec, zero, (al[N + 1 :][::-1], be[N + 1 :][::-1]))
+    apR, detR = apR[::-1], detR[::-1]  # sites 1..N
+    _, (apL, detL) = jax.lax.scan(rec, zero, (al[:N], be[:N]))
+    apL, detL = apL[::-1], detL[::-1]  # sites -1..-N
+    a0, b0 = al[N], be[N]
+    m11 = a0 - x * apR[0] / detR[0]
+    m22 = a0 - x * apL[0] / detL[0]
+    dd = m11 * m22 - b0 * b0
+    G = jnp.stack([jnp.stack([m22, -b0]), jnp.stack([-b0, m11])]) / dd
+    D0 = jnp.stack([jnp.stack([a0, b0]), jnp.stack([b0, a0])])
+
+    def side(ap, det, a, b, u):
+        ratio = x * jnp.abs(b / det) ** 2
+        k2 = x * jnp.concatenate([jnp.ones(1), jnp.cumprod(ratio)[:-1]])
+        rgr = (2j / jnp.abs(det) ** 2) * (
+            jnp.imag(a) * (jnp.abs(ap) ** 2 + jnp.abs(b) ** 2)
+            - 2.0 * jnp.imag(b) * jnp.real(ap * jnp.conj(b))
+        )
+        U = a0 * (jnp.abs(u[0]) ** 2 - jnp.abs(u[1]) ** 2) + 2j * b0 * jnp.imag(jnp.conj(u[0]) * u[1])
+        return jnp.real(k2 * rgr * U)
+
+    t_right = side(apR, detR, al[N + 1 :], be[N + 1 :], G[:, 0])
+    t_left = side(apL, detL, al[:N][::-1], be[:N][::-1], G[:, 1])
+    A0 = (D0 @ G - jnp.eye(2)) @ (D0 - _dagger(D0)) @ _dagger(G)
+    t_zero = jnp.real(A0[0, 0] - A0[1, 1])
+    f = _fermi(jnp.real(wj), kT)
+    return f[N] * t_zero + jnp.sum(f[N + 1 :] * t_right) + jnp.sum(f[:N][::-1] * t_left)
+
+
+def _nodes(n_nodes: int):
+    u, wu = np.polynomial.legendre.leggauss(n_nodes)
+    return 0.5 * (u + 1.0), 0.5 * wu
+
+
+def _breakpoints(v, gap, kT, window, n_harm: int):
+    """Sorted breakpoints of the energy integral (reduced units), clipped to the window."""
+    m = jnp.arange(-n_harm, n_harm + 1)
+    edge = 2.0 * v + window * gap + 40.0 * kT
+    pts = jnp.concatenate([gap - m * v, -gap - m * v, -m * v, jnp.stack([-edge, edge])])
+    return jnp.sort(jnp.clip(pts, -edge, edge))
+
+
+def _current_one(v, x, gap, eta, kT, *, n_harm, n_nodes, window):
+    """Reduced dc current (2/h prefactor excluded): integral of J over omega (reduced units)."""
+    bp = _breakpoints(v, gap, kT, window, n_harm)
+    a, b = bp[:-1], bp[1:]
+    u, wu = _nodes(n_nodes)
+    c = 0.5 * (1.0 - jnp.cos(jnp.pi * u))
+    dc = 0.5 * jnp.pi * jnp.sin(jnp.pi * u)
+    w = a[:, None] + (b - a)[:, None] * c[None, :]
+    wt = (b - a)[:, None] * (dc * wu)[None, :]
+    J = jax.vmap(jax.vmap(lambda ww: _integrand(ww, v, x, gap, eta, kT, n_harm)))(w)
+    return jnp.sum(wt * J)
+
+
+@functools.partial(jax.jit, static_argnames=("n_harmonics", "n_nodes"))
+def _mar_current_impl(V, transmission, gap, T, dynes, window, *, n_harmonics, n_nodes):
+    Vflat = jnp.ravel(V)
+    taus = jnp.atleast_1d(transmission)
+    x = hopping_from_transmission(taus)
+
+    def one_v(Vi):
+        sgn = jnp.sign(Vi)
+        ev = jnp.abs(Vi)  # |eV| in eV
+        nonzero = ev > 0
+        ev_safe = jnp.where(nonzero, ev, 1.0)
+        unit = gap + ev_safe  # reduced energy unit (eV)
+        v, g, eta, kT = ev_safe / unit, gap / unit, dynes / unit, _k_B * T / unit
+        per = jax.vmap(
+            lambda xi: _current_one(v, xi, g, eta, kT, n_harm=n_harmonics, n_nodes=n_nodes,
+                                    window=window)
+        )(x)
+        total = jnp.sum(per) * unit  # integral in eV
+        return jnp.where(nonzero, sgn * 2.0 * _e_charge / _h_eVs * total, 0.0)
+
+    return jax.vmap(one_v)(Vflat).reshape(jnp.shape(V))
+
+
+def mar_current(V, transmission, gap, T=0.0, *, dynes=None, n_harmonics: int = 24,
+                n_nodes: int = 12, window: float = 6.0):
+    r"""DC current of a superconducting contact with channels $\{\tau_i\}$ by multiple Andreev reflection.
+
+    $$I(V)=\sum_i I_1(V;\tau_i),\qquad I_1=\frac{2e}{h}\int d\omega\sum_m f(\omega_m)\,
+    \mathrm{Re\,Tr}[\hat\tau_3 (\hat\Sigma\hat G^r)_{0m}\hat\Gamma_m \hat G^a_{m0}]$$
+    (module docstring: Hamiltonian method of Cuevas et al. 1996). Normal resistance
+    $R_N = h/(2e^2\sum_i\tau_i)$. $I(-V)=-I(V)$; $I(0)$ is returned as 0 (the supercurrent branch is
+    not a dc-biased state).
+
+    **Arguments:**
+
+    - `V`: bias voltage(s), V (any shape; the result has the same shape).
+    - `transmission`: channel transmission(s) $\tau_i\in(0,1]$ (scalar or 1-D; summed).
+    - `gap`: $\Delta$ of both leads, eV ($\ge 0$; 0 gives Ohm's law).
+    - `T`: temperature, K ($\ge 0$).
+    - `dynes`: broadening $\eta$ (Dynes/inelastic), eV; default $10^{-3}\Delta$ (or $10^{-6}$ eV at
+      $\Delta=0$).
+    - `n_harmonics`: Floquet harmonics $N_F$ kept (static); need $N_F\ge1+(\mathrm{window}+4)\Delta/eV$.
+    - `n_nodes`: Gauss nodes per energy segment (static).
+    - `window`: the energy window is $|\omega|\le eV+\mathrm{window}\cdot\Delta$.
+
+    **Returns:** current in A, shape of `V`.
+
+    Differentiable in `V`, `transmission` (for $\tau<1$), `gap`, `T`, `dynes`;
+    ``jax.jvp``/``jax.grad`` with respect to `V` gives $dI/dV$.
+    """
+    V = check_finite(jnp.asarray(V, dtype=float), "V")
+    transmission = check_in_range(
+        jnp.asarray(transmission, dtype=float), "transmission", 0.0, 1.0,
+        msg="must lie in (0, 1]",
+    )
+    transmission = check_positive(transmission, "transmission")
+    if jnp.ndim(transmission) > 1:
+        raise ValueError("diffsc: argument `transmission` must be a scalar or 1-D array of channels.")
+    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
+    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    if dynes is None:
+        dynes = jnp.maximum(1e-3 * gap, 1e-6)
+    dynes = check_positive(jnp.asarray(dynes, dtype=float), "dynes", "eV")
+    if n_harmonics < 2:
+        raise ValueError("diffsc: argument `n_harmonics` must be >= 2.")
+    return _mar_current_impl(V, transmission, gap, T, dynes, float(window),
+                             n_harmonics=int(n_harmonics), n_nodes=int(n_nodes))
+
+
+def mar_differential_conductance(V, transmission, gap, T=0.0, **kwargs):
+    r"""$dI/dV$ in S by forward-mode differentiation of :func:`mar_current` (no finite differences).
+
+    Same arguments as :func:`mar_current`; returns an array of the shape of `V`.
+    """
+    V = jnp.asarray(V, dtype=float)
+    _, dIdV = jax.jvp(lambda v: mar_current(v, transmission, gap, T, **kwargs), (V,),
+                      (jnp.ones_like(V),))
+    return dIdV
+
+
+def normal_resistance(transmission):
+    r"""Landauer resistance $R_N = \frac{h}{2e^2}\big/\sum_i\tau_i$, Ohm."""
+    tau = check_positive(jnp.asarray(transmission, dtype=float), "transmission")
+    return resistance_quantum / jnp.sum(tau)
+
+
+def mar_excess_current(transmission, gap):
+    r"""Excess current at $T=0$, $eV\gg\Delta$, summed over channels, A.
+
+    $$I_{exc}=\frac{e\Delta}{\pi\hbar}\frac{\tau^2}{1-\tau}\Big[1-\frac{\tau^2}{2(2-\tau)\sqrt{1-\tau}}
+    \ln\frac{1+\sqrt{1-\tau}}{1-\sqrt{1-\tau}}\Big]$$
+    (twice the BTK excess current at $Z^2=1/\tau-1$), which tends to $\frac{8}{3}\frac{\Delta}{eR_N}$ at
+    $\tau=1$. `transmission` in (0, 1] (scalar or 1-D), `gap` in eV.
+    """
+    tau = check_in_range(jnp.asarray(transmission, dtype=float), "transmission", 0.0, 1.0)
+    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
+    one_minus = jnp.clip(1.0 - tau, 0.0, None)
+    near1 = one_minus < 1e-8
+    r = jnp.sqrt(jnp.where(near1, 0.25, one_minus))
+    exact = tau**2 / r**2 * (1.0 - tau**2 / (2.0 * (2.0 - tau) * r) * jnp.log((1 + r) / (1 - r)))
+    series = 8.0 / 3.0 - 128.0 / 15.0 * one_minus  # expansion in 1 - tau, error O((1 - tau)^2)
+    val = jnp.where(near1, series, exact)
+    # e Delta / (pi hbar) in A: Delta [eV] * e / (pi hbar[eV s])
+    pref = gap * _e_charge / (jnp.pi * 6.582119569e-16)
+    return jnp.sum(pref * val)

@@ -1,0 +1,193 @@
+"""Multiple Andreev reflection: limits, closed forms, an independent dense solve, gradients."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.signal import argrelmax
+
+from diffsc._constants import e, h_SI
+from diffsc._mar import (
+    _integrand,
+    hopping_from_transmission,
+    mar_current,
+    mar_differential_conductance,
+    mar_excess_current,
+    normal_resistance,
+)
+
+GAP = 1.35e-3  # eV, Pb (S-Pb)
+G_Q = 2 * e**2 / h_SI
+
+
+def _dense_integrand(w, v, tau, gap, eta, kT, N):
+    """Independent reference: dense solve over both leads x harmonics x Nambu, physics-reference formula.
+
+    Returns Tr tau3[(Sigma G+-)_{L0,L0} - (Sigma G+-)_{R0,R0}], whose integral times e/h is the current.
+    """
+    x = tau / (1 + np.sqrt(1 - tau)) ** 2
+    t = np.sqrt(x)
+    ns = np.arange(-N, N + 1)
+    M = 2 * N + 1
+    size = 4 * M
+
+    def idx(lead, k):
+        return (lead * M + (k + N)) * 2
+
+    gr = np.zeros((size, size), complex)
+    gpm = np.zeros((size, size), complex)
+    sig = np.zeros((size, size), complex)
+    pe, ph = np.diag([1.0, 0.0]), np.diag([0.0, 1.0])
+    for lead in (0, 1):
+        for k in ns:
+            wn = w + k * v + 1j * eta
+            g = np.array([[-wn, gap], [gap, -wn]]) / np.sqrt(gap**2 - wn**2 + 0j)
+            i = idx(lead, k)
+            gr[i : i + 2, i : i + 2] = g
+            f = 1 / (np.exp((w + k * v) / kT) + 1) if kT > 0 else float(w + k * v < 0)
+            gpm[i : i + 2, i : i + 2] = f * (g.conj().T - g)
+    for k in ns:
+        for m in ns:
+            blk = t * (pe * (m == k + 1) - ph * (m == k - 1))
+            if np.any(blk):
+                i, j = idx(0, k), idx(1, m)
+                sig[i : i + 2, j : j + 2] = blk
+                sig[j : j + 2, i : i + 2] = blk.conj().T
+    Gr = np.linalg.inv(np.linalg.inv(gr) - sig)
+    one = np.eye(size)
+    Gpm = (one + Gr @ sig) @ gpm @ (one + sig @ Gr.conj().T)
+    SG = sig @ Gpm
+    t3 = np.diag([1.0, -1.0])
+    iL, iR = idx(0, 0), idx(1, 0)
+    return np.trace(t3 @ SG[iL : iL + 2, iL : iL + 2]) - np.trace(t3 @ SG[iR : iR + 2, iR : iR + 2])
+
+
+@pytest.mark.parametrize(
+    "w,v,tau,eta,kT",
+    [(0.3, 0.7, 0.5, 1e-3, 0.0), (-1.2, 0.4, 0.9, 1e-2, 0.1), (2.5, 1.3, 0.99, 1e-3, 0.0), (0.1, 0.2, 0.3, 1e-3, 0.05)],
+)
+def test_recursion_matches_dense_solve(w, v, tau, eta, kT):
+    # the O(N_F) scalar recursion equals a dense inversion of the full two-lead Floquet-Nambu problem
+    ref = _dense_integrand(w, v, tau, 1.0, eta, kT, 10).real / 2
+    got = float(_integrand(w, v, float(hopping_from_transmission(tau)), 1.0, eta, kT, 10))
+    assert got == pytest.approx(ref, rel=1e-9, abs=1e-14)
+
+
+@pytest.mark.parametrize("T", [0.0, 4.2])
+def test_normal_state_is_ohmic(T):
+    # Delta = 0 (T >= Tc): I = (2e^2/h) sum(tau) V exactly
+    taus = jnp.array([0.1, 0.7, 1.0])
+    V = jnp.array([-2e-3, 1e-4, 3e-3])
+    I = mar_current(V, taus, 0.0, T)
+    np.testing.assert_allclose(np.asarray(I), G_Q * 1.8 * np.asarray(V), rtol=1e-6)
+    assert float(normal_resistance(taus)) == pytest.approx(12906.40373 / 1.8, rel=1e-8)
+
+
+def test_antisymmetric_and_channel_sum():
+    V = jnp.array([1.1, 2.6]) * GAP
+    taus = jnp.array([0.4, 0.95])
+    both = mar_current(jnp.concatenate([V, -V]), taus, GAP, 1.0)
+    np.testing.assert_allclose(np.asarray(both[2:]), -np.asarray(both[:2]), rtol=1e-12)
+    single = sum(mar_current(V, t, GAP, 1.0) for t in taus)
+    np.testing.assert_allclose(np.asarray(both[:2]), np.asarray(single), rtol=1e-12)
+
+
+def test_tunnel_limit_is_bcs_quasiparticle_current():
+    # tau -> 0: I = (G_N/e) int rho(E) rho(E+eV) [f(E)-f(E+eV)] dE (Dynes DOS with the same eta)
+    tau, eta = 1e-3, 1e-3 * GAP
+    RN = float(normal_resistance(tau))
+
+    def rho(E):
+        z = E + 1j * eta
+        return abs((z / np.sqrt(z * z - GAP**2 + 0j)).real)
+
+    volts = np.array([2.5, 3.0, 4.0]) * GAP
+    I = np.asarray(mar_current(jnp.asarray(volts), tau, GAP, 0.0, dynes=eta))
+    for v, i in zip(volts, I, strict=True):
+        ref = quad(lambda E, v=v: rho(E) * rho(E + v), -v, 0, points=[-GAP, GAP - v], limit=400)[0] / RN
+        # residual difference: O(tau) MAR corrections and O(eta/Delta) DOS tails (< 0.5 %)
+        assert i == pytest.approx(ref, rel=5e-3)
+    # the step at eV = 2 Delta has height pi Delta / (2 e R_N); below it only O(tau^2) subgap current
+    I_step = np.asarray(mar_current(jnp.array([1.9, 2.02]) * GAP, tau, GAP, 0.0, dynes=1e-4 * GAP))
+    assert I_step[0] * RN / GAP < 1e-2
+    assert I_step[1] * RN / GAP == pytest.approx(np.pi / 2, rel=0.06)
+
+
+@pytest.mark.parametrize("tau", [0.2, 0.5, 0.9, 1.0])
+def test_excess_current_closed_form(tau):
+    # I - V/R_N -> I_exc(tau) like 1/V; three-point Richardson in 1/V at 20, 40, 80 Delta.
+    # n_nodes = 48 resolves the Delta-scale structure in the long segments at eV = 80 Delta.
+    RN = float(normal_resistance(tau))
+    vs = np.array([20.0, 40.0, 80.0])
+    I = np.asarray(mar_current(jnp.asarray(vs * GAP), tau, GAP, 0.0, dynes=1e-5 * GAP, n_harmonics=8, n_nodes=48))
+    ex = I * RN / GAP - vs
+    assert np.all(np.diff(ex) > 0)  # approached from below
+    extrap = (8 * ex[2] - 6 * ex[1] + ex[0]) / 3
+    closed = float(mar_excess_current(tau, GAP)) * RN / GAP
+    assert extrap == pytest.approx(closed, rel=2e-3)
+    if tau == 1.0:
+        assert closed == pytest.approx(8 / 3, rel=1e-9)
+
+
+def test_excess_current_ballistic_finite_voltage():
+    # tau = 1: single-Andreev-reflection formula plus the double-reflection estimate (physics ref. 7.7)
+    RN = float(normal_resistance(1.0))
+    vs = np.array([6.0, 20.0])
+    I = np.asarray(mar_current(jnp.asarray(vs * GAP), 1.0, GAP, 0.0, dynes=1e-5 * GAP, n_harmonics=8, n_nodes=24))
+    U = np.arccosh(vs)
+    single = 2 * (1 + 0.5 * (1 - np.exp(-U)) - (1 - np.exp(-3 * U)) / 6)
+    np.testing.assert_allclose(single, [2.583, 2.642], atol=1e-3)
+    double = np.array([0.014, 0.001])
+    np.testing.assert_allclose(I * RN / GAP - vs, single + double, atol=2e-3)
+
+
+def test_excess_current_ballistic_pb_numbers():
+    # 5 Ohm ballistic Pb neck: 8 Delta / (3 e R_N) = 0.72 mA
+    n = 2600
+    taus = jnp.full((n,), 12906.40373 / 5.0 / n)
+    assert float(mar_excess_current(taus, GAP)) == pytest.approx(0.72e-3, rel=0.01)
+
+
+def test_subharmonic_gap_structure_peaks():
+    tau = 0.3
+    V = jnp.linspace(0.42, 2.3, 48) * GAP
+    g = np.asarray(mar_differential_conductance(V, tau, GAP, 0.0, dynes=2e-2 * GAP, n_harmonics=28))
+    peaks = np.asarray(V / GAP)[argrelmax(g)[0]]
+    for n in (1, 2, 3, 4):
+        assert np.min(np.abs(peaks - 2 / n)) < 0.05, (n, peaks)
+
+
+def test_convergence_in_harmonics():
+    # eV = 0.5 Delta needs N_F >= 2 + (window + 4) Delta/eV = 22; errors shrink as N_F grows
+    V = jnp.array([0.5 * GAP])
+    ref = float(mar_current(V, 0.8, GAP, 0.0, n_harmonics=40)[0])
+    errs = [abs(float(mar_current(V, 0.8, GAP, 0.0, n_harmonics=n)[0]) - ref) / ref for n in (6, 12, 24)]
+    assert errs[0] > 1e-2 and errs[0] > errs[1] > errs[2]
+    assert errs[2] < 1e-6
+
+
+def test_dIdV_matches_finite_difference_and_gradients():
+    V0 = 1.7 * GAP
+    f = lambda v: mar_current(jnp.array([v]), 0.6, GAP, 1.5, dynes=1e-2 * GAP, n_harmonics=12)[0]
+    g = float(mar_differential_conductance(jnp.array([V0]), 0.6, GAP, 1.5, dynes=1e-2 * GAP, n_harmonics=12)[0])
+    hstep = 1e-4 * GAP
+    fd = (float(f(V0 + hstep)) - float(f(V0 - hstep))) / (2 * hstep)
+    assert g == pytest.approx(fd, rel=1e-5)
+    # gradient with respect to the gap and the transmission
+    fg = lambda d, t: mar_current(jnp.array([V0]), t, d, 1.5, dynes=1e-2 * GAP, n_harmonics=12)[0]
+    dd, dt = jax.grad(fg, argnums=(0, 1))(GAP, 0.6)
+    fd_d = (float(fg(GAP * (1 + 1e-5), 0.6)) - float(fg(GAP * (1 - 1e-5), 0.6))) / (2e-5 * GAP)
+    fd_t = (float(fg(GAP, 0.6 + 1e-6)) - float(fg(GAP, 0.6 - 1e-6))) / 2e-6
+    assert float(dd) == pytest.approx(fd_d, rel=1e-4)
+    assert float(dt) == pytest.approx(fd_t, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [({"transmission": 1.5}, "transmission"), ({"T": -1.0}, "T"), ({"gap": -1e-3}, "gap"), ({"V": np.nan}, "V")],
+)
+def test_bad_input_names_argument(kwargs, name):
+    args = {"V": 1e-3, "transmission": 0.5, "gap": GAP, "T": 0.0} | kwargs
+    with pytest.raises(Exception, match=f"`{name}`"):
+        mar_current(**args)
