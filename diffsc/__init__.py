@@ -36,6 +36,8 @@ from ._mattis_bardeen import mattis_bardeen_zero_temperature as mattis_bardeen_z
 # [mattis-bardeen-exports]
 
 # --- common fitting API (_fit.py) ---
+from ._fit import FitResult as FitResult
+from ._fit import least_squares as least_squares
 # [fit-exports]
 
 # --- kinetic equations (_kinetic/) ---
