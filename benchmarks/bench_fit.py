@@ -68,7 +68,7 @@ def scipy_fit(d):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--datasets", type=int, default=512)
+    ap.add_argument("--datasets", type=int, default=256)
     args = ap.parse_args(argv)
     n = args.datasets
     data, truth = make_data(n)
