@@ -38,6 +38,8 @@ from ._mattis_bardeen import mattis_bardeen_zero_temperature as mattis_bardeen_z
 # --- common fitting API (_fit.py) ---
 from ._fit import FitResult as FitResult
 from ._fit import least_squares as least_squares
+from ._fit import fit_batch as fit_batch
+from ._fit import multistart as multistart
 # [fit-exports]
 
 # --- kinetic equations (_kinetic/) ---

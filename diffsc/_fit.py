@@ -242,3 +242,28 @@ def least_squares(
         result=result,
         success=success,
     )
+
+
+def fit_batch(residual_fn: Callable, params: PyTree, args: Any, **kwargs) -> FitResult:
+    r"""Fit many datasets of equal shape in one compiled, vmapped call.
+
+    Equivalent to ``[least_squares(residual_fn, params, a, **kwargs) for a in args]`` with the
+    leading axis of every leaf of `args` as the batch axis (same initial guess for all); every
+    field of the returned :class:`FitResult` gains that leading axis (``dof`` stays an int).
+    Keyword arguments are those of :func:`least_squares`; units are those of `params`.
+    """
+    fit = lambda a: least_squares(residual_fn, params, a, **kwargs)
+    return jax.vmap(fit)(args)
+
+
+def multistart(residual_fn: Callable, starts: PyTree, args: Any = None, **kwargs) -> FitResult:
+    r"""Run :func:`least_squares` from several initial guesses and keep the best.
+
+    `starts` is the `params` pytree with a leading axis of length $K$ (one initial guess per row).
+    All $K$ fits run in one vmapped call; the result is the converged fit with the smallest
+    $\chi^2$ (if none converged, the smallest $\chi^2$ overall, with ``success == False``).
+    """
+    fits = jax.vmap(lambda p: least_squares(residual_fn, p, args, **kwargs))(starts)
+    score = jnp.where(fits.success, fits.chi2, jnp.inf)
+    best = jnp.where(jnp.any(fits.success), jnp.argmin(score), jnp.argmin(fits.chi2))
+    return jax.tree.map(lambda x: x[best] if isinstance(x, jax.Array) else x, fits)

@@ -120,3 +120,29 @@ def test_fitted_parameters_are_differentiable_wrt_data():
     h = 1e-4
     fd = (float(tau_of(y[10] + h)) - float(tau_of(y[10] - h))) / (2 * h)
     assert g == pytest.approx(fd, rel=1e-4)
+
+
+def test_fit_batch_equals_one_by_one_and_multistart_finds_global_minimum():
+    from diffsc._fit import fit_batch, multistart
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 4.0, 60)
+    amps, rates = np.array([1.0, 2.0, 0.5]), np.array([0.7, 1.5, 3.0])
+    ys = amps[:, None] * np.exp(-rates[:, None] * t) + 0.01 * rng.standard_normal((3, t.size))
+    res = lambda p, y: (p["a"] * jnp.exp(-p["k"] * t) - y) / 0.01
+    p0 = {"a": 1.0, "k": 1.0}
+    batch = fit_batch(res, p0, jnp.asarray(ys), transforms={"k": "positive"})
+    for i in range(3):
+        one = diffsc.least_squares(res, p0, jnp.asarray(ys[i]), transforms={"k": "positive"})
+        for key in ("a", "k"):
+            np.testing.assert_allclose(batch.params[key][i], one.params[key], rtol=1e-7)
+            np.testing.assert_allclose(batch.std[key][i], one.std[key], rtol=1e-6)
+        assert abs(float(one.params["k"]) - rates[i]) < 5 * float(one.std["k"])
+    # a frequency fit with local minima: y = sin(w t); starts spread over w
+    y = np.sin(2.3 * t) + 0.01 * rng.standard_normal(t.size)
+    res_w = lambda p, yy: (jnp.sin(p["w"] * t) - yy) / 0.01
+    starts = {"w": jnp.linspace(0.5, 4.0, 8)}
+    best = multistart(res_w, starts, jnp.asarray(y))
+    assert bool(best.success) and abs(float(best.params["w"]) - 2.3) < 5 * float(best.std["w"])
+    single = diffsc.least_squares(res_w, {"w": 0.5}, jnp.asarray(y))
+    assert float(best.chi2) <= float(single.chi2)
