@@ -20,7 +20,8 @@ $x=2\Delta$ and gives $\sigma_1\to\sigma_N$ as $\Delta\to0$.
 * scattering term: $E=\Delta\cosh u$, $u=a\sinh t$ with $a^2=2x/\Delta+(x/\Delta)^2$, which
   integrates the gap-edge $(E-\Delta)^{-1/2}$ and the $\ln(\Delta/x)$ layer of
   $[(E+x)^2-\Delta^2]^{-1/2}$ exactly; truncated at $E_{max}=\Delta+60k_BT$ (thermal);
-* pair term: sine rule on $[\Delta,x-\Delta]$ (both inverse-square-root ends removed);
+* pair term: symmetric in $E\leftrightarrow x-E$; lower half with $E-\Delta=2\Delta\sinh^2t$
+  (edge singularity removed, nodes graded for $x\gg\Delta$);
 * $\sigma_2$: the interval is split in half; each half uses $E=E_{end}\pm s^2$, and near the lower
   end $s=\sqrt{\epsilon}\sinh t$ with $\epsilon=|2\Delta-x|$, which resolves the near-singularity
   that forms as $x\to2\Delta$;
@@ -40,7 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from ._constants import h, k_B
-from ._quadrature import cosh_rule, gauss_legendre, sine_rule, upper_t
+from ._quadrature import cosh_rule, gauss_legendre, upper_t
 from ._validation import check_finite, check_nonnegative, check_positive, check_same_shape
 
 _N_SCATTER = 64
@@ -134,13 +135,25 @@ def _scatter_integral(x, gap, occ, e_max, n):
 
 
 def _pair_integral(x, gap, occ, n):
-    r"""$\frac1x\int_\Delta^{x-\Delta}[1-f(E)-f(x-E)]g_p(E)\,dE$ (0 for $x\le2\Delta$)."""
-    b = jnp.maximum(x - gap, gap)
-    E, w, lo, up = sine_rule(n, gap, b)
-    # E(x-E) - gap^2 = gap (lo + up) + lo up with lo = E - gap, up = x - gap - E.
+    r"""$\frac1x\int_\Delta^{x-\Delta}[1-f(E)-f(x-E)]g_p(E)\,dE$ (0 for $x\le2\Delta$).
+
+    The integrand is symmetric under $E\leftrightarrow x-E$: twice the lower half, where with
+    $\ell=E-\Delta=2\Delta\sinh^2t$ the factor $d\ell/\sqrt{\ell(\ell+2\Delta)}=2\,dt$ removes the
+    edge singularity and grades the nodes geometrically when $x\gg\Delta$.
+    """
+    above = x > 2.0 * gap
+    r = 0.5 * jnp.where(above, x - 2.0 * gap, 0.0)  # half the interval length
+    r_safe = jnp.where(above, r, gap)  # double-where: finite gradients below the edge
+    t_max = jnp.where(above, jnp.arcsinh(jnp.sqrt(r_safe / (2.0 * gap))), 0.0)
+    t, w = gauss_legendre(n, 0.0, t_max)
+    lo = 2.0 * gap * jnp.sinh(t) ** 2  # E - gap
+    up = 2.0 * r - lo  # x - gap - E  (>= r)
+    E = gap + lo
+    # E(x-E) - gap^2 = gap (lo + up) + lo up
     numer = gap * (lo + up) + lo * up
-    denom = jnp.sqrt((lo + 2.0 * gap) * (up + 2.0 * gap))
-    return jnp.sum(w * occ.pair(E, gap + up) * numer / denom) / x
+    safe_up = jnp.where(up > 0, up, 1.0)
+    vals = occ.pair(E, gap + up) * numer / jnp.sqrt(safe_up * (safe_up + 2.0 * gap))
+    return 4.0 * jnp.sum(w * jnp.where(up > 0, vals, 0.0)) / x
 
 
 def _sigma2_integral(x, gap, occ, n):
