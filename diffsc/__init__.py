@@ -46,6 +46,31 @@ from ._fit import multistart as multistart
 # [kinetic-exports]
 
 # --- resonator (_resonator*.py) ---
+from ._resonator import loaded_q as loaded_q
+from ._resonator import s21_ideal as s21_ideal
+from ._resonator import s21_notch as s21_notch
+from ._resonator import coupling_q as coupling_q
+from ._resonator import coupling_capacitance as coupling_capacitance
+from ._resonator import coupled_resonance_frequency as coupled_resonance_frequency
+from ._resonator import absorbed_power as absorbed_power
+from ._resonator import stored_energy as stored_energy
+from ._resonator import photon_number as photon_number
+from ._resonator import effective_coupling_q as effective_coupling_q
+from ._resonator_geometry import CPW as CPW
+from ._resonator_geometry import Microstrip as Microstrip
+from ._resonator_geometry import LineResponse as LineResponse
+from ._resonator_geometry import resonator_response as resonator_response
+from ._resonator_geometry import resonator_from_conductivity as resonator_from_conductivity
+from ._resonator_geometry import calibrate_geometry as calibrate_geometry
+from ._resonator_geometry import linearised_response as linearised_response
+from ._resonator_fit import S21Fit as S21Fit
+from ._resonator_fit import fit_s21 as fit_s21
+from ._touchstone import read_touchstone as read_touchstone
+from ._touchstone import write_touchstone as write_touchstone
+from ._power_loop import power_loop as power_loop
+from ._power_loop import PowerLoopSolution as PowerLoopSolution
+from ._power_loop import KineticResponse as KineticResponse
+from ._power_loop import HeatingResponse as HeatingResponse
 # [resonator-exports]
 
 # --- electrothermal (_electrothermal*.py) ---

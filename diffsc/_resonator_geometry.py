@@ -28,6 +28,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ._constants import epsilon_0, mu_0
+from ._film import surface_impedance
 from ._validation import check_finite, check_positive
 
 
@@ -42,26 +43,6 @@ def _ellipk(k):
     for _ in range(8):
         a, b = 0.5 * (a + b), jnp.sqrt(a * b)
     return jnp.pi / (2.0 * a)
-
-
-def film_surface_impedance(sigma1, sigma2, freq, thickness):
-    r"""Surface impedance of a film with local response (physics reference §5.1), Ω/□.
-
-    $$Z_s=\sqrt{\frac{j\omega\mu_0}{\sigma}}\coth\!\big(\sqrt{j\omega\mu_0\sigma}\,d\big),\qquad
-    \sigma=\sigma_1-j\sigma_2 ,$$
-    principal branches ($\mathrm{Re}\,Z_s>0$, $\mathrm{Im}\,Z_s>0$). Thin limit $Z_s\to1/(\sigma d)$.
-
-    **Arguments:** `sigma1`, `sigma2` (S/m, $\sigma_2>0$), `freq` (Hz), `thickness` $d$ (m).
-    **Returns:** complex $Z_s$, Ohm per square.
-    """
-    sigma1 = check_finite(sigma1, "sigma1")
-    sigma2 = check_positive(sigma2, "sigma2", "S/m")
-    freq = check_positive(freq, "freq", "Hz")
-    d = check_positive(thickness, "thickness", "m")
-    sigma = sigma1 - 1j * sigma2
-    jwm = 1j * 2.0 * jnp.pi * freq * mu_0
-    k = jnp.sqrt(jwm * sigma)
-    return jnp.sqrt(jwm / sigma) / jnp.tanh(k * d)
 
 
 class CPW(eqx.Module):
@@ -217,16 +198,18 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
     )
 
 
-def resonator_from_conductivity(sigma1, sigma2, freq, geometry) -> LineResponse:
+def resonator_from_conductivity(sigma1, sigma2, freq, geometry, *, resistivity) -> LineResponse:
     r"""$f_{res}$, $Q_i$, $\alpha_k$ from the complex conductivity of the film.
 
-    $Z_s$ from :func:`film_surface_impedance` with the geometry's film thickness, then
-    :func:`resonator_response`.
+    $Z_s$ from :func:`diffsc.surface_impedance` (local response, film thickness of the geometry),
+    then :func:`resonator_response`.
 
-    **Arguments:** `sigma1`, `sigma2` (S/m) at `freq` (Hz); `geometry` (:class:`CPW` or
-    :class:`Microstrip`). **Returns:** :class:`LineResponse`.
+    **Arguments:** `sigma1`, `sigma2`: $\sigma_{1,2}/\sigma_N$ (dimensionless) at `freq` (Hz);
+    `geometry` (:class:`CPW` or :class:`Microstrip`); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m).
+    **Returns:** :class:`LineResponse`.
     """
-    Zs = film_surface_impedance(sigma1, sigma2, freq, geometry.thickness)
+    Zs = surface_impedance(freq, sigma1, sigma2, thickness=geometry.thickness,
+                           resistivity=resistivity)
     return resonator_response(Zs, freq, geometry)
 
 

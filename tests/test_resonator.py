@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from diffsc._constants import dbm_to_watt, h_SI, mu_0
+from diffsc._film import surface_impedance
 from diffsc._resonator import (
     absorbed_power,
     coupled_resonance_frequency,
@@ -21,7 +22,6 @@ from diffsc._resonator_geometry import (
     CPW,
     Microstrip,
     calibrate_geometry,
-    film_surface_impedance,
     linearised_response,
     resonator_from_conductivity,
     resonator_response,
@@ -123,9 +123,14 @@ def test_loaded_q_gradient():
 # ---------------------------------------------------------------- surface impedance, geometry
 
 
-def _sigma_al(T0=True):
+def _sigma_al():
     s2 = 24.1 * SIGMA_N  # pi Delta / h nu at T = 0, 5.57 GHz
     return 1e-5 * SIGMA_N, s2
+
+
+def film_surface_impedance(s1, s2, f, d):
+    """Z_s (Ohm/sq) from sigma in S/m through diffsc.surface_impedance."""
+    return surface_impedance(f, s1 / SIGMA_N, s2 / SIGMA_N, thickness=d, resistivity=1 / SIGMA_N)
 
 
 def test_surface_impedance_limits():
@@ -185,9 +190,10 @@ def test_linearised_response_matches_exact(geom):
     s1, s2 = _sigma_al()
     # evaluate sigma at the resonance: calibrate the line to resonate at f
     g = calibrate_geometry(g, film_surface_impedance(s1, s2, f, d), f, f)
-    base = resonator_from_conductivity(s1, s2, f, g)
+    rho = 1 / SIGMA_N
+    base = resonator_from_conductivity(s1 * rho, s2 * rho, f, g, resistivity=rho)
     ds1, ds2 = 0.2 * s1, -1e-4 * s2
-    new = resonator_from_conductivity(s1 + ds1, s2 + ds2, f, g)
+    new = resonator_from_conductivity((s1 + ds1) * rho, (s2 + ds2) * rho, f, g, resistivity=rho)
     df, dinv = linearised_response(s1, s2, ds1, ds2, base.alpha_k)
     np.testing.assert_allclose(new.f_res / base.f_res - 1, df, rtol=2e-2)
     np.testing.assert_allclose(1 / new.Qi - 1 / base.Qi, dinv, rtol=2e-2)
@@ -201,7 +207,7 @@ def test_geometry_gradients_finite_difference():
     ms = Microstrip(3e-6, 1e-6, 60e-9, 9.84e-3, 6.0)
 
     def fres(s2_):
-        return resonator_from_conductivity(s1, s2_, f, ms).f_res
+        return resonator_from_conductivity(s1 / SIGMA_N, s2_ / SIGMA_N, f, ms, resistivity=1 / SIGMA_N).f_res
 
     g = jax.grad(fres)(s2)
     h = s2 * 1e-6
