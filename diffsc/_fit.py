@@ -25,15 +25,17 @@ import jax
 import jax.numpy as jnp
 import optax
 import optimistix as optx
+from jax import lax
 from jax.flatten_util import ravel_pytree
 
 PyTree = Any
 
-_METHODS = ("lm", "gauss_newton", "dogleg", "bfgs", "adam")
+_OPTAX_METHODS = ("lbfgs", "adam")
+_METHODS = ("lm", "gauss_newton", "dogleg", "bfgs", *_OPTAX_METHODS)
 
 
 class FitResult(eqx.Module):
-    """Outcome of :func:`least_squares`.
+    r"""Outcome of :func:`least_squares` and :func:`minimize`.
 
     **Fields:**
 
@@ -44,8 +46,17 @@ class FitResult(eqx.Module):
     - `dof`: residuals minus parameters.
     - `reduced_chi2`: ``chi2 / dof``.
     - `n_steps`: optimiser steps taken.
-    - `result`: optimistix result code (0 = success).
+    - `result`: optimistix result code (0 = success, 1 = `max_steps` reached, 8 = diverged).
     - `success`: boolean, ``result == 0``.
+    - `grad_norm`: $\max_k|\partial L/\partial z_k|$ at the end, the gradient of the objective
+      ($L=\chi^2/2$ for :func:`least_squares`, the user's loss for :func:`minimize`) in the
+      optimiser's unconstrained coordinates $z$ (``log`` for positive, logit for bounded).
+    - `condition_number`: condition number of $J^\top J$ (or of the Hessian for
+      :func:`minimize`) after scaling it to unit diagonal, i.e. of the parameter correlation
+      structure; independent of parameter units. Above ~1e10 some combination of parameters is
+      barely determined by the data; ``inf`` when one is not determined at all.
+
+    ``None`` for `grad_norm` / `condition_number` only in results built by hand.
     """
 
     params: PyTree
@@ -57,6 +68,22 @@ class FitResult(eqx.Module):
     n_steps: jax.Array
     result: jax.Array
     success: jax.Array
+    grad_norm: jax.Array | None = None
+    condition_number: jax.Array | None = None
+
+    @property
+    def diagnostics(self) -> dict:
+        """Convergence diagnostics as a dict: ``n_steps``, ``grad_norm``, ``reduced_chi2``,
+        ``condition_number``, ``success``, ``result`` (arrays; batched fits give batched entries).
+        """
+        return dict(
+            n_steps=self.n_steps,
+            grad_norm=self.grad_norm,
+            reduced_chi2=self.reduced_chi2,
+            condition_number=self.condition_number,
+            success=self.success,
+            result=self.result,
+        )
 
 
 def _leaf_specs(params, transforms):
@@ -121,7 +148,7 @@ def _to_unconstrained(x, spec, name="params"):
     return jnp.log(y) - jnp.log1p(-y)
 
 
-def _solver(method, rtol, atol, learning_rate):
+def _solver(method, rtol, atol):
     if method == "lm":
         return optx.LevenbergMarquardt(rtol=rtol, atol=atol)
     if method == "gauss_newton":
@@ -130,9 +157,38 @@ def _solver(method, rtol, atol, learning_rate):
         return optx.Dogleg(rtol=rtol, atol=atol)
     if method == "bfgs":
         return optx.BFGS(rtol=rtol, atol=atol)
-    if method == "adam":
-        return optx.OptaxMinimiser(optax.adam(learning_rate), rtol=rtol, atol=atol)
     raise ValueError(f"diffsc.least_squares: unknown method {method!r}; choose from {_METHODS}.")
+
+
+def _psd_pinv(matrix):
+    """Pseudo-inverse of a symmetric matrix; eigenvalues <= 1e-12 of the largest are unidentified.
+
+    Returns ``(inverse, tiny, evecs)``: the inverse restricted to the identified subspace, the mask
+    of unidentified eigen-directions and the eigenvectors.
+    """
+    evals, evecs = jnp.linalg.eigh(0.5 * (matrix + matrix.T))
+    tiny = evals <= 1e-12 * jnp.max(evals)
+    inv = 1.0 / jnp.where(tiny, 1.0, evals)
+    pinv = (evecs * jnp.where(tiny, 0.0, inv)[None, :]) @ evecs.T
+    return pinv, tiny, evecs
+
+
+def _inverse_with_inf(matrix):
+    pinv, tiny, evecs = _psd_pinv(matrix)
+    # put inf on the diagonal entries touched by unidentified directions
+    touched = jnp.any(tiny[None, :] & (jnp.abs(evecs) > 1e-8), axis=1)
+    return jnp.where(jnp.diag(touched), jnp.inf, pinv)
+
+
+def _scaled_condition_number(matrix):
+    """Condition number of ``D^-1/2 M D^-1/2`` with ``D = diag(M)`` (unit-free); inf if singular."""
+    d = jnp.sqrt(jnp.abs(jnp.diag(matrix)))
+    ok = d > 0
+    d = jnp.where(ok, d, 1.0)
+    scaled = matrix / (d[:, None] * d[None, :])
+    evals = jnp.linalg.eigvalsh(0.5 * (scaled + scaled.T))
+    cond = jnp.max(evals) / jnp.where(evals[0] > 0, evals[0], 1.0)
+    return jnp.where((evals[0] > 1e-15 * jnp.max(evals)) & jnp.all(ok), cond, jnp.inf)
 
 
 def covariance_from_jacobian(jacobian, chi2, dof, *, absolute_sigma=False):
@@ -141,16 +197,108 @@ def covariance_from_jacobian(jacobian, chi2, dof, *, absolute_sigma=False):
     Directions with eigenvalues below ``1e-12`` of the largest are treated as unidentified and get
     infinite variance rather than a misleading small number.
     """
-    jtj = jacobian.T @ jacobian
-    evals, evecs = jnp.linalg.eigh(jtj)
-    tiny = evals <= 1e-12 * jnp.max(evals)
-    inv = jnp.where(tiny, jnp.inf, 1.0 / jnp.where(tiny, 1.0, evals))
-    cov = (evecs * jnp.where(tiny, 0.0, inv)[None, :]) @ evecs.T
-    # put inf on the diagonal entries touched by unidentified directions
-    touched = jnp.any(tiny[None, :] & (jnp.abs(evecs) > 1e-8), axis=1)
-    cov = jnp.where(jnp.diag(touched), jnp.inf, cov)
+    cov = _inverse_with_inf(jacobian.T @ jacobian)
     scale = 1.0 if absolute_sigma else chi2 / jnp.maximum(dof, 1)
     return cov * scale
+
+
+def covariance_from_hessian(hessian):
+    r"""Parameter covariance $H^{-1}$ of a negative log-likelihood $-\ln\mathcal L$ (Laplace /
+    Cramér–Rao), with the same pseudo-inverse and ``inf`` handling of unidentified (or
+    non-positive-curvature) directions as :func:`covariance_from_jacobian`.
+    """
+    return _inverse_with_inf(hessian)
+
+
+def _with_implicit_gradient(loss, z, args):
+    r"""Return ``z`` (value unchanged) carrying the implicit derivative of $\arg\min_z L(z, a)$.
+
+    With $\delta = -H^{-1}\nabla_z L(z, a)$ ($H$ held constant), ``z + (δ - stop_gradient(δ))``
+    equals ``z`` and has derivative $-H^{-1}\,\partial_a\nabla_z L$, the implicit-function-theorem
+    derivative at a stationary point, without backpropagating through the optimiser's iterations.
+    """
+    flat, unravel = ravel_pytree(z)
+    flat = lax.stop_gradient(flat)
+    loss_flat = lambda x, a: loss(unravel(x), a)
+    hess = jax.hessian(loss_flat)(flat, lax.stop_gradient(args))
+    pinv, _, _ = _psd_pinv(hess)
+    delta = -pinv @ jax.grad(loss_flat)(flat, args)
+    return unravel(flat + (delta - lax.stop_gradient(delta)))
+
+
+def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol):
+    r"""Minimise ``loss(z, args)`` with optax L-BFGS (zoom line search) or Adam in a ``while_loop``.
+
+    Stops when $\max_k|\partial_k L| \le \mathrm{atol} + \mathrm{rtol}\,|L|$. Returns
+    ``(z, value, grad_norm, n_steps, result)``; result 0 = converged, 1 = `max_steps` reached,
+    8 = non-finite loss.
+    """
+    f = lambda z: loss(z, args)
+    if method == "lbfgs":
+        opt = optax.lbfgs(learning_rate=None if learning_rate is None else learning_rate)
+        value_and_grad = optax.value_and_grad_from_state(f)
+    elif method == "adam":
+        opt = optax.adam(1e-2 if learning_rate is None else learning_rate)
+        value_and_grad = None
+    elif isinstance(method, optax.GradientTransformation):
+        opt = method
+        value_and_grad = None
+    else:
+        raise ValueError(
+            f"diffsc.minimize: unknown method {method!r}; use 'lbfgs', 'adam' or an optax "
+            "GradientTransformation."
+        )
+    gnorm = lambda g: jnp.max(jnp.abs(ravel_pytree(g)[0]))
+    state0 = opt.init(z0)
+    v0, g0 = jax.value_and_grad(f)(z0)
+
+    def not_done(c):
+        _, _, v, g, k = c
+        return (k < max_steps) & (gnorm(g) > atol + rtol * jnp.abs(v)) & jnp.isfinite(v)
+
+    def step(c):
+        z, state, v, g, k = c
+        if value_and_grad is not None:
+            upd, state = opt.update(g, state, z, value=v, grad=g, value_fn=f)
+            z = optax.apply_updates(z, upd)
+            v, g = value_and_grad(z, state=state)
+        else:
+            upd, state = opt.update(g, state, z)
+            z = optax.apply_updates(z, upd)
+            v, g = jax.value_and_grad(f)(z)
+        return z, state, v, g, k + 1
+
+    z, _, v, g, k = lax.while_loop(not_done, step, (z0, state0, v0, g0, jnp.asarray(0)))
+    gn = gnorm(g)
+    converged = gn <= atol + rtol * jnp.abs(v)
+    result = jnp.where(
+        ~jnp.isfinite(v), 8, jnp.where(converged, 0, 1)
+    ).astype(jnp.int32)
+    return z, v, gn, k, result
+
+
+def _prepare(params, transforms, name):
+    specs = _leaf_specs(params, transforms)
+    for s in specs:
+        _check_spec(s)
+    params = jax.tree.map(lambda x: jnp.asarray(x, dtype=float), params)
+    return params, tuple(specs)
+
+
+def _physical_fn(treedef, specs):
+    def physical(z_tree):
+        zl = jax.tree.leaves(z_tree)
+        return jax.tree.unflatten(
+            treedef, [_to_physical(z, s) for z, s in zip(zl, specs, strict=True)]
+        )
+
+    return physical
+
+
+def _unconstrained(params, specs):
+    leaves, treedef = jax.tree.flatten(params)
+    z_leaves = [_to_unconstrained(x, s) for x, s in zip(leaves, specs, strict=True)]
+    return jax.tree.unflatten(treedef, z_leaves), treedef
 
 
 def least_squares(
@@ -164,7 +312,7 @@ def least_squares(
     rtol: float = 1e-10,
     atol: float = 1e-10,
     absolute_sigma: bool = False,
-    learning_rate: float = 1e-2,
+    learning_rate: float | None = None,
     throw: bool = False,
 ) -> FitResult:
     r"""Minimise $\chi^2=\sum_i r_i(\theta)^2$ over parameters $\theta$, with uncertainties.
@@ -173,46 +321,69 @@ def least_squares(
 
     - `residual_fn`: ``residual_fn(params, args) -> r`` (any shape; flattened). Return weighted
       residuals, e.g. ``(model - data) / sigma``; for complex data stack real and imaginary parts.
-    - `params`: initial guess, a pytree of floats/arrays in physical units.
+    - `params`: initial guess, a pytree of floats/arrays in physical units (a dict, or an
+      ``equinox.Module`` whose array fields are the parameters).
     - `args`: data and fixed inputs passed through to ``residual_fn`` (may be batched by ``vmap``).
     - `transforms`: per-parameter constraints: ``None`` (free), ``"positive"`` (log transform) or
       ``("bounded", lo, hi)`` (logistic). A dict with a subset of the keys of a dict ``params``,
-      or a pytree matching ``params``.
-    - `method`: ``"lm"`` (Levenberg–Marquardt), ``"gauss_newton"``, ``"dogleg"``, ``"bfgs"`` or
-      ``"adam"`` (optax, ``learning_rate``).
+      or a pytree matching ``params`` (e.g. the same Module class holding the specs).
+    - `method`: ``"lm"`` (Levenberg–Marquardt), ``"gauss_newton"``, ``"dogleg"``, ``"bfgs"``
+      (optimistix), or ``"lbfgs"`` / ``"adam"`` (optax, through the same loop as
+      :func:`minimize`, on $L=\chi^2/2$; stop when $\max|\nabla_z L|\le$ ``atol + rtol*L``).
     - `max_steps`, `rtol`, `atol`: optimiser budget and tolerances.
     - `absolute_sigma`: if True the residuals are taken as exactly normalised (covariance not
       rescaled by the reduced $\chi^2$), as ``scipy.optimize.curve_fit(absolute_sigma=True)``.
+    - `learning_rate`: Adam step size (default 1e-2) or an L-BFGS fixed step (default: line search).
     - `throw`: raise if the optimiser fails (default False: inspect ``result.success``).
 
-    **Returns:** a :class:`FitResult`.
+    **Returns:** a :class:`FitResult` (with `grad_norm` and `condition_number` diagnostics).
+
+    The fitted parameters are differentiable with respect to ``args`` (implicit function theorem;
+    no backpropagation through iterations) for every method.
     """
     if max_steps < 1:
         raise ValueError("diffsc.least_squares: `max_steps` must be >= 1.")
-    specs = _leaf_specs(params, transforms)
-    for s in specs:
-        _check_spec(s)
-    params = jax.tree.map(lambda x: jnp.asarray(x, dtype=float), params)
-    leaves, treedef = jax.tree.flatten(params)
-    z_leaves = [_to_unconstrained(x, s) for x, s in zip(leaves, specs, strict=True)]
-
-    def physical(z_tree):
-        zl = jax.tree.leaves(z_tree)
-        return jax.tree.unflatten(
-            treedef, [_to_physical(z, s) for z, s in zip(zl, specs, strict=True)]
+    if method not in _METHODS:
+        raise ValueError(
+            f"diffsc.least_squares: unknown method {method!r}; choose from {_METHODS}."
         )
+    params, specs = _prepare(params, transforms, "least_squares")
+    return _least_squares_jit(
+        residual_fn, params, args, specs, method, max_steps, rtol, atol, absolute_sigma,
+        learning_rate, throw,
+    )
+
+
+@eqx.filter_jit
+def _least_squares_jit(
+    residual_fn, params, args, specs, method, max_steps, rtol, atol, absolute_sigma,
+    learning_rate, throw,
+):
+    z0, treedef = _unconstrained(params, specs)
+    physical = _physical_fn(treedef, specs)
 
     def residual_z(z_tree, a):
         return jnp.ravel(residual_fn(physical(z_tree), a))
 
-    z0 = jax.tree.unflatten(treedef, z_leaves)
-    solver = _solver(method, rtol, atol, learning_rate)
-    if method in ("bfgs", "adam"):
-        loss = lambda z, a: 0.5 * jnp.sum(residual_z(z, a) ** 2)
-        sol = optx.minimise(loss, solver, z0, args, max_steps=max_steps, throw=False)
+    loss = lambda z, a: 0.5 * jnp.sum(residual_z(z, a) ** 2)
+    if method in _OPTAX_METHODS:
+        z, _, _, n_steps, result = _optax_minimise(
+            loss, z0, args, method, max_steps, learning_rate, rtol, atol
+        )
+        z = _with_implicit_gradient(loss, z, args)
     else:
-        sol = optx.least_squares(residual_z, solver, z0, args, max_steps=max_steps, throw=False)
-    fitted = physical(sol.value)
+        solver = _solver(method, rtol, atol)
+        if method == "bfgs":
+            sol = optx.minimise(loss, solver, z0, args, max_steps=max_steps, throw=False)
+        else:
+            sol = optx.least_squares(
+                residual_z, solver, z0, args, max_steps=max_steps, throw=False
+            )
+        z = sol.value
+        n_steps = jnp.asarray(sol.stats["num_steps"])
+        result = jnp.asarray(sol.result._value, dtype=jnp.int32)
+    fitted = physical(z)
+    grad_norm = jnp.max(jnp.abs(ravel_pytree(jax.grad(loss)(z, args))[0]))
 
     flat, unravel = ravel_pytree(fitted)
     res_flat = lambda x: jnp.ravel(residual_fn(unravel(x), args))
@@ -222,7 +393,6 @@ def least_squares(
     dof = int(r.size - flat.size)
     cov = covariance_from_jacobian(jac, chi2, dof, absolute_sigma=absolute_sigma)
     std = unravel(jnp.sqrt(jnp.diag(cov)))
-    result = jnp.asarray(sol.result._value, dtype=jnp.int32)
     success = result == 0
     if throw:
         fitted = eqx.error_if(
@@ -238,9 +408,125 @@ def least_squares(
         chi2=chi2,
         dof=dof,
         reduced_chi2=chi2 / max(dof, 1),
-        n_steps=jnp.asarray(sol.stats["num_steps"]),
+        n_steps=n_steps,
         result=result,
         success=success,
+        grad_norm=grad_norm,
+        condition_number=_scaled_condition_number(jac.T @ jac),
+    )
+
+
+def minimize(
+    loss_fn: Callable[[PyTree, Any], jax.Array],
+    params: PyTree,
+    args: Any = None,
+    *,
+    transforms: PyTree | None = None,
+    method: str | optax.GradientTransformation = "lbfgs",
+    max_steps: int = 1000,
+    learning_rate: float | None = None,
+    tol: float = 1e-9,
+    n_data: int | None = None,
+    hessian_covariance: bool = True,
+    throw: bool = False,
+) -> FitResult:
+    r"""Minimise a scalar loss $L(\theta)$ (e.g. a negative log-likelihood) with optax.
+
+    The loop (``lax.while_loop``) runs L-BFGS with a zoom line search (``"lbfgs"``) or Adam
+    (``"adam"``, or any ``optax.GradientTransformation``) in the unconstrained coordinates $z$ of
+    `transforms`, and stops when
+
+    $$\max_k\left|\partial L/\partial z_k\right| \le \mathrm{tol}\,(1+|L|).$$
+
+    The covariance is the inverse Hessian of $L$ in physical parameters at the optimum,
+
+    $$\mathrm{Cov}=H^{-1},\qquad H_{jk}=\frac{\partial^2 L}{\partial\theta_j\,\partial\theta_k},$$
+
+    which is the Laplace / Cramér–Rao covariance when $L=-\ln\mathcal L$ (for Gaussian data
+    $L=\tfrac12\chi^2$ and, for a linear model, $H=J^\top J$ exactly as in :func:`least_squares`
+    with ``absolute_sigma=True``). Unidentified or non-positive-curvature directions get ``inf``.
+
+    **Arguments:**
+
+    - `loss_fn`: ``loss_fn(params, args) -> scalar`` (dimensionless, e.g. $-\ln\mathcal L$).
+    - `params`, `args`, `transforms`: as in :func:`least_squares` (physical units; dict or
+      ``equinox.Module`` parameters).
+    - `method`: ``"lbfgs"`` (default), ``"adam"`` or an ``optax.GradientTransformation``.
+    - `max_steps`: iteration budget; hitting it gives ``result = 1`` (``success = False``).
+    - `learning_rate`: Adam step size in $z$ (default 1e-2); for L-BFGS a fixed step instead of
+      the line search (default None = line search).
+    - `tol`: gradient tolerance of the stopping rule above.
+    - `n_data`: number of data points, to set ``dof = n_data - n_params`` (default: ``dof = 0``).
+    - `hessian_covariance`: compute ``covariance``/``std`` from the Hessian (default True); if
+      False they are NaN and the Hessian is not evaluated.
+    - `throw`: raise if the loop did not converge.
+
+    **Returns:** a :class:`FitResult` with ``chi2`` $=2L$ at the optimum (the deviance: $\chi^2$
+    for $L=\tfrac12\chi^2$), ``reduced_chi2 = chi2/dof``, ``grad_norm``, ``n_steps``,
+    ``condition_number`` (of $H$ scaled to unit diagonal).
+
+    Runs under ``jit`` and ``vmap`` (batch datasets with ``jax.vmap``). The fitted parameters
+    carry the implicit-function-theorem derivative with respect to `args` (first order,
+    ``grad``/``jvp``); this is a convenience, not a guarantee for non-smooth losses.
+    """
+    if max_steps < 1:
+        raise ValueError("diffsc.minimize: `max_steps` must be >= 1.")
+    if isinstance(method, str) and method not in _OPTAX_METHODS:
+        raise ValueError(f"diffsc.minimize: unknown method {method!r}; use 'lbfgs' or 'adam'.")
+    if not tol > 0:
+        raise ValueError("diffsc.minimize: `tol` must be > 0.")
+    params, specs = _prepare(params, transforms, "minimize")
+    return _minimize_jit(
+        loss_fn, params, args, specs, method, max_steps, learning_rate, tol, n_data,
+        hessian_covariance, throw,
+    )
+
+
+@eqx.filter_jit
+def _minimize_jit(
+    loss_fn, params, args, specs, method, max_steps, learning_rate, tol, n_data,
+    hessian_covariance, throw,
+):
+    z0, treedef = _unconstrained(params, specs)
+    physical = _physical_fn(treedef, specs)
+    loss = lambda z, a: jnp.asarray(loss_fn(physical(z), a)).reshape(())
+    z, value, grad_norm, n_steps, result = _optax_minimise(
+        loss, z0, args, method, max_steps, learning_rate, tol, tol
+    )
+    z = _with_implicit_gradient(loss, z, args)
+    fitted = physical(z)
+    flat, unravel = ravel_pytree(fitted)
+    n_par = flat.size
+    if hessian_covariance:
+        hess = jax.hessian(lambda x: loss_fn(unravel(x), args))(flat)
+        cov = covariance_from_hessian(hess)
+        cond = _scaled_condition_number(hess)
+    else:
+        cov = jnp.full((n_par, n_par), jnp.nan)
+        cond = jnp.asarray(jnp.nan)
+    std = unravel(jnp.sqrt(jnp.diag(cov)))
+    dof = 0 if n_data is None else int(n_data) - n_par
+    chi2 = 2.0 * value
+    success = result == 0
+    if throw:
+        fitted = eqx.error_if(
+            fitted,
+            ~success,
+            "diffsc.minimize: the optimiser did not converge (increase `max_steps`, change "
+            "`learning_rate`/`method` or the initial guess); pass throw=False to inspect it.",
+        )
+    return FitResult(
+        params=fitted,
+        std=std,
+        covariance=cov,
+        chi2=chi2,
+        dof=dof,
+        reduced_chi2=chi2 / max(dof, 1),
+        n_steps=n_steps,
+        result=result,
+        success=success,
+        grad_norm=grad_norm,
+        condition_number=cond,
     )
 
 
