@@ -1,0 +1,97 @@
+"""Result object of the kinetic steady-state solver."""
+
+from __future__ import annotations
+
+import enum
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
+
+
+class RESULTS(enum.IntEnum):
+    """Outcome codes of :func:`diffsc.kinetic_steady_state` (``KineticSolution.result``)."""
+
+    successful = 0
+    """Converged: max relative rate residual <= rtol."""
+    max_steps_reached = 1
+    """Newton (with continuation) did not reach rtol within max_steps; raise max_steps,
+    use more continuation stages, or a coarser/finer grid."""
+    nonfinite = 2
+    """A non-finite value appeared (e.g. an unstable, inverted phonon mode with Gamma <= 0)."""
+
+    @property
+    def message(self) -> str:
+        return {
+            0: "converged",
+            1: "kinetic solver did not converge within max_steps (try a larger max_steps or "
+            "more continuation stages)",
+            2: "kinetic solver produced a non-finite state (phonon mode unstable or bad input)",
+        }[int(self)]
+
+
+class KineticSolution(eqx.Module):
+    r"""Steady state of the kinetic equations (SI units, energies in eV).
+
+    **Fields:**
+
+    - `energies`: quasiparticle bin energies $E_i$, eV, shape (N,).
+    - `f`: occupation $f(E_i)$ (dimensionless).
+    - `dos`: bin-averaged BCS density of states $\bar\rho_i$ at the solution's gap.
+    - `bin_width`: $\delta$, eV ($h\nu/\delta$ is an integer).
+    - `phonon_energies`: $\Omega_j=j\delta$, eV, shape (3N-1,).
+    - `n`: phonon occupation $n(\Omega_j)$; `n_bath`: $n_B(\Omega_j,T_b)$.
+    - `phonon_power_spectrum`: $dP/d\Omega=D_{ph}\Omega(n-n_B)/\tau_{esc}$, W/(m^3 eV).
+    - `gap`: $\Delta$ used (self-consistent or held), eV; `gap_thermal`: the gap of the same
+      discretised gap equation with the Fermi function at $T_b$, eV.
+    - `nqp`: $4N_0\sum_if_i\bar\rho_i\delta$, 1/m^3; `nqp_thermal`: same with the thermal $f$.
+    - `tau_qp`: number-averaged recombination time $n_{qp}/\Gamma_r$, s.
+    - `drive_rate`: $B$, 1/s.
+    - `absorbed_power`, `power_qp_to_phonons`, `power_to_bath`: W/m^3 (equal in steady state).
+    - `sigma1_grid`: grid-consistent $\sigma_1/\sigma_N$ with
+      $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$.
+    - `freq`: drive frequency, Hz; `T_bath`: K.
+    - `residual_norm`: max relative rate residual; `n_steps`: Newton steps (all stages);
+      `result`: :class:`RESULTS` code; `success`: bool.
+    """
+
+    energies: Float[Array, " N"]
+    f: Float[Array, " N"]
+    dos: Float[Array, " N"]
+    bin_width: Float[Array, ""]
+    phonon_energies: Float[Array, " M"]
+    n: Float[Array, " M"]
+    n_bath: Float[Array, " M"]
+    phonon_power_spectrum: Float[Array, " M"]
+    gap: Float[Array, ""]
+    gap_thermal: Float[Array, ""]
+    nqp: Float[Array, ""]
+    nqp_thermal: Float[Array, ""]
+    tau_qp: Float[Array, ""]
+    drive_rate: Float[Array, ""]
+    absorbed_power: Float[Array, ""]
+    power_qp_to_phonons: Float[Array, ""]
+    power_to_bath: Float[Array, ""]
+    sigma1_grid: Float[Array, ""]
+    freq: Float[Array, ""]
+    T_bath: Float[Array, ""]
+    residual_norm: Float[Array, ""]
+    n_steps: Int[Array, ""]
+    result: Int[Array, ""]
+    success: Bool[Array, ""]
+
+    @property
+    def gap_shift(self):
+        """Drive-induced gap change $\\Delta-\\Delta_{thermal}$, eV."""
+        return self.gap - self.gap_thermal
+
+    def sigma(self, freq=None):
+        r"""Mattis–Bardeen $(\sigma_1/\sigma_N,\sigma_2/\sigma_N)$ at `freq` (Hz; default: the drive
+        frequency) for this $f(E)$ and gap, via :func:`diffsc.mattis_bardeen_nonequilibrium`."""
+        from .._mattis_bardeen import mattis_bardeen_nonequilibrium
+
+        freq = self.freq if freq is None else freq
+        E = jnp.maximum(self.energies, self.gap * (1.0 + 1e-9))
+        E = E.at[1:].set(jnp.maximum(E[1:], E[:-1] * (1.0 + 1e-12)))
+        f = jnp.clip(self.f, 1e-300, 0.5 - 1e-12)
+        return mattis_bardeen_nonequilibrium(freq, self.gap, E, f)
