@@ -235,7 +235,7 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
     """
     f = lambda z: loss(z, args)
     if method == "lbfgs":
-        opt = optax.lbfgs(learning_rate=None if learning_rate is None else learning_rate)
+        opt = optax.lbfgs(learning_rate=learning_rate)
         value_and_grad = optax.value_and_grad_from_state(f)
     elif method == "adam":
         opt = optax.adam(1e-2 if learning_rate is None else learning_rate)
@@ -333,7 +333,7 @@ def least_squares(
     - `max_steps`, `rtol`, `atol`: optimiser budget and tolerances.
     - `absolute_sigma`: if True the residuals are taken as exactly normalised (covariance not
       rescaled by the reduced $\chi^2$), as ``scipy.optimize.curve_fit(absolute_sigma=True)``.
-    - `learning_rate`: Adam step size (default 1e-2) or an L-BFGS fixed step (default: line search).
+    - `learning_rate`: Adam step size (default 1e-2); for L-BFGS an extra step scale (default None).
     - `throw`: raise if the optimiser fails (default False: inspect ``result.success``).
 
     **Returns:** a :class:`FitResult` (with `grad_norm` and `condition_number` diagnostics).
@@ -453,8 +453,8 @@ def minimize(
       ``equinox.Module`` parameters).
     - `method`: ``"lbfgs"`` (default), ``"adam"`` or an ``optax.GradientTransformation``.
     - `max_steps`: iteration budget; hitting it gives ``result = 1`` (``success = False``).
-    - `learning_rate`: Adam step size in $z$ (default 1e-2); for L-BFGS a fixed step instead of
-      the line search (default None = line search).
+    - `learning_rate`: Adam step size in $z$ (default 1e-2); for L-BFGS an extra scale of the
+      line-search step (default None: line search only; leave it unless you know why).
     - `tol`: gradient tolerance of the stopping rule above.
     - `n_data`: number of data points, to set ``dof = n_data - n_params`` (default: ``dof = 0``).
     - `hessian_covariance`: compute ``covariance``/``std`` from the Hessian (default True); if
