@@ -210,7 +210,14 @@ def _thermal_one(freq, T, gap):
     x = h * freq
     positive = T > 0
     kT = k_B * jnp.where(positive, T, 1.0)
-    return _conductivity(x, gap, _Thermal(kT, positive), gap + _THERMAL_SPAN * kT, _N_SCATTER)
+    # gap = 0 is the normal state (sigma = sigma_N); evaluate the integrals at a safe gap and
+    # select afterwards (double-where keeps gradients finite).
+    normal = gap <= 0
+    safe_gap = jnp.where(normal, x, gap)
+    s1, s2 = _conductivity(
+        x, safe_gap, _Thermal(kT, positive), safe_gap + _THERMAL_SPAN * kT, _N_SCATTER
+    )
+    return jnp.where(normal, 1.0, s1), jnp.where(normal, 0.0, s2)
 
 
 def _broadcast(*arrays):
@@ -231,7 +238,8 @@ def mattis_bardeen(freq, T, gap):
 
     - `freq`: frequency $\nu$, Hz (> 0).
     - `T`: temperature, K (>= 0).
-    - `gap`: $\Delta$, eV (> 0); e.g. ``diffsc.gap(T, material)`` or any value.
+    - `gap`: $\Delta$, eV (>= 0); e.g. ``diffsc.gap(T, material)`` or any value. ``gap = 0``
+      is the normal state and gives $(1, 0)$, so temperature sweeps may cross $T_c$.
 
     **Returns:** ``(sigma1, sigma2)``, dimensionless $\sigma_{1,2}/\sigma_N$, broadcast shape.
     Accurate to $\lesssim10^{-8}$ relative (module docstring); differentiable in all arguments
@@ -239,7 +247,7 @@ def mattis_bardeen(freq, T, gap):
     """
     freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
     T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
+    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
     shape, (fr, tt, gg) = _broadcast(freq, T, gap)
     s1, s2 = jax.vmap(_thermal_one)(fr, tt, gg)
     return s1.reshape(shape), s2.reshape(shape)

@@ -296,7 +296,7 @@ def test_vmap_and_broadcasting_agree(mb):
 
 @pytest.mark.parametrize(
     "args,name",
-    [((F_AL, -0.1, GAP), "T"), ((0.0, 0.1, GAP), "freq"), ((F_AL, 0.1, 0.0), "gap"),
+    [((F_AL, -0.1, GAP), "T"), ((0.0, 0.1, GAP), "freq"), ((F_AL, 0.1, jnp.nan), "gap"),
      ((F_AL, jnp.nan, GAP), "T"), ((F_AL, 0.1, -GAP), "gap")],
 )
 def test_bad_input_names_argument(args, name):
@@ -323,3 +323,18 @@ def test_nonequilibrium_bad_input():
     with pytest.raises(Exception, match="`freq`"):
         fn(-1.0, GAP, E, f)
     assert isinstance(eqx.EquinoxRuntimeError, type)
+
+
+def test_zero_gap_is_the_normal_state_and_sweeps_cross_tc():
+    # diffsc.gap returns exactly 0 at and above Tc: sigma must be the normal state there, and
+    # continuous as the gap closes (sigma1 -> 1, sigma2 -> 0), with finite gradients.
+    al = diffsc.material("Al")
+    T = jnp.array([1.0, 1.16, 1.17, 1.3])
+    s1, s2 = diffsc.mattis_bardeen(F_AL, T, diffsc.gap(T, al))
+    assert_close(s1[2], 1.0, rtol=1e-9)  # at Tc the gap is round-off small (~1e-11 eV)
+    assert float(s1[3]) == 1.0 and float(s2[3]) == 0.0  # above Tc: exactly normal
+    assert float(s2[2]) < 1e-4 and float(s2[1]) > float(s2[2])
+    t1, t2 = diffsc.mattis_bardeen(1e12, 1.0, 1e-9)  # tiny gap, hf >> gap: approaches normal
+    assert abs(float(t1) - 1) < 1e-3 and float(t2) < 1e-2
+    g = jax.grad(lambda t: diffsc.mattis_bardeen(F_AL, t, diffsc.gap(t, al))[0])(1.3)
+    assert np.isfinite(float(g))
