@@ -40,9 +40,13 @@ from ._fit import FitResult as FitResult
 from ._fit import least_squares as least_squares
 from ._fit import fit_batch as fit_batch
 from ._fit import multistart as multistart
+from ._fit import minimize as minimize
 # [fit-exports]
 
 # --- kinetic equations (_kinetic/) ---
+from ._kinetic import RESULTS as KINETIC_RESULTS
+from ._kinetic import KineticSolution as KineticSolution
+from ._kinetic import kinetic_steady_state as kinetic_steady_state
 # [kinetic-exports]
 
 # --- resonator (_resonator*.py) ---
@@ -74,6 +78,19 @@ from ._power_loop import HeatingResponse as HeatingResponse
 # [resonator-exports]
 
 # --- electrothermal (_electrothermal*.py) ---
+from ._electrothermal import electrothermal_impedance as electrothermal_impedance
+from ._electrothermal import loop_gain as loop_gain
+from ._electrothermal import reactance_extremum as reactance_extremum
+from ._electrothermal import thermal_time_constants as thermal_time_constants
+from ._electrothermal_inverse import HeatCapacityRecovery as HeatCapacityRecovery
+from ._electrothermal_inverse import fit_impedance_spectrum as fit_impedance_spectrum
+from ._electrothermal_inverse import recover_heat_capacity as recover_heat_capacity
+from ._electrothermal_inverse import sample_heat_capacity as sample_heat_capacity
+from ._electrothermal_timedomain import LockInResult as LockInResult
+from ._electrothermal_timedomain import simulate_lock_in as simulate_lock_in
+from ._electrothermal_transition import TabulatedTransition as TabulatedTransition
+from ._electrothermal_transition import TransitionModel as TransitionModel
+from ._electrothermal_transition import gaussian_transition as gaussian_transition
 # [electrothermal-exports]
 
 # --- constrictions (_constriction*.py, _mar.py) ---
