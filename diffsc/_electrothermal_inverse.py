@@ -2,11 +2,14 @@ r"""Inverse problems for the electrothermal impedance: spectrum fits and $C(T)$ 
 
 Physics reference §6.7. All fits go through the common :func:`diffsc.least_squares` API.
 
-**Identifiability.** The thermal part of $Z$ is a Debye relaxation $K/(g+js\omega C)$, i.e. two
-numbers per curve, $A=K/g$ and $\tau_I=C/g$ (plus $R_\infty$ from $\mathrm{Re}\,Z$). From
-$\mathrm{Im}\,Z(\omega)$ at one current only two of $(C,G,\alpha,\beta)$ can be free; $\mathrm{Re}\,Z$
-adds $R(1+\beta)$; curves at two or more currents separate $G$ from $\alpha$ (since
-$g=G-I^2\alpha R/T$ changes with $I$), so all four are identifiable from a multi-current data set.
+**Identifiability.** The thermal part of $Z$ is a Debye relaxation $K/(g+js\omega C)$: two
+numbers per curve, $A=K/g$ and $\tau_I=C/g$ (plus $R_\infty=R(1+\beta)$ from $\mathrm{Re}\,Z$).
+Because $K\propto R_T=\alpha R/T$ and $g=G-I^2R_T$, the impedance is exactly invariant under
+$(C,G,\alpha)\to k\,(C,G,\alpha)$ at every frequency and current: $Z$ alone never fixes all of
+$C,G,\alpha,\beta$. With $\alpha$ known from the measured $R(T)$ (as in the paper), $C$, $G$ and
+$\beta$ follow from complex $Z(\omega)$ at one current, or from $\mathrm{Im}\,Z(\omega)$ at two or
+more currents; $\mathrm{Im}\,Z(\omega)$ at one current gives two of them. The ``FitResult``
+reports ``inf`` uncertainties for undetermined directions.
 
 **Measured data.** ``im_sign`` multiplies the measured imaginary part to bring it to the
 $e^{+j\omega t}$ convention (thermal reactance negative); use ``im_sign=-1`` for a lock-in whose
@@ -15,11 +18,13 @@ quadrature channel has the opposite sign.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from ._electrothermal import angular_frequency, debye_parameters, electrothermal_impedance
 from ._electrothermal_transition import TabulatedTransition, second_difference_matrix
@@ -36,8 +41,8 @@ def _least_squares():
 
 
 def _spectrum_residuals(free_params, args):
-    fixed, freq, data, sigma, R, T, I, R_wiring, part, excitation, i_rms, omega_is_f = args
-    p = {**fixed, **free_params}
+    fixed, scales, freq, data, sigma, R, T, I, R_wiring, part, excitation, i_rms, omega_is_f = args
+    p = {**fixed, **{k: v * scales[k] for k, v in free_params.items()}}
     z = electrothermal_impedance(
         freq,
         R=R,
@@ -123,13 +128,16 @@ def fit_impedance_spectrum(
     check_positive(p0["C"], "params0['C']", "J/K")
     check_positive(p0["G"], "params0['G']", "W/K")
     fixed = {k: v for k, v in p0.items() if k not in free}
-    start = {k: p0[k] for k in free}
-    if "L" in start:
-        start["L"] = jnp.maximum(start["L"], 1e-12)
+    if "L" in free:
+        p0["L"] = jnp.maximum(p0["L"], 1e-9)
+    # Fit dimensionless multipliers of the starting values (all of order 1): keeps J^T J well
+    # conditioned although C ~ 1e-8 J/K and alpha ~ 1e2.
+    scales = {k: jnp.maximum(jnp.abs(p0[k]), 1.0) if k == "beta" else jnp.abs(p0[k]) for k in free}
+    start = {k: p0[k] / scales[k] for k in free}
     sigma = check_positive(jnp.broadcast_to(jnp.asarray(sigma, float), freq.shape), "sigma", "Ohm")
-    args = (fixed, freq, data, sigma, R, T, I, R_wiring)
+    args = (fixed, scales, freq, data, sigma, R, T, I, R_wiring)
     transforms = {k: _TRANSFORMS[k] for k in free}
-    return _least_squares()(
+    res = _least_squares()(
         _spectrum_residuals_static(part, excitation, i_rms, omega_is_f),
         start,
         args,
@@ -138,6 +146,13 @@ def fit_impedance_spectrum(
         max_steps=max_steps,
         absolute_sigma=absolute_sigma,
         throw=throw,
+    )
+    flat_scale, _ = ravel_pytree({k: scales[k] for k in res.params})
+    return dataclasses.replace(
+        res,
+        params={k: v * scales[k] for k, v in res.params.items()},
+        std={k: v * scales[k] for k, v in res.std.items()},
+        covariance=res.covariance * flat_scale[:, None] * flat_scale[None, :],
     )
 
 

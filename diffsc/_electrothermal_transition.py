@@ -136,7 +136,7 @@ def bspline_basis(x, t0, h, n_intervals: int):
     u = (x - t0) / h
     i = jnp.clip(jnp.floor(u), 0, n_intervals - 1)
     w = _bspline_weights(u - i)
-    idx = i.astype(jnp.int32)[..., None] + jnp.arange(4)
+    idx = i.astype(jnp.int32)[..., None] + jnp.arange(4).reshape((1,) * i.ndim + (4,))
     onehot = jax.nn.one_hot(idx, n_intervals + 3, dtype=w.dtype)
     return jnp.sum(w[..., None] * onehot, axis=-2)
 
@@ -147,6 +147,7 @@ def second_difference_matrix(n: int):
     return eye[2:] - 2.0 * eye[1:-1] + eye[:-2]
 
 
+@eqx.filter_jit
 def pspline_fit(x, y, *, n_intervals: int, lam=None, weights=None, lam_grid=None):
     r"""Penalised cubic B-spline (P-spline) least squares on a uniform knot grid over [min x, max x].
 
@@ -162,7 +163,7 @@ def pspline_fit(x, y, *, n_intervals: int, lam=None, weights=None, lam_grid=None
     h = (t1 - t0) / n_intervals
     Bm = bspline_basis(x, t0, h, n_intervals)
     w = jnp.ones_like(y) if weights is None else jnp.asarray(weights, float)
-    BtW = Bm.T * w
+    BtW = Bm.T * w[None, :]
     BtWB = BtW @ Bm
     BtWy = BtW @ y
     D = second_difference_matrix(n_intervals + 3)
