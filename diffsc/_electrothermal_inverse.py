@@ -82,6 +82,8 @@ def fit_impedance_spectrum(
     method: str = "lm",
     absolute_sigma: bool = False,
     max_steps: int = 256,
+    rtol: float = 1e-8,
+    atol: float = 1e-8,
     throw: bool = False,
 ):
     r"""Fit (E3) (or the pure-AC form) to a measured impedance spectrum; returns a ``FitResult``.
@@ -144,6 +146,8 @@ def fit_impedance_spectrum(
         transforms=transforms,
         method=method,
         max_steps=max_steps,
+        rtol=rtol,
+        atol=atol,
         absolute_sigma=absolute_sigma,
         throw=throw,
     )
