@@ -127,8 +127,8 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     result = jnp.where(finite, jnp.where(ok > 0.5, RESULTS.successful, RESULTS.max_steps_reached),
                        RESULTS.nonfinite).astype(int)
     if throw:
-        x = eqx.error_if(x, result == RESULTS.max_steps_reached, RESULTS.max_steps_reached.message)
-        x = eqx.error_if(x, result == RESULTS.nonfinite, RESULTS.nonfinite.message)
+        f = eqx.error_if(f, result == RESULTS.max_steps_reached, RESULTS.max_steps_reached.message)
+        f = eqx.error_if(f, result == RESULTS.nonfinite, RESULTS.nonfinite.message)
     return KineticSolution(
         energies=E * gap0,
         f=f,
@@ -147,7 +147,7 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
         absorbed_power=jnp.asarray(P_abs, float),
         power_qp_to_phonons=P_qp,
         power_to_bath=P_bath,
-        sigma1_grid=Z / (2.0 * (grid.m * d) ** 2),
+        sigma1_grid=Z / (grid.m * d) ** 2,
         freq=jnp.asarray(freq, float),
         T_bath=jnp.asarray(T_bath, float),
         residual_norm=err,

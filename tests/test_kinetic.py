@@ -1,0 +1,128 @@
+"""Physics tests of the Chang–Scalapino kinetic solver (diffsc._kinetic)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import diffsc
+from diffsc._bcs import bose, fermi
+from diffsc._constants import e, h
+from diffsc._kinetic import _collisions as co
+from diffsc._kinetic import _grid as gr
+from diffsc._kinetic import _steady_state as ss
+from diffsc._kinetic import kinetic_steady_state
+
+AL = diffsc.material("Al")
+FREQ = 5.57e9
+TAU_ESC = 0.17e-9
+OPTS = dict(tau_esc=TAU_ESC, n_bins=96, throw=False)
+
+
+def solve(T, P, **kw):
+    return kinetic_steady_state(AL, T, FREQ, P, **{**OPTS, **kw})
+
+
+@pytest.mark.parametrize("T", [0.06, 0.32, 1.0])
+def test_zero_drive_is_thermal(T):
+    s = solve(T, 0.0)
+    assert bool(s.success)
+    np.testing.assert_allclose(s.f, fermi(s.energies, T), rtol=1e-10)
+    m = s.n_bath > 1e-250
+    np.testing.assert_allclose(s.n[m], bose(s.phonon_energies, T)[m], rtol=1e-10)
+    assert abs(float(s.gap - s.gap_thermal)) < 1e-8 * float(s.gap)
+
+
+def _setup(T, P, N=48):
+    p = ss._reduced_params(AL, T, TAU_ESC, "energy_conserving")
+    gap_th = diffsc.gap(T, AL) / AL.gap0
+    grid = gr.make_grid(h * FREQ / AL.gap0, gap_th, p["kT"], N, None, 4.0)
+    p["P"] = P / (4 * AL.N0 * AL.gap0**2 / AL.tau0 * e)
+    p["gap_th"] = gap_th
+    p["J_ph"] = jnp.zeros(grid.n_phonons)
+    return grid, p, gap_th
+
+
+def test_conservation_identities_random_state():
+    """Scattering and photons conserve n_qp; qp->phonon power equals the phonon gain for an
+    arbitrary (f, n) with the energy-conserving tau0_ph (physics reference §3.6)."""
+    grid, p, gap = _setup(0.3, 1e3)
+    rng = np.random.default_rng(0)
+    v = jnp.asarray(-grid.energies / 0.05 + rng.normal(0, 1, grid.n_bins))
+    w = jnp.asarray(-grid.phonon_energies / 0.06 + rng.normal(0, 1, grid.n_phonons))
+    f = jax.nn.sigmoid(v)
+    rho = gr.bin_dos(grid, gap)
+    d = grid.delta
+    rs, rr = co.collision_rates(v, w, gap, grid, p)
+    scale = jnp.sum(rho * f * jnp.abs(rs))
+    assert abs(float(jnp.sum(rho * f * rs))) < 1e-12 * float(scale)
+    q, Z = co._drive_q(v, gap, grid)
+    assert abs(float(jnp.sum(rho * f * q))) < 1e-12 * float(jnp.sum(rho * f * jnp.abs(q)))
+    # phonon gain from the same (f, n): dn/dt|qp = -Gamma_qp n + S_qp
+    gamma, lnb, lnj, jm, t = co._phonon_terms(v, gap, grid, p)
+    L = grid.n_phonons
+    S = jnp.zeros(L).at[: grid.n_bins].add(jnp.sum(jnp.where(t["vs"], jnp.exp(t["ts"]), 0), 1))
+    S = S + jnp.sum(jnp.where(t["vr"], jnp.exp(t["tr"]), 0), 1)
+    n = jnp.where(jnp.arange(L) > 0, jnp.exp(w), 0.0)
+    ndot = -(gamma - p["esc"]) * n + S
+    Om = grid.phonon_energies
+    gain = p["Ks"] / (2 * p["Kp"]) * jnp.sum(Om**3 * ndot) * d
+    loss = -jnp.sum(grid.energies * rho * d * f * (rs + rr))
+    np.testing.assert_allclose(gain, loss, rtol=1e-6)
+
+
+def test_jacobian_matches_autodiff():
+    grid, p, gap = _setup(0.2, 100.0, N=40)
+    v = -grid.energies / 0.07 + 0.3 * jnp.sin(jnp.arange(40.0))
+    R, J = co.residual_jacobian(v, gap * 1.001, grid, p)
+    Jad = jax.jacfwd(co.residual)(v, gap * 1.001, grid, p)
+    np.testing.assert_allclose(J, Jad, atol=1e-12 * float(jnp.max(jnp.abs(Jad))))
+
+
+def test_power_balance_and_paper_320mK():
+    T, P = 0.32, 1e4
+    s = solve(T, P)
+    assert bool(s.success), float(s.residual_norm)
+    np.testing.assert_allclose(s.power_to_bath, P, rtol=1e-6)
+    np.testing.assert_allclose(s.power_qp_to_phonons, P, rtol=1e-6)
+    # grid-consistent sigma1 identity P = 4 N0 B (h f)^2 sigma1/sigma_N
+    hf = h * FREQ
+    P_id = 4 * AL.N0 * s.drive_rate * hf**2 * s.sigma1_grid * e
+    np.testing.assert_allclose(P_id, P, rtol=1e-9)
+    # Fig. 2: the drive depletes the states between gap and gap + h f ...
+    m = int(round(hf / float(s.bin_width)))
+    f_th = fermi(s.energies, T)
+    assert float(jnp.min(s.f[:m] / f_th[:m])) < 0.98
+    # ... and Fig. 3e: the self-consistent gap is enhanced at high T_bath
+    assert float(s.gap_shift) > 0
+
+
+def test_gradients_match_finite_differences():
+    T, P = 0.32, 1e4
+
+    def nqp(T):
+        return solve(T, P).nqp
+
+    def gap_of_P(P):
+        return solve(T, P).gap
+
+    g = jax.grad(nqp)(T)
+    hT = 1e-4
+    fd = (nqp(T + hT) - nqp(T - hT)) / (2 * hT)
+    np.testing.assert_allclose(g, fd, rtol=1e-4)
+    gP = jax.grad(gap_of_P)(P)
+    fdP = (gap_of_P(P * 1.001) - gap_of_P(P * 0.999)) / (0.002 * P)
+    np.testing.assert_allclose(gP, fdP, rtol=1e-3)
+
+
+def test_failure_is_reported():
+    s = solve(0.32, 1e4, max_steps=1, continuation=0)
+    assert not bool(s.success) and int(s.result) == int(diffsc._kinetic.RESULTS.max_steps_reached)
+    with pytest.raises(Exception, match="did not converge"):
+        kinetic_steady_state(AL, 0.32, FREQ, 1e4, tau_esc=TAU_ESC, n_bins=96, max_steps=1,
+                             continuation=0)
+
+
+def test_bad_input_named():
+    with pytest.raises(Exception, match="tau_esc"):
+        solve(0.3, 1.0, tau_esc=-1.0)
