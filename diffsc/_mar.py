@@ -27,20 +27,21 @@ The Nambu trace includes both spins. Checks (tests): $\Delta=0$ gives $I=(2e^2/h
 the BCS tunnel current; large $V$ gives $V/R_N + I_{exc}$ with the closed form of
 :func:`mar_excess_current`.
 
-**Numerics.** The energy integral runs over $[-(eV+c\Delta),\,eV+c\Delta]$ ($c$ = ``window``),
+**Numerics.** The energy integral runs over $|\omega|\le 2eV+c\Delta+40k_BT$ ($c$ = ``window``),
 split at every point where the integrand is singular or discontinuous (gap edges
 $\omega_m=\pm\Delta$, Fermi steps $\omega_m=0$); each piece uses ``n_nodes`` Gauss–Legendre nodes
 after the substitution $\omega=a+(b-a)(1-\cos\pi u)/2$, which removes the inverse-square-root
 BCS singularities at both ends. The breakpoints move smoothly with $V$ and $\Delta$, so
 ``jax.grad``/``jax.jvp`` give $dI/dV$ exactly for the discretised integral. Requirements
-(convergence study in the constrictions documentation): $N_F\,eV \gtrsim eV + (c+4)\Delta$, i.e.
-``n_harmonics`` $\ge 1 + (c+4)\Delta/eV$; $\eta\ll\Delta$ (the $I(V)$ error is $O(\eta/\Delta)$
+(convergence study in the constrictions documentation): $N_F\,eV \gtrsim 2eV + (c+4)\Delta$, i.e.
+``n_harmonics`` $\ge 2 + (c+4)\Delta/eV$; ``n_nodes`` = 12 up to $eV\approx10\Delta$, 48 at $80\Delta$; $\eta\ll\Delta$ (the $I(V)$ error is $O(\eta/\Delta)$
 away from the subgap thresholds).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -155,33 +156,34 @@ def _current_one(v, x, gap, eta, kT, *, n_harm, n_nodes, window):
 
 
 @functools.partial(jax.jit, static_argnames=("n_harmonics", "n_nodes"))
-def _mar_current_impl(V, transmission, gap, T, dynes, window, *, n_harmonics, n_nodes):
-    Vflat = jnp.ravel(V)
+def _mar_current_impl(V, transmission, weights, gap, T, dynes, window, *, n_harmonics, n_nodes):
+    shape = jnp.broadcast_shapes(jnp.shape(V), jnp.shape(gap), jnp.shape(T), jnp.shape(dynes))
+    Vflat, gflat, Tflat, dflat = (jnp.ravel(jnp.broadcast_to(a, shape)) for a in (V, gap, T, dynes))
     taus = jnp.atleast_1d(transmission)
     x = hopping_from_transmission(taus)
 
-    def one_v(Vi):
+    def one_v(Vi, gi, Ti, di):
         sgn = jnp.sign(Vi)
         ev = jnp.abs(Vi)  # |eV| in eV
         nonzero = ev > 0
         ev_safe = jnp.where(nonzero, ev, 1.0)
-        unit = gap + ev_safe  # reduced energy unit (eV)
-        v, g, eta, kT = ev_safe / unit, gap / unit, dynes / unit, _k_B * T / unit
+        unit = gi + ev_safe  # reduced energy unit (eV)
+        v, g, eta, kT = ev_safe / unit, gi / unit, di / unit, _k_B * Ti / unit
         per = jax.vmap(
             lambda xi: _current_one(v, xi, g, eta, kT, n_harm=n_harmonics, n_nodes=n_nodes,
                                     window=window)
         )(x)
-        total = jnp.sum(per) * unit  # integral in eV
+        total = jnp.sum(weights * per) * unit  # integral in eV
         return jnp.where(nonzero, sgn * 2.0 * _e_charge / _h_eVs * total, 0.0)
 
-    return jax.vmap(one_v)(Vflat).reshape(jnp.shape(V))
+    return jax.vmap(one_v)(Vflat, gflat, Tflat, dflat).reshape(shape)
 
 
-def mar_current(V, transmission, gap, T=0.0, *, dynes=None, n_harmonics: int = 24,
+def mar_current(V, transmission, gap, T=0.0, *, weights=None, dynes=None, n_harmonics: int = 24,
                 n_nodes: int = 12, window: float = 6.0):
     r"""DC current of a superconducting contact with channels $\{\tau_i\}$ by multiple Andreev reflection.
 
-    $$I(V)=\sum_i I_1(V;\tau_i),\qquad I_1=\frac{2e}{h}\int d\omega\sum_m f(\omega_m)\,
+    $$I(V)=\sum_i w_i\,I_1(V;\tau_i),\qquad I_1=\frac{2e}{h}\int d\omega\sum_m f(\omega_m)\,
     \mathrm{Re\,Tr}[\hat\tau_3 (\hat\Sigma\hat G^r)_{0m}\hat\Gamma_m \hat G^a_{m0}]$$
     (module docstring: Hamiltonian method of Cuevas et al. 1996). Normal resistance
     $R_N = h/(2e^2\sum_i\tau_i)$. $I(-V)=-I(V)$; $I(0)$ is returned as 0 (the supercurrent branch is
@@ -191,15 +193,18 @@ def mar_current(V, transmission, gap, T=0.0, *, dynes=None, n_harmonics: int = 2
 
     - `V`: bias voltage(s), V (any shape; the result has the same shape).
     - `transmission`: channel transmission(s) $\tau_i\in(0,1]$ (scalar or 1-D; summed).
-    - `gap`: $\Delta$ of both leads, eV ($\ge 0$; 0 gives Ohm's law).
-    - `T`: temperature, K ($\ge 0$).
+    - `weights`: number of channels $w_i$ with transmission $\tau_i$ (default 1 each; e.g. a
+      binned distribution of thousands of channels); then $R_N=h/(2e^2\sum_iw_i\tau_i)$.
+    - `gap`: $\Delta$ of both leads, eV ($\ge 0$; 0 gives Ohm's law). Scalar, or an array
+      broadcastable with `V` (e.g. a self-heated $\Delta(T(V))$).
+    - `T`: temperature, K ($\ge 0$); scalar or broadcastable with `V`.
     - `dynes`: broadening $\eta$ (Dynes/inelastic), eV; default $10^{-3}\Delta$ (or $10^{-6}$ eV at
       $\Delta=0$).
-    - `n_harmonics`: Floquet harmonics $N_F$ kept (static); need $N_F\ge1+(\mathrm{window}+4)\Delta/eV$.
+    - `n_harmonics`: Floquet harmonics $N_F$ kept (static); need $N_F\ge2+(\mathrm{window}+4)\Delta/eV$.
     - `n_nodes`: Gauss nodes per energy segment (static).
-    - `window`: the energy window is $|\omega|\le eV+\mathrm{window}\cdot\Delta$.
+    - `window`: the energy window is $|\omega|\le 2eV+\mathrm{window}\cdot\Delta+40k_BT$.
 
-    **Returns:** current in A, shape of `V`.
+    **Returns:** current in A, shape of `V` (broadcast with `gap`, `T`, `dynes`).
 
     Differentiable in `V`, `transmission` (for $\tau<1$), `gap`, `T`, `dynes`;
     ``jax.jvp``/``jax.grad`` with respect to `V` gives $dI/dV$.
@@ -215,11 +220,14 @@ def mar_current(V, transmission, gap, T=0.0, *, dynes=None, n_harmonics: int = 2
     gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
     T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
     if dynes is None:
-        dynes = jnp.maximum(1e-3 * gap, 1e-6)
+        dynes = jnp.maximum(1e-3 * gap, 1e-9)
     dynes = check_positive(jnp.asarray(dynes, dtype=float), "dynes", "eV")
+    w = jnp.ones_like(jnp.atleast_1d(transmission)) if weights is None else weights
+    w = check_nonnegative(jnp.broadcast_to(jnp.asarray(w, dtype=float),
+                                           jnp.shape(jnp.atleast_1d(transmission))), "weights")
     if n_harmonics < 2:
         raise ValueError("diffsc: argument `n_harmonics` must be >= 2.")
-    return _mar_current_impl(V, transmission, gap, T, dynes, float(window),
+    return _mar_current_impl(V, transmission, w, gap, T, dynes, float(window),
                              n_harmonics=int(n_harmonics), n_nodes=int(n_nodes))
 
 
@@ -234,10 +242,43 @@ def mar_differential_conductance(V, transmission, gap, T=0.0, **kwargs):
     return dIdV
 
 
-def normal_resistance(transmission):
-    r"""Landauer resistance $R_N = \frac{h}{2e^2}\big/\sum_i\tau_i$, Ohm."""
+def normal_resistance(transmission, weights=None):
+    r"""Landauer resistance $R_N = \frac{h}{2e^2}\big/\sum_iw_i\tau_i$, Ohm."""
     tau = check_positive(jnp.asarray(transmission, dtype=float), "transmission")
-    return resistance_quantum / jnp.sum(tau)
+    w = 1.0 if weights is None else jnp.asarray(weights, dtype=float)
+    return resistance_quantum / jnp.sum(w * tau)
+
+
+LORENZ_NUMBER = (math.pi**2 / 3.0) * _k_B**2
+r"""Sommerfeld value of the Lorenz number $L_0=\pi^2k_B^2/3e^2$, V^2/K^2 (2.44e-8)."""
+
+
+def self_heating_temperature(V, T_bath, heating=1.0):
+    r"""Local temperature (K) of a current-heated contact, $T^2=T_b^2+\beta\,V^2/(4L_0)$.
+
+    Kohlrausch/Holm relation for a diffusive contact cooled through its banks by electronic heat
+    conduction (Wiedemann–Franz), $\beta=1$; a ballistic contact dissipates in the banks and has
+    $\beta\ll1$. `V` in V, `T_bath` in K, `heating` $\beta$ dimensionless (a model parameter:
+    the seed's long necks are heated, the short, wide-angle ones are not).
+    """
+    V = check_finite(jnp.asarray(V, dtype=float), "V")
+    Tb = check_nonnegative(jnp.asarray(T_bath, dtype=float), "T_bath", "K")
+    beta = check_nonnegative(jnp.asarray(heating, dtype=float), "heating")
+    return jnp.sqrt(Tb**2 + beta * V**2 / (4.0 * LORENZ_NUMBER))
+
+
+def mar_current_heated(V, transmission, material, T_bath, *, heating=1.0, **kwargs):
+    r"""MAR current (A) with self-heating: $I=\sum_iw_iI_1(V;\tau_i,\Delta(T_{loc}),T_{loc})$.
+
+    $T_{loc}(V)$ from :func:`self_heating_temperature`; $\Delta(T_{loc})$ from the BCS gap of
+    `material` (``diffsc.gap``, implicit derivative), so the $n=1$ feature moves to
+    $eV_1=2\Delta(T_{loc}(V_1))<2\cdot eV_2$ — the seed's local thermometer. Other keyword
+    arguments as :func:`mar_current`; `V` in V, `T_bath` in K.
+    """
+    from ._bcs import gap as bcs_gap
+
+    T_loc = self_heating_temperature(V, T_bath, heating)
+    return mar_current(V, transmission, bcs_gap(T_loc, material), T_loc, **kwargs)
 
 
 def mar_excess_current(transmission, gap):
@@ -259,3 +300,42 @@ def mar_excess_current(transmission, gap):
     # e Delta / (pi hbar) in A: Delta [eV] * e / (pi hbar[eV s])
     pref = gap * _e_charge / (jnp.pi * 6.582119569e-16)
     return jnp.sum(pref * val)
+
+
+def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, method="lm",
+            max_steps=64, weights=None, **mar_kwargs):
+    r"""Recover the gap and the channel transmissions ("PIN code") from a measured $I(V)$.
+
+    Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with :func:`mar_current` as the
+    model, through :func:`diffsc.least_squares` (Jacobian by forward-mode AD; ``method="adam"``
+    or ``"lbfgs"`` use optax). Transmissions are kept in (0, 1) by a logistic transform, the gap
+    positive by a log transform. Pass `max_steps` and the :func:`mar_current` options
+    (`n_harmonics`, `n_nodes`, `dynes`, `weights`) for the voltage range of the data.
+
+    **Arguments:** `V` (V) and `current` (A) arrays of one shape, `sigma` (A, the noise
+    level, scalar or array), `transmission0` (initial $\{\tau_i\}$, 1-D), `gap0` (initial or fixed
+    $\Delta$, eV), `T` (K), `fit_gap` (fit $\Delta$ too).
+
+    **Returns:** a ``FitResult`` with ``params = {"transmission": ..., "gap": ...}`` (gap only if
+    fitted) and their standard errors in ``std``. Channels are interchangeable: sort before
+    comparing.
+    """
+    from ._fit import least_squares
+
+    V = jnp.asarray(V, dtype=float)
+    data = jnp.asarray(current, dtype=float)
+    sigma = jnp.asarray(sigma, dtype=float)
+    params = {"transmission": jnp.asarray(transmission0, dtype=float)}
+    transforms = {"transmission": ("bounded", 0.0, 1.0)}
+    if fit_gap:
+        params["gap"] = jnp.asarray(gap0, dtype=float)
+        transforms["gap"] = "positive"
+
+    def residual(p, args):
+        V_, data_, sigma_ = args
+        g = p["gap"] if fit_gap else gap0
+        model = mar_current(V_, p["transmission"], g, T, weights=weights, **mar_kwargs)
+        return ((model - data_) / sigma_).ravel()
+
+    return least_squares(residual, params, (V, data, sigma), transforms=transforms, method=method,
+                         max_steps=max_steps)
