@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# One BLAS/OpenMP thread per process: JAX already parallelises, and oversubscribed OpenBLAS
+# made small dense solves (fits, Newton steps) up to 100x slower on a 2-core machine.
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
 
 .PHONY: demo test lint bench clean venv
 
