@@ -95,6 +95,37 @@ from ._electrothermal_transition import gaussian_transition as gaussian_transiti
 # [electrothermal-exports]
 
 # --- constrictions (_constriction*.py, _mar.py) ---
+from ._constriction import sharvin_resistance as sharvin_resistance
+from ._constriction import sharvin_area as sharvin_area
+from ._constriction import contact_radius as contact_radius
+from ._constriction import wexler_resistance as wexler_resistance
+from ._constriction import wexler_gamma as wexler_gamma
+from ._constriction import free_electron_resistivity as free_electron_resistivity
+from ._constriction import slab_neck_radius as slab_neck_radius
+from ._constriction import slab_neck_profile as slab_neck_profile
+from ._constriction import opening_angle as opening_angle
+from ._constriction import cone_radius as cone_radius
+from ._constriction import cone_resistance as cone_resistance
+from ._constriction import penetration_depth_two_fluid as penetration_depth_two_fluid
+from ._constriction import thermodynamic_critical_field as thermodynamic_critical_field
+from ._constriction import disk_critical_field as disk_critical_field
+from ._constriction import superconducting_length as superconducting_length
+from ._constriction import effective_relaxation_time as effective_relaxation_time
+from ._constriction import charge_imbalance_length as charge_imbalance_length
+from ._constriction import pair_breaking_time as pair_breaking_time
+from ._mar import mar_current as mar_current
+from ._mar import mar_differential_conductance as mar_differential_conductance
+from ._mar import mar_current_heated as mar_current_heated
+from ._mar import mar_excess_current as mar_excess_current
+from ._mar import normal_resistance as normal_resistance
+from ._mar import self_heating_temperature as self_heating_temperature
+from ._mar import fit_mar as fit_mar
+from ._phase_slip import PhaseSlipSites as PhaseSlipSites
+from ._phase_slip import phase_slip_sites as phase_slip_sites
+from ._phase_slip import phase_slip_voltage as phase_slip_voltage
+from ._phase_slip import phase_slip_barrier as phase_slip_barrier
+from ._phase_slip import thermal_switching_currents as thermal_switching_currents
+from ._phase_slip import neck_iv as neck_iv
 # [constriction-exports]
 
 # --- scans (_scan.py) ---
