@@ -30,7 +30,7 @@ def settings(quick: bool):
     """Grid and temperature settings: ``(n_bins, extent_in_gap0, temperatures_K)``."""
     if quick:
         return 64, 4.0, np.array([0.20, 0.32])
-    return 150, 5.0, np.array([0.18, 0.20, 0.22, 0.25, 0.28, 0.32, 0.35])
+    return 120, 4.0, np.array([0.18, 0.20, 0.24, 0.28, 0.32, 0.35])
 
 
 def _one(mat, T, P, n_bins, extent, max_steps, continuation):
@@ -75,12 +75,12 @@ def fig2(d, out_dir):
     """f(E) and dP/dOmega at the two temperatures of S-Al Fig. 2."""
     g0 = d["gap0"]
     cols = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, ax = plt.subplots(2, 2, figsize=(9.0, 6.6))
+    fig, ax = plt.subplots(3, 2, figsize=(9.0, 9.6))
     notes = []
     for c, Tq in enumerate(T_FIG2):
         it = int(np.argmin(np.abs(d["T"] - Tq)))
         T = d["T"][it]
-        a, b = ax[0, c], ax[1, c]
+        a, r, b = ax[0, c], ax[1, c], ax[2, c]
         E = d["E"][it, 0] / d["gap_th"][it, 0]
         a.semilogy(E, d["f_th"][it, 0], "k--", lw=1.2, label=f"thermal, {T * 1e3:.0f} mK")
         for k, P in enumerate(d["P"]):
@@ -89,6 +89,8 @@ def fig2(d, out_dir):
                 continue
             a.semilogy(d["E"][it, k] / d["gap"][it, k], d["f"][it, k], color=cols[k],
                        label=_label(P))
+            r.plot(d["E"][it, k] / d["gap"][it, k], d["f"][it, k] / d["f_th"][it, k],
+                   color=cols[k], label=_label(P))
             Om = d["Om"][it, k] / d["gap"][it, k]
             b.plot(Om, d["dP"][it, k] * 1e-6, color=cols[k], label=_label(P))
         a.set_xlim(1.0, 3.0)
@@ -98,6 +100,14 @@ def fig2(d, out_dir):
         a.set_ylabel(r"$f(E)$")
         a.set_title(f"(a) quasiparticle distribution, $T_b$ = {T * 1e3:.0f} mK")
         a.legend(loc="upper right")
+        r.axhline(1.0, color="k", ls="--", lw=1.0)
+        ratios = [ln.get_ydata() for ln in r.lines]
+        if ratios and max(np.max(x) for x in ratios) > 3.0:
+            r.set_yscale("log")
+        r.set_xlim(1.0, 3.0)
+        r.set_xlabel(r"$E/\Delta$")
+        r.set_ylabel(r"$f(E)/f_T(E)$")
+        r.set_title(f"(a') relative to the Fermi function at {T * 1e3:.0f} mK")
         b.axhline(0.0, color="k", lw=0.6)
         b.axvline(2.0, color="0.5", lw=0.8, ls=":")
         b.set_xlim(0.0, 4.0)
@@ -118,26 +128,27 @@ def fig3(d, out_dir):
     """sigma1, sigma2, n_qp, tau_qp, gap shift versus T (S-Al Fig. 3)."""
     cols = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     T = d["T"] * 1e3
-    fig, ax = plt.subplots(2, 3, figsize=(11.0, 6.4))
+    fig, ax = plt.subplots(2, 4, figsize=(14.0, 6.4))
     ax = ax.ravel()
+    ax[7].set_visible(False)
 
-    def masked(x):
-        return np.where(d["ok"], x, np.nan)
+    def masked(x, k):
+        return np.where(d["ok"][:, k], x, np.nan)
 
     panels = [
         ("s1", "s1_th", r"$\sigma_1/\sigma_N$", "(a)", "log"),
         ("s2", "s2_th", r"$\sigma_2/\sigma_N$", "(b)", "linear"),
         ("nqp", "nqp_th", r"$n_{qp}$ (µm$^{-3}$)", "(c)", "log"),
         ("tau", None, r"$\tau_{qp}$ (µs)", "(d)", "log"),
-        ("gsh", None, r"$\Delta-\Delta_T$ (µeV)", "(e)", "linear"),
+        ("gsh", None, r"$\Delta-\Delta_T$ (neV)", "(e)", "linear"),
     ]
-    scale = dict(s1=1.0, s2=1.0, nqp=1e-18, tau=1e6, gsh=1e6)
+    scale = dict(s1=1.0, s2=1.0, nqp=1e-18, tau=1e6, gsh=1e9)
     d = dict(d, gsh=d["gap"] - d["gap_th"])
     for a, (key, kth, lab, tag, ysc) in zip(ax, panels, strict=False):
         if kth is not None:
             a.plot(T, d[kth][:, 0] * scale[key], "k--", lw=1.2, label="thermal")
         for k, P in enumerate(d["P"]):
-            a.plot(T, masked(d[key][:, k]) * scale[key], "o-", ms=3, color=cols[k],
+            a.plot(T, masked(d[key][:, k], k) * scale[key], "o-", ms=3, color=cols[k],
                    label=_label(P))
         a.set_yscale(ysc)
         a.set_xlabel(r"$T_{bath}$ (mK)")
@@ -148,12 +159,20 @@ def fig3(d, out_dir):
     # panel f: sigma2 relative to the thermal value, where the effect is visible by eye
     a = ax[5]
     for k, P in enumerate(d["P"]):
-        a.plot(T, masked(d["s2"][:, k] / d["s2_th"][:, k] - 1.0) * 1e6, "o-", ms=3,
+        a.plot(T, masked(d["s2"][:, k] / d["s2_th"][:, k] - 1.0, k) * 1e6, "o-", ms=3,
                color=cols[k], label=_label(P))
     a.axhline(0.0, color="k", lw=0.6)
     a.set_xlabel(r"$T_{bath}$ (mK)")
     a.set_ylabel(r"$(\sigma_2-\sigma_{2,T})/\sigma_{2,T}$ (ppm)")
     a.set_title(r"(f) drive-induced change of $\sigma_2$")
+    a = ax[6]
+    for k, P in enumerate(d["P"]):
+        a.plot(T, masked(d["nqp"][:, k] / d["nqp_th"][:, k] - 1.0, k) * 100, "o-", ms=3,
+               color=cols[k], label=_label(P))
+    a.axhline(0.0, color="k", lw=0.6)
+    a.set_xlabel(r"$T_{bath}$ (mK)")
+    a.set_ylabel(r"$n_{qp}/n_{qp,T}-1$ (%)")
+    a.set_title(r"(g) excess quasiparticles")
     fig.tight_layout()
     return save(fig, out_dir, "kinetic_fig3.png")
 
