@@ -156,18 +156,26 @@ def bench_size(N, mat, args):
     grad_j = jax.jit(jax.grad(fwd))
     Ps = jnp.geomspace(5.0, 20.0, args.batch)
     batch_j = jax.jit(jax.vmap(fwd))
+    # under vmap, lax.cond on a batched predicate runs both branches, i.e. the power-continuation
+    # stages always execute; measure the batch without them as well
+    batch0_j = jax.jit(jax.vmap(
+        lambda P: diffsc.kinetic_steady_state(mat, T_BATH, FREQ, P, continuation=0, **kw).nqp))
     t0 = time.perf_counter()
     nqp = float(jax.block_until_ready(fwd_j(P_ABS)))
     t_compile = time.perf_counter() - t0
     jax.block_until_ready(grad_j(P_ABS))
     jax.block_until_ready(batch_j(Ps))
+    jax.block_until_ready(batch0_j(Ps))
     t_fwd = _time(lambda: jax.block_until_ready(fwd_j(P_ABS)))
     t_grad = _time(lambda: jax.block_until_ready(grad_j(P_ABS)))
     t_batch = _time(lambda: jax.block_until_ready(batch_j(Ps)), repeat=1)
+    t_batch0 = _time(lambda: jax.block_until_ready(batch0_j(Ps)), repeat=1)
     dn = float(grad_j(P_ABS))
     row = dict(n_bins=N, batch=args.batch, jax_compile_s=t_compile, jax_forward_s=t_fwd,
                jax_grad_s=t_grad, jax_grad_over_forward=t_grad / t_fwd,
                jax_batch_s=t_batch, jax_batch_solves_per_s=args.batch / t_batch,
+               jax_batch_no_continuation_s=t_batch0,
+               jax_batch_no_continuation_solves_per_s=args.batch / t_batch0,
                jax_solves_per_s=1.0 / t_fwd, nqp_per_m3=nqp, dnqp_dP=dn)
     if N <= args.baseline_max:
         g = np_setup(N)
