@@ -55,7 +55,6 @@ from ._constants import k_B as _k_B
 from ._constants import resistance_quantum
 from ._validation import check_finite, check_in_range, check_nonnegative, check_positive
 
-
 _V_BATCH = 16  # voltages evaluated together (vmap) inside the sequential lax.map
 
 
@@ -309,13 +308,14 @@ def mar_excess_current(transmission, gap):
 
 
 def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, method="lm",
-            max_steps=64, weights=None, **mar_kwargs):
+            max_steps=64, rtol=1e-7, atol=1e-7, weights=None, **mar_kwargs):
     r"""Recover the gap and the channel transmissions ("PIN code") from a measured $I(V)$.
 
     Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with :func:`mar_current` as the
     model, through :func:`diffsc.least_squares` (Jacobian by forward-mode AD; ``method="adam"``
     or ``"lbfgs"`` use optax). Transmissions are kept in (0, 1) by a logistic transform, the gap
-    positive by a log transform. Pass `max_steps` and the :func:`mar_current` options
+    positive by a log transform. Pass `max_steps`, `rtol`, `atol` (optimiser tolerances) and the
+    :func:`mar_current` options
     (`n_harmonics`, `n_nodes`, `dynes`, `weights`) for the voltage range of the data.
 
     **Arguments:** `V` (V) and `current` (A) arrays of one shape, `sigma` (A, the noise
@@ -344,4 +344,4 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
         return ((model - data_) / sigma_).ravel()
 
     return least_squares(residual, params, (V, data, sigma), transforms=transforms, method=method,
-                         max_steps=max_steps)
+                         max_steps=max_steps, rtol=rtol, atol=atol)

@@ -198,21 +198,22 @@ def test_bad_input_names_argument(kwargs, name):
         mar_current(**args)
 
 
+@pytest.mark.slow
 def test_pin_code_fit_recovers_gap_and_transmissions():
     # synthetic noisy I(V) of two channels; LM fit (forward-mode Jacobian) recovers the truth within 3 sigma
     from diffsc._mar import fit_mar
 
     taus = jnp.array([0.35, 0.85])
-    V = jnp.linspace(1.0, 3.0, 24) * GAP
-    kw = dict(dynes=2e-2 * GAP, n_harmonics=14, n_nodes=4, window=4.0)
+    V = jnp.linspace(1.0, 3.0, 16) * GAP
+    kw = dict(dynes=2e-2 * GAP, n_harmonics=10, n_nodes=4, window=4.0)
     I0 = mar_current(V, taus, GAP, 0.0, **kw)
     sigma = 0.003 * float(jnp.max(I0))
     noisy = I0 + sigma * jax.random.normal(jax.random.PRNGKey(3), I0.shape)
-    fit = fit_mar(V, noisy, sigma, jnp.array([0.2, 0.7]), 1.2e-3, 0.0, max_steps=30, **kw)
+    fit = fit_mar(V, noisy, sigma, jnp.array([0.2, 0.7]), 1.2e-3, 0.0, max_steps=40, **kw)
     assert bool(fit.success)
     t_fit, t_std = np.asarray(fit.params["transmission"]), np.asarray(fit.std["transmission"])
     order = np.argsort(t_fit)
     assert np.all(np.abs(t_fit[order] - np.asarray(taus)) < 3 * t_std[order] + 1e-12)
     assert np.all(t_std < 0.05)
     assert abs(float(fit.params["gap"]) - GAP) < 3 * float(fit.std["gap"])
-    assert 0.5 < float(fit.reduced_chi2) < 2.0
+    assert 0.25 < float(fit.reduced_chi2) < 2.5  # 13 degrees of freedom
