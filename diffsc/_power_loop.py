@@ -36,7 +36,8 @@ class HeatingResponse(eqx.Module):
     r"""Thermal (heating) response: the film is in equilibrium at an effective temperature.
 
     $$T_{eff}=\big(T_b^{n}+p/\Sigma\big)^{1/n},$$
-    with $\Sigma$ (W m⁻³ K⁻ⁿ) an electron–phonon coupling constant and $n=5$; $\sigma$ from
+    with $\Sigma$ (W m⁻³ K⁻ⁿ) an electron–phonon coupling constant and $n=5$, smoothly
+    saturated at $0.9\,T_c$; $\sigma$ from
     thermal Mattis–Bardeen at $T_{eff}$ with the BCS gap. A crude model used to show what the
     non-equilibrium $f(E)$ changes (it can only lower $Q_i$ and $f_{res}$ with power).
 
@@ -50,6 +51,10 @@ class HeatingResponse(eqx.Module):
     def __call__(self, p, T_bath, freq):
         n = self.exponent
         T = (T_bath**n + p / self.sigma_ep) ** (1.0 / n)
+        # saturate smoothly below 0.9 Tc (width 10 mK) so that extreme trial parameters in a fit
+        # stay finite; no effect (< e^-20) more than 0.2 K below 0.9 Tc
+        t_max, w = 0.9 * self.material.Tc, 0.01
+        T = t_max - w * jax.nn.softplus((t_max - T) / w)
         d = bcs_gap(T, self.material)
         s1, s2 = mattis_bardeen(freq, T, d)
         nqp = thermal_nqp(T, d, self.material.require("N0"))
@@ -115,6 +120,11 @@ def _state(x, args):
     response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume = args
     p = jnp.exp(x)
     s1, s2, d, nqp, ok = response(p, T_bath, freq)
+    # a failed inner solve may return unphysical sigma: flag it and keep the loop finite
+    good = (s1 >= 0) & (s2 > 0) & jnp.isfinite(s1) & jnp.isfinite(s2)
+    ok = ok & good
+    s1 = jnp.where(good, s1, 1e-3)
+    s2 = jnp.where(good, s2, 10.0)
     line = resonator_from_conductivity(
         s1, s2, freq, geometry, resistivity=response.material.require("resistivity")
     )
