@@ -151,8 +151,8 @@ def _fig1_panel(out_dir, quick):
     fig.savefig(out_dir / name)
     plt.close(fig)
     return (f"![Fig. 1]({name})\n\nSelf-heating (β = {beta}): the n = 1 feature of the long neck sits at "
-            f"{v1 * 1e3:.2f} mV (local T = {T1:.2f} K), below 2 V_2 = {2 * v2 * 1e3:.2f} mV; the unheated neck "
-            f"has it at {v1c * 1e3:.2f} mV (2Δ(4.2 K)/e = {2 * d42 * 1e3:.2f} mV).\n")
+            f"{v1 * 1e3:.2f} mV (local T = {T1:.2f} K), the unheated neck's at {v1c * 1e3:.2f} mV "
+            f"(2Δ(4.2 K)/e = {2 * d42 * 1e3:.2f} mV); the heated n = 2 feature is at {v2 * 1e3:.2f} mV.\n")
 
 
 WIDTH = 1.5e-5  # A: smoothing of each nucleation step (lock-in averaging), ~ the current grid step
