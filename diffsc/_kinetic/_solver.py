@@ -20,6 +20,7 @@ from ._grid import Grid, _safe_sqrt, bin_dos
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
 _LS_TRIES = 14
+_H_FLOOR = 10.0  # pseudo-time floor h >= _H_FLOOR / err (tuned: 60-320 mK, 1-1e4 W/m^3)
 
 
 def _acosh(x):
@@ -95,7 +96,11 @@ def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
         en = err_of(xn)
         good = en < 4.0 * err
         x = jnp.where(good, xn, x)
-        h = jnp.where(good, jnp.clip(h * jnp.clip(err / en, 0.5, 10.0), 1e-3, 1e14), h / 4.0)
+        # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
+        # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
+        # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
+        h_ser = h * jnp.clip(err / en, 0.5, 10.0)
+        h = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
         return x, k + 1, jnp.where(good, en, err), h
 
     err0 = err_of(x0)
@@ -133,25 +138,32 @@ def quasi_thermal_start(x0, grid: Grid, p):
 
 def solve_with_continuation(x0, grid, p, self_consistent, max_steps, rtol, continuation: int):
     """Direct Newton; if it fails and ``continuation > 0``, ramp the absorbed power (and the
-    injected phonon power) geometrically over ``continuation`` decades-spaced stages."""
+    injected phonon power) geometrically over ``continuation`` decade-spaced stages.
+
+    The ramp is a ``while_loop`` over stages that runs zero stages when the direct solve
+    converged, so under ``vmap`` only the batch members that need it pay for it (a ``cond`` would
+    execute both branches for the whole batch)."""
     x0 = quasi_thermal_start(x0, grid, p)
     x, err, k, ok = newton(x0, grid, p, self_consistent, max_steps, rtol)
     if continuation <= 0:
         return x, err, k, ok
+    fracs = jnp.logspace(-continuation, 0.0, continuation + 1)
 
-    def ramp(_):
-        fracs = jnp.logspace(-continuation, 0.0, continuation + 1)
+    def cond(state):
+        stage, _, _, _, done = state
+        return (stage <= continuation) & ~done
 
-        def stage(carry, frac):
-            xc, ktot = carry
-            pc = dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
-            xn, e, kk, okk = newton(xc, grid, pc, self_consistent, max_steps, rtol)
-            return (xn, ktot + kk), (e, okk)
+    def body(state):
+        stage, xc, ktot, _, _ = state
+        frac = fracs[stage]
+        pc = dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
+        xn, e, kk, okk = newton(xc, grid, pc, self_consistent, max_steps, rtol)
+        last = stage == continuation
+        return stage + 1, xn, ktot + kk, e, last & okk
 
-        (xr, ktot), (errs, oks) = jax.lax.scan(stage, (x0, k), fracs)
-        return xr, errs[-1], ktot, oks[-1]
-
-    return jax.lax.cond(ok, lambda _: (x, err, k, ok), ramp, None)
+    start = jnp.where(ok, continuation + 1, 0)
+    _, xr, ktot, er, _ = jax.lax.while_loop(cond, body, (start, jnp.where(ok, x, x0), k, err, ok))
+    return xr, er, ktot, er <= rtol
 
 
 # ----------------------------------------------------------------------------- implicit adjoint

@@ -171,7 +171,7 @@ def kinetic_steady_state(
     tau0_ph: str = "energy_conserving",
     phonon_power_density=0.0,
     phonon_energy=None,
-    max_steps: int = 40,
+    max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
     throw: bool = True,
