@@ -111,6 +111,12 @@ def fig2(d, out_dir):
         b.axhline(0.0, color="k", lw=0.6)
         b.axvline(2.0, color="0.5", lw=0.8, ls=":")
         b.set_xlim(0.0, 4.0)
+        peak = max((np.nanmax(ln.get_ydata()) for ln in b.lines[2:]), default=0.0)
+        if T < 0.2 and peak > 0:
+            # low T: recombination phonons (Omega >= 2 Delta) are ~1e-3 of the scattering
+            # phonons; a log axis shows both (non-positive bins are not drawn)
+            b.set_yscale("log")
+            b.set_ylim(peak * 1e-6, peak * 3.0)
         b.set_xlabel(r"$\Omega/\Delta$")
         b.set_ylabel(r"$dP/d\Omega$ (W m$^{-3}$ µeV$^{-1}$)")
         b.set_title(f"(b) phonon power to the bath, $T_b$ = {T * 1e3:.0f} mK")
@@ -162,6 +168,7 @@ def fig3(d, out_dir):
         a.plot(T, masked(d["s2"][:, k] / d["s2_th"][:, k] - 1.0, k) * 1e6, "o-", ms=3,
                color=cols[k], label=_label(P))
     a.axhline(0.0, color="k", lw=0.6)
+    a.set_yscale("symlog", linthresh=0.01)  # 320 mK changes are ~100x smaller than at 120 mK
     a.set_xlabel(r"$T_{bath}$ (mK)")
     a.set_ylabel(r"$(\sigma_2-\sigma_{2,T})/\sigma_{2,T}$ (ppm)")
     a.set_title(r"(f) drive-induced change of $\sigma_2$")
@@ -170,6 +177,9 @@ def fig3(d, out_dir):
         a.plot(T, masked(d["nqp"][:, k] / d["nqp_th"][:, k] - 1.0, k) * 100, "o-", ms=3,
                color=cols[k], label=_label(P))
     a.axhline(0.0, color="k", lw=0.6)
+    a.set_yscale("symlog", linthresh=0.01)  # +5000 % at 120 mK, -0.1 % at 320 mK
+    lo = np.nanmin(d["nqp"] / d["nqp_th"] - 1.0) * 100
+    a.set_ylim(bottom=min(3.0 * lo, -0.01))
     a.set_xlabel(r"$T_{bath}$ (mK)")
     a.set_ylabel(r"$n_{qp}/n_{qp,T}-1$ (%)")
     a.set_title(r"(g) excess quasiparticles")
