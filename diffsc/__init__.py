@@ -21,7 +21,6 @@ from ._bcs import gap as gap
 from ._bcs import quasiparticle_dos as quasiparticle_dos
 from ._bcs import reduced_gap as reduced_gap
 from ._bcs import thermal_nqp as thermal_nqp
-# [bcs-exports]
 
 # --- Mattis–Bardeen and thin films (_mattis_bardeen.py, _film.py) ---
 from ._film import kinetic_inductance as kinetic_inductance
@@ -33,7 +32,6 @@ from ._mattis_bardeen import mattis_bardeen as mattis_bardeen
 from ._mattis_bardeen import mattis_bardeen_low_temperature as mattis_bardeen_low_temperature
 from ._mattis_bardeen import mattis_bardeen_nonequilibrium as mattis_bardeen_nonequilibrium
 from ._mattis_bardeen import mattis_bardeen_zero_temperature as mattis_bardeen_zero_temperature
-# [mattis-bardeen-exports]
 
 # --- common fitting API (_fit.py) ---
 from ._fit import FitResult as FitResult
@@ -41,13 +39,11 @@ from ._fit import least_squares as least_squares
 from ._fit import fit_batch as fit_batch
 from ._fit import multistart as multistart
 from ._fit import minimize as minimize
-# [fit-exports]
 
 # --- kinetic equations (_kinetic/) ---
 from ._kinetic import RESULTS as KINETIC_RESULTS
 from ._kinetic import KineticSolution as KineticSolution
 from ._kinetic import kinetic_steady_state as kinetic_steady_state
-# [kinetic-exports]
 
 # --- resonator (_resonator*.py) ---
 from ._resonator import loaded_q as loaded_q
@@ -76,7 +72,6 @@ from ._power_loop import fit_power_sweep as fit_power_sweep
 from ._power_loop import PowerLoopSolution as PowerLoopSolution
 from ._power_loop import KineticResponse as KineticResponse
 from ._power_loop import HeatingResponse as HeatingResponse
-# [resonator-exports]
 
 # --- electrothermal (_electrothermal*.py) ---
 from ._electrothermal import electrothermal_impedance as electrothermal_impedance
@@ -92,7 +87,6 @@ from ._electrothermal_timedomain import simulate_lock_in as simulate_lock_in
 from ._electrothermal_transition import TabulatedTransition as TabulatedTransition
 from ._electrothermal_transition import TransitionModel as TransitionModel
 from ._electrothermal_transition import gaussian_transition as gaussian_transition
-# [electrothermal-exports]
 
 # --- constrictions (_constriction*.py, _mar.py) ---
 from ._constriction import sharvin_resistance as sharvin_resistance
@@ -126,12 +120,10 @@ from ._phase_slip import phase_slip_voltage as phase_slip_voltage
 from ._phase_slip import phase_slip_barrier as phase_slip_barrier
 from ._phase_slip import thermal_switching_currents as thermal_switching_currents
 from ._phase_slip import neck_iv as neck_iv
-# [constriction-exports]
 
 # --- scans (_scan.py) ---
 from ._scan import open_scan as open_scan
 from ._scan import scan as scan
-# [scan-exports]
 
 __version__ = "0.1.0"
 
