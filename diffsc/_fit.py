@@ -174,10 +174,21 @@ def _psd_pinv(matrix):
 
 
 def _inverse_with_inf(matrix):
-    pinv, tiny, evecs = _psd_pinv(matrix)
+    """Inverse of a PSD matrix with ``inf`` variance for unidentified parameters.
+
+    The matrix is first equilibrated to unit diagonal, ``D^-1/2 M D^-1/2``, so that the
+    identifiability cut does not depend on the parameters' units (a parameter of order 1e9 next
+    to one of order 1e-9 is not "unidentified"); a parameter with zero diagonal has no effect on
+    the residuals at all.
+    """
+    d = jnp.sqrt(jnp.abs(jnp.diag(matrix)))
+    no_effect = d <= 0
+    d = jnp.where(no_effect, 1.0, d)
+    outer = d[:, None] * d[None, :]
+    pinv, tiny, evecs = _psd_pinv(jnp.where(outer > 0, matrix / outer, 0.0))
     # put inf on the diagonal entries touched by unidentified directions
-    touched = jnp.any(tiny[None, :] & (jnp.abs(evecs) > 1e-8), axis=1)
-    return jnp.where(jnp.diag(touched), jnp.inf, pinv)
+    touched = jnp.any(tiny[None, :] & (jnp.abs(evecs) > 1e-8), axis=1) | no_effect
+    return jnp.where(jnp.diag(touched), jnp.inf, pinv / outer)
 
 
 def _scaled_condition_number(matrix):
@@ -194,7 +205,8 @@ def _scaled_condition_number(matrix):
 def covariance_from_jacobian(jacobian, chi2, dof, *, absolute_sigma=False):
     r"""Parameter covariance $s^2(J^\top J)^{-1}$ (pseudo-inverse via eigendecomposition).
 
-    Directions with eigenvalues below ``1e-12`` of the largest are treated as unidentified and get
+    After equilibrating $J^\top J$ to unit diagonal (so the test is independent of units),
+    directions with eigenvalues below ``1e-12`` of the largest are treated as unidentified and get
     infinite variance rather than a misleading small number.
     """
     cov = _inverse_with_inf(jacobian.T @ jacobian)

@@ -233,3 +233,13 @@ def test_multistart_finds_global_minimum():
     assert bool(best.success) and abs(float(best.params["w"]) - 2.3) < 5 * float(best.std["w"])
     single = diffsc.least_squares(res_w, {"w": 0.5}, y)
     assert float(best.chi2) < 0.01 * float(single.chi2)  # one start gets stuck in a local minimum
+
+
+def test_uncertainties_independent_of_parameter_units():
+    # the same fit with amplitude in units 1e-9 and offset in units 1e+9: scaled std, not inf
+    y = _data(5)
+    res = lambda p, a: _residual({"amplitude": 1e-9 * p["A"], "tau": p["tau"], "offset": 1e9 * p["c"]}, a)
+    fit = diffsc.least_squares(res, {"A": 1e9, "tau": 1.0, "c": 0.0}, y)
+    ref = diffsc.least_squares(_residual, P0, y)
+    assert float(fit.std["A"]) == pytest.approx(1e9 * float(ref.std["amplitude"]), rel=1e-5)
+    assert float(fit.std["c"]) == pytest.approx(1e-9 * float(ref.std["offset"]), rel=1e-5)
