@@ -22,6 +22,11 @@ ORDER = 30
 F_MODEL = 5.57e9  # paper's model frequency, Hz
 QC = 20100.0  # sample A, Table 1
 POWERS = (-100.0, -76.0, -64.0)  # dBm
+# The kinetic power loop (KineticResponse) is wired up, but at the paper's -64 dBm near 300 mK
+# (P_abs ~ 5e4 W/m^3) the kinetic solver does not yet converge inside the loop, and a full sweep
+# takes many minutes on a CPU. Until then both the quick and the full run use the heating
+# response; ``run(..., kinetic=True)`` draws the kinetic version (failed points marked).
+KINETIC_DEFAULT = False
 
 
 def sample_a_geometry():
@@ -76,7 +81,7 @@ def _s21_fit_demo(rng):
     return f, z, res, dict(f0=f0, qi=qi, qc=qc, phi=phi), dt
 
 
-def run(out_dir: Path, quick: bool = False) -> str:
+def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> str:
     import matplotlib.pyplot as plt
 
     import diffsc
@@ -89,9 +94,10 @@ def run(out_dir: Path, quick: bool = False) -> str:
     t0 = time.perf_counter()
     # quick mode: the kinetic solver's compilation alone exceeds the quick budget on a CPU, so the
     # heating response stands in (no crossover expected); the full run uses the kinetic model.
-    kin = power_sweep(temps, POWERS, kinetic=not quick, n_bins=120)
+    use_kinetic = kinetic and not quick
+    kin = power_sweep(temps, POWERS, kinetic=use_kinetic, n_bins=120)
     t_kin = time.perf_counter() - t0
-    heat = None if quick else power_sweep(temps, POWERS, kinetic=False)
+    heat = power_sweep(temps, POWERS, kinetic=False) if use_kinetic else None
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(POWERS)))
 
     fig, ax = plt.subplots(1, 3, figsize=(11.5, 3.4))
@@ -109,7 +115,7 @@ def run(out_dir: Path, quick: bool = False) -> str:
     ax[0].set_yscale("log")
     ax[0].set_xlabel("bath temperature (mK)")
     ax[0].set_ylabel("$Q_i$")
-    ax[0].legend(title="heating model (quick run)" if quick else "solid: kinetic, dashed: heating")
+    ax[0].legend(title="solid: kinetic, dashed: heating" if use_kinetic else "heating model")
     ax[1].set_xlabel("bath temperature (mK)")
     ax[1].set_ylabel(r"$\delta f_{res}/f_{res}$ (ppm)")
     ax[2].set_xlabel("bath temperature (mK)")
@@ -165,8 +171,8 @@ def run(out_dir: Path, quick: bool = False) -> str:
     md = [
         f"## {TITLE}",
         "",
-        ("Quick run: heating response in place of the kinetic model (run without --quick for"
-         " the kinetic Fig. 1b-c)." if quick else
+        ("Heating response in place of the kinetic model (the kinetic power loop does not yet"
+         " converge at -64 dBm near 300 mK; pass kinetic=True to draw it)." if not use_kinetic else
          "Self-consistent power loop: kinetic steady state (tau_esc = 0.17 ns) -> Mattis–Bardeen ->"),
         "parallel-plate microstrip (w = 3 um, h = 1 um, t = 60 nm, l = 9.84 mm, eps_eff calibrated",
         f"to 5.57 GHz: {float(sample_a_geometry().eps_eff):.3f}) -> P_abs (Eq. 23) / (2 V_strip), Qc = {QC:.0f}.",
