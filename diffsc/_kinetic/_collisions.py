@@ -52,101 +52,134 @@ def log_bose(Omega, kT):
     return -x - jnp.log(-jnp.expm1(-x))
 
 
+# ----------------------------------------------------------------------------- lattice shears
+def shear_left(M, fill=0.0):
+    r"""$S_{ij}=M_{i,i+j}$ ($i+j<N$, else `fill`) for square $M$: the superdiagonals as columns.
+    A pad-and-reshape (a copy, no gather), so it is cheap on every backend."""
+    N = M.shape[0]
+    flat = jnp.concatenate([M.reshape(-1), jnp.full((N,), fill, M.dtype)])
+    S = flat.reshape(N, N + 1)[:, :N]
+    i, j = jnp.arange(N)[:, None], jnp.arange(N)[None, :]
+    return jnp.where(i + j < N, S, fill)
+
+
+def shear_right(M, fill=0.0):
+    r"""$U_{ic}=M_{i,c-i}$ for $0\le c-i<N$ (else `fill`), shape (N, 2N-1): row $i$ moved right
+    by $i$, so that column sums collect the anti-diagonals $i+k=c$ (pad-and-reshape)."""
+    N = M.shape[0]
+    Mp = jnp.concatenate([M, jnp.full((N, N), fill, M.dtype)], axis=1)
+    return Mp.reshape(-1)[: N * (2 * N - 1)].reshape(N, 2 * N - 1)
+
+
+def _place(block, start, L, fill=0.0):
+    """Rows of `block` placed at rows start.. of an (L, ...) array filled with `fill`."""
+    out = jnp.full((L,) + block.shape[1:], fill, block.dtype)
+    return jax.lax.dynamic_update_slice_in_dim(out, block, start, axis=0)
+
+
 # ----------------------------------------------------------------------------- phonons
-def _phonon_terms(v, gap, grid: Grid, p):
-    """Phonon-major term tables: returns (gamma, log-terms, mask, index tables)."""
+def _phonon_tables(v, gap, grid: Grid, p):
+    r"""Log-terms of the phonon sources in lattice layouts (no gathers, no scatters).
+
+    Scattering: natural pair table $(i,l>i)$ sheared to $(i,j=l-i)$, so phonon $j$ is column $j$.
+    Recombination: pair table $(i,k)$ sheared to $(i,s=i+k)$, phonon $j=k_0+s$ is column $s$.
+    Returns the log-term tables (``-inf`` where a pair does not exist), the linear coefficient
+    tables, $\Gamma_j$, and the bath and injection log-terms."""
     N, L, d = grid.n_bins, grid.n_phonons, grid.delta
-    E = grid.energies
     rho = bin_dos(grid, gap)
-    Et = jnp.maximum(E, gap)
+    c2 = _coherence(grid.energies, gap)
     f = jax.nn.sigmoid(v)
     lf, lg = _lf(v), _lg(v)
-    # scattering: rows j = 0..N-1, columns i, partner l = i + j
-    jj = jnp.arange(N)[:, None]
-    ii = jnp.arange(N)[None, :]
-    ll = ii + jj
-    vs = (ll < N) & (jj >= 1)
-    lc = jnp.clip(ll, 0, N - 1)
-    iib = jnp.broadcast_to(ii, (N, N))
-    cs = 2.0 * p["Kp"] * d * rho[iib] * rho[lc] * (1.0 - gap**2 / (Et[iib] * Et[lc]))
-    vs = vs & (cs > 0)
-    cs = jnp.where(vs, cs, 0.0)
-    gam_s = jnp.sum(cs * (f[iib] - f[lc]), axis=1)
-    ts = jnp.where(vs, jnp.log(jnp.where(vs, cs, 1.0)) + lf[lc] + lg[iib], 0.0)
-    # recombination: rows j = 0..L-1, columns i, partner k = j - k0 - i
-    jr = jnp.arange(L)[:, None]
-    iir = jnp.broadcast_to(jnp.arange(N)[None, :], (L, N))
-    kk = jr - grid.k0 - iir
-    vr = (kk >= 0) & (kk < N)
-    kc = jnp.clip(kk, 0, N - 1)
-    cr = p["Kp"] * d * rho[iir] * rho[kc] * (1.0 + gap**2 / (Et[iir] * Et[kc]))
-    vr = vr & (cr > 0)
-    cr = jnp.where(vr, cr, 0.0)
-    gam_r = jnp.sum(cr * (1.0 - f[iir] - f[kc]), axis=1)
-    tr = jnp.where(vr, jnp.log(jnp.where(vr, cr, 1.0)) + lf[iir] + lf[kc], 0.0)
-    gamma = jnp.zeros(L).at[:N].add(gam_s) + gam_r + p["esc"]
+    rr = rho[:, None] * rho[None, :]
+    up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
+    cs = 2.0 * p["Kp"] * d * rr * (1.0 - c2)
+    ms = up & (cs > 0)
+    cs = jnp.where(ms, cs, 0.0)
+    ts = jnp.where(ms, jnp.log(jnp.where(ms, cs, 1.0)) + lf[None, :] + lg[:, None], -jnp.inf)
+    cr = p["Kp"] * d * rr * (1.0 + c2)
+    mr = cr > 0
+    cr = jnp.where(mr, cr, 0.0)
+    tr = jnp.where(mr, jnp.log(jnp.where(mr, cr, 1.0)) + lf[None, :] + lf[:, None], -jnp.inf)
+    Cs = shear_left(cs)
+    Cr = shear_right(cr)
+    gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
+    gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
+    gamma = _place(gam_s, 0, L) + _place(gam_r, grid.k0, L) + p["esc"]
     Om = jnp.where(jnp.arange(L) == 0, d, grid.phonon_energies)
     lnb = log_bose(Om, p["kT"]) + jnp.log(p["esc"])
     inj = p["J_ph"]  # injected phonons per reduced time at each lattice energy (>= 0)
-    lnj = jnp.log(jnp.where(inj > 0, inj, 1.0))
-    tables = dict(ts=ts, vs=vs, lc=lc, iib=iib, tr=tr, vr=vr, kc=kc, iir=iir, cs=cs, cr=cr)
-    return gamma, lnb, lnj, inj > 0, tables
+    lnj = jnp.where(inj > 0, jnp.log(jnp.where(inj > 0, inj, 1.0)), -jnp.inf)
+    return dict(Ts=shear_left(ts, -jnp.inf), Tr=shear_right(tr, -jnp.inf), Cs=Cs, Cr=Cr,
+                gamma=gamma, lnb=lnb, lnj=lnj)
 
 
-def _logsumexp_rows(ts_pad, vs_pad, tr, vr, lnb, lnj, jmask):
-    a = jnp.concatenate([ts_pad, tr, lnb[:, None], lnj[:, None]], axis=1)
-    msk = jnp.concatenate([vs_pad, vr, jnp.ones_like(lnb, bool)[:, None], jmask[:, None]], axis=1)
-    a = jnp.where(msk, a, -jnp.inf)
-    amax = jax.lax.stop_gradient(jnp.max(a, axis=1, keepdims=True))
-    ex = jnp.where(msk, jnp.exp(jnp.where(msk, a - amax, 0.0)), 0.0)
-    s = jnp.sum(ex, axis=1)
-    return jnp.log(s) + amax[:, 0], ex / s[:, None], msk
+def _phonon_sums(t, grid: Grid):
+    r"""$\ln S_j$ by a max-shifted sum over all sources, and the shifted term tables."""
+    N, L, k0 = grid.n_bins, grid.n_phonons, grid.k0
+    Ts, Tr = t["Ts"], t["Tr"]
+    M = jnp.maximum(
+        jnp.maximum(_place(jnp.max(Ts, axis=0), 0, L, -jnp.inf),
+                    _place(jnp.max(Tr, axis=0), k0, L, -jnp.inf)),
+        jnp.maximum(t["lnb"], t["lnj"]),
+    )
+    M = jax.lax.stop_gradient(M)  # finite: the bath term is always present
+    Es = jnp.exp(Ts - M[:N][None, :])
+    Er = jnp.exp(Tr - jax.lax.dynamic_slice_in_dim(M, k0, 2 * N - 1)[None, :])
+    s = (_place(jnp.sum(Es, axis=0), 0, L) + _place(jnp.sum(Er, axis=0), k0, L)
+         + jnp.exp(t["lnb"] - M) + jnp.exp(t["lnj"] - M))
+    return jnp.log(s) + M, s, Es, Er
 
 
-def _pad_rows(x, L, fill):
-    N = x.shape[0]
-    return jnp.concatenate([x, jnp.full((L - N,) + x.shape[1:], fill, x.dtype)], axis=0)
+def phonon_rates(v, gap, grid: Grid, p):
+    r"""Quasiparticle parts of the phonon equation, $\dot n_j|_{qp}=-\Gamma^{qp}_jn_j+S^{qp}_j$
+    (reduced units, linear; for tests and diagnostics): returns $(\Gamma^{qp},S^{qp})$."""
+    L = grid.n_phonons
+    t = _phonon_tables(v, gap, grid, p)
+    S_qp = (_place(jnp.sum(jnp.exp(t["Ts"]), axis=0), 0, L)
+            + _place(jnp.sum(jnp.exp(t["Tr"]), axis=0), grid.k0, L))
+    return t["gamma"] - p["esc"], S_qp
 
 
 def log_phonons(v, gap, grid: Grid, p):
     r"""Steady-state $\ln n_j=\ln S_j-\ln\Gamma_j$ for given $f$ (and $\Gamma_j$), $j=0..3N-2$."""
     L = grid.n_phonons
-    gamma, lnb, lnj, jmask, t = _phonon_terms(v, gap, grid, p)
-    lnS, _, _ = _logsumexp_rows(
-        _pad_rows(t["ts"], L, 0.0), _pad_rows(t["vs"], L, False), t["tr"], t["vr"], lnb, lnj, jmask
-    )
-    w = lnS - jnp.log(gamma)
-    return jnp.where(jnp.arange(L) == 0, 0.0, w), gamma
+    t = _phonon_tables(v, gap, grid, p)
+    lnS, _, _, _ = _phonon_sums(t, grid)
+    w = lnS - jnp.log(t["gamma"])
+    return jnp.where(jnp.arange(L) == 0, 0.0, w), t["gamma"]
+
+
+def phonon_escape_power(w, grid: Grid, p):
+    r"""Power carried to the bath per phonon lattice energy, reduced units (per $\Delta_0$):
+    $\frac{K_s}{2K_p}e_s\Omega_j^3(n_j-n_B(\Omega_j))$; returns it and $n$, $n_B$ ($n_0=0$)."""
+    L, d = grid.n_phonons, grid.delta
+    Om = grid.phonon_energies
+    jpos = jnp.arange(L) > 0
+    n = jnp.where(jpos, jnp.exp(w), 0.0)
+    nB = jnp.where(jpos, jnp.exp(log_bose(jnp.where(jpos, Om, d), p["kT"])), 0.0)
+    return (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Om**3 * (n - nB), n, nB
 
 
 def log_phonons_and_jacobian(v, gap, grid: Grid, p):
-    r"""$\ln n$ and $\partial\ln n_j/\partial v_l$ (shape (3N-1, N)), assembled pairwise (O(N^2))."""
-    N, L = grid.n_bins, grid.n_phonons
-    gamma, lnb, lnj, jmask, t = _phonon_terms(v, gap, grid, p)
-    lnS, wts, _ = _logsumexp_rows(
-        _pad_rows(t["ts"], L, 0.0), _pad_rows(t["vs"], L, False), t["tr"], t["vr"], lnb, lnj, jmask
-    )
+    r"""$\ln n$, $\Gamma$ and $\partial\ln n_j/\partial v_l$ (shape (3N-1, N)), assembled from the
+    normalised source weights in lattice layouts (O(N^2), no scatters)."""
+    N, L, k0 = grid.n_bins, grid.n_phonons, grid.k0
+    t = _phonon_tables(v, gap, grid, p)
+    lnS, s, Es, Er = _phonon_sums(t, grid)
+    gamma = t["gamma"]
     w = jnp.where(jnp.arange(L) == 0, 0.0, lnS - jnp.log(gamma))
     f = jax.nn.sigmoid(v)
     fp = f * (1.0 - f)  # df/dv
-    # d log-terms / dv: scattering term lf[l] + lg[i]  -> d/dv_l = 1 - f_l ; d/dv_i = -f_i
-    ws_ = wts[:N, :N]
-    wr_ = wts[:, N : 2 * N]
-    rows_s = jnp.broadcast_to(jnp.arange(N)[:, None], (N, N))
-    rows_r = jnp.broadcast_to(jnp.arange(L)[:, None], (L, N))
-    lc, iib, kc, iir = t["lc"], t["iib"], t["kc"], t["iir"]
-    dlnS = jnp.zeros((L, N))
-    dlnS = dlnS.at[rows_s, lc].add(ws_ * (1.0 - f[lc]))
-    dlnS = dlnS.at[rows_s, iib].add(-ws_ * f[iib])
-    dlnS = dlnS.at[rows_r, iir].add(wr_ * (1.0 - f[iir]))
-    dlnS = dlnS.at[rows_r, kc].add(wr_ * (1.0 - f[kc]))
-    # d gamma / dv
-    dG = jnp.zeros((L, N))
-    dG = dG.at[rows_s, iib].add(t["cs"] * fp[iib])
-    dG = dG.at[rows_s, lc].add(-t["cs"] * fp[lc])
-    dG = dG.at[rows_r, iir].add(-t["cr"] * fp[iir])
-    dG = dG.at[rows_r, kc].add(-t["cr"] * fp[kc])
-    dw = dlnS - dG / gamma[:, None]
+    # scattering (phonon j = l - i): d ln term / dv_l = 1 - f_l (partner), dv_i = -f_i (own)
+    WsT = (Es / s[:N][None, :]).T  # (j, i)
+    CsT = t["Cs"].T
+    top = (shear_right(WsT)[:, :N] * (1.0 - f)[None, :] - WsT * f[None, :]
+           - (CsT - shear_right(CsT)[:, :N]) * fp[None, :] / gamma[:N, None])
+    # recombination (phonon j = k0 + i + k, symmetric in i, k): d ln term / dv_l = 1 - f_l
+    g_r = jax.lax.dynamic_slice_in_dim(gamma, k0, 2 * N - 1)
+    s_r = jax.lax.dynamic_slice_in_dim(s, k0, 2 * N - 1)
+    rec = 2.0 * ((Er / s_r[None, :]).T * (1.0 - f)[None, :] + t["Cr"].T * fp[None, :] / g_r[:, None])
+    dw = _place(top, 0, L) + _place(rec, k0, L)
     dw = jnp.where((jnp.arange(L) == 0)[:, None], 0.0, dw)
     return w, gamma, dw
 
@@ -166,16 +199,25 @@ def _pair_tables(gap, grid: Grid, p):
     return A, Br, js, jr, (l > i)
 
 
-def _phi_s(vi, vl, ws, up):
-    """Scattering bracket / f_i for pair (i, l), without the kernel A."""
-    lnup = jnp.where(up, ws, jax.nn.softplus(ws))
-    lndn = jnp.where(up, jax.nn.softplus(ws), ws)
-    return jnp.exp(_lg(vl) + lnup) - jnp.exp(_lf(vl) - _lf(vi) + _lg(vi) + lndn)
-
-
-def _phi_r(vi, vk, wr):
-    """Recombination bracket / f_i for pair (i, k), without the kernel Br."""
-    return jnp.exp(_lf(vk) + jax.nn.softplus(wr)) - jnp.exp(_lg(vi) + _lg(vk) + wr - _lf(vi))
+def _qp_terms(v, w, gap, grid: Grid, p):
+    r"""The four log-space pair terms of $\dot f_i/f_i$, exponentiated with their kernels:
+    scattering out/in $E^a_{il}=A_{il}(1-f_l)N^{\uparrow/\downarrow}$,
+    $E^b_{il}=A_{il}\frac{f_l(1-f_i)}{f_i}N^{\downarrow/\uparrow}$, recombination out/in
+    $E^c_{ik}=B_{ik}f_k(n+1)$, $E^e_{ik}=B_{ik}\frac{(1-f_i)(1-f_k)}{f_i}n$, and
+    $\sigma=n/(n+1)$ on the two phonon tables (their log-derivatives). $\ln(n+1)$ is formed on
+    the phonon vector, not on the pair tables."""
+    A, Br, js, jr, up = _pair_tables(gap, grid, p)
+    lf, lg = _lf(v), _lg(v)
+    ln1 = jax.nn.softplus(w)  # ln(n + 1)
+    sig = jax.nn.sigmoid(w)  # n / (n + 1)
+    ws, ws1, wr, wr1 = w[js], ln1[js], w[jr], ln1[jr]
+    lnup = jnp.where(up, ws, ws1)
+    lndn = jnp.where(up, ws1, ws)
+    Ea = A * jnp.exp(lg[None, :] + lnup)
+    Eb = A * jnp.exp((lf[None, :] - lf[:, None] + lg[:, None]) + lndn)
+    Ec = Br * jnp.exp(lf[None, :] + wr1)
+    Ee = Br * jnp.exp((lg[:, None] + lg[None, :] - lf[:, None]) + wr)
+    return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr], up=up, js=js)
 
 
 def _drive_q(v, gap, grid: Grid):
@@ -203,74 +245,58 @@ def drive_strength(v, gap, grid: Grid, p):
 
 
 def collision_rates(v, w, gap, grid: Grid, p):
-    """Relative collision rates (f_dot/f)_i split into (scattering, recombination), plus the
-    gross scale (sum of |terms|) used for relative convergence tests."""
-    A, Br, js, jr, up = _pair_tables(gap, grid, p)
-    vi, vl = v[:, None], v[None, :]
-    ps = A * _phi_s(vi, vl, w[js], up)
-    pr = Br * _phi_r(vi, vl, w[jr])
-    return -jnp.sum(ps, axis=1), -jnp.sum(pr, axis=1)
+    """Relative collision rates (f_dot/f)_i split into (scattering, recombination)."""
+    t = _qp_terms(v, w, gap, grid, p)
+    return -jnp.sum(t["Ea"] - t["Eb"], axis=1), -jnp.sum(t["Ec"] - t["Ee"], axis=1)
 
 
-def gross_scale(v, w, gap, grid: Grid, p):
-    """Sum of absolute in- and out-rates per bin (relative to f_i); row scale of the residual."""
-    A, Br, js, jr, up = _pair_tables(gap, grid, p)
-    vi, vl = v[:, None], v[None, :]
-    ws, wr = w[js], w[jr]
-    lnup = jnp.where(up, ws, jax.nn.softplus(ws))
-    lndn = jnp.where(up, jax.nn.softplus(ws), ws)
-    s = A * (jnp.exp(_lg(vl) + lnup) + jnp.exp(_lf(vl) - _lf(vi) + _lg(vi) + lndn))
-    r = Br * (jnp.exp(_lf(vl) + jax.nn.softplus(wr)) + jnp.exp(_lg(vi) + _lg(vl) + wr - _lf(vi)))
+def residual_and_scale(v, gap, grid: Grid, p):
+    r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated) and the gross
+    scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
+    relative; both from one evaluation of the pair terms."""
+    w, _ = log_phonons(v, gap, grid, p)
+    t = _qp_terms(v, w, gap, grid, p)
     q, Z = _drive_q(v, gap, grid)
-    B = p["P"] / Z
-    return jnp.sum(s, axis=1) + jnp.sum(r, axis=1) + jnp.abs(B * q) + 1e-300
+    Bq = (p["P"] / Z) * q
+    R = -jnp.sum((t["Ea"] - t["Eb"]) + (t["Ec"] - t["Ee"]), axis=1) + Bq
+    scale = jnp.sum((t["Ea"] + t["Eb"]) + (t["Ec"] + t["Ee"]), axis=1) + jnp.abs(Bq) + 1e-300
+    return R, scale
 
 
 def residual(v, gap, grid: Grid, p):
     r"""Relative steady-state residual $\dot f_i/f_i$ (per $\tau_0$) with $n(f)$, $B(f)$ eliminated."""
-    w, _ = log_phonons(v, gap, grid, p)
-    rs, rr = collision_rates(v, w, gap, grid, p)
-    q, Z = _drive_q(v, gap, grid)
-    return rs + rr + (p["P"] / Z) * q
+    return residual_and_scale(v, gap, grid, p)[0]
 
 
 def residual_jacobian(v, gap, grid: Grid, p):
     r"""Residual and its exact Jacobian $\partial R_i/\partial v_l$ (dense N x N), including the
-    phonon elimination ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$."""
-    N, L = grid.n_bins, grid.n_phonons
+    phonon elimination ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$.
+    The pair-term derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
+    =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no extra transcendental
+    work is done beyond the residual's."""
+    N = grid.n_bins
     w, _, dw = log_phonons_and_jacobian(v, gap, grid, p)
-    A, Br, js, jr, up = _pair_tables(gap, grid, p)
-    Vi = jnp.broadcast_to(v[:, None], (N, N))
-    Vl = jnp.broadcast_to(v[None, :], (N, N))
-    Ws, Wr = w[js], w[jr]
-    one, zero = jnp.ones((N, N)), jnp.zeros((N, N))
-
-    def fs(a, b, c):
-        return A * _phi_s(a, b, c, up)
-
-    def fr(a, b, c):
-        return Br * _phi_r(a, b, c)
-
-    ps, d1s = jax.jvp(fs, (Vi, Vl, Ws), (one, zero, zero))
-    _, d2s = jax.jvp(fs, (Vi, Vl, Ws), (zero, one, zero))
-    _, d3s = jax.jvp(fs, (Vi, Vl, Ws), (zero, zero, one))
-    pr, d1r = jax.jvp(fr, (Vi, Vl, Wr), (one, zero, zero))
-    _, d2r = jax.jvp(fr, (Vi, Vl, Wr), (zero, one, zero))
-    _, d3r = jax.jvp(fr, (Vi, Vl, Wr), (zero, zero, one))
-    rows = jnp.broadcast_to(jnp.arange(N)[:, None], (N, N))
-    J = -jnp.diag(jnp.sum(d1s, axis=1) + jnp.sum(d1r, axis=1)) - d2s - d2r
-    # phonon coupling: scattering phonons live in columns 0..N-1; recombination ones in a window
-    Gs = jnp.zeros((N, N)).at[rows, js].add(-d3s)
+    t = _qp_terms(v, w, gap, grid, p)
+    Ea, Eb, Ec, Ee = t["Ea"], t["Eb"], t["Ec"], t["Ee"]
+    f = jax.nn.sigmoid(v)
+    fl, gl = f[None, :], 1.0 - f[None, :]
+    # R_i = -sum_l (Ea - Eb) - sum_k (Ec - Ee) + B q_i
+    J = jnp.diag(-jnp.sum(Eb + Ee, axis=1))  # d/dv_i of the pair terms (own bin)
+    J = J - (-fl * Ea - gl * Eb) - (gl * Ec + fl * Ee)  # d/dv_l of the partner
+    # phonon coupling dR_i/dw_j: scattering partner l = i +- j (columns 0..N-1), recombination
+    # partner k with j = k0 + i + k (a window of 2N-1 phonons)
+    d3s = jnp.where(t["up"], Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
+    d3r = t["sig_r"] * Ec - Ee
+    lower = shear_left(d3s[::-1, ::-1])[::-1]
+    Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, lower, 0.0))
     J = J + Gs @ dw[:N]
     win = jax.lax.dynamic_slice_in_dim(dw, grid.k0, 2 * N - 1, axis=0)
-    Gr = jnp.zeros((N, 2 * N - 1)).at[rows, jr - grid.k0].add(-d3r)
-    J = J + Gr @ win
-    del L
+    J = J - shear_right(d3r) @ win
     # drive
     q, Z = _drive_q(v, gap, grid)
     B = p["P"] / Z
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
     dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
     J = J + B * dq - jnp.outer(q, B / Z * dZ)
-    R = -jnp.sum(ps, axis=1) - jnp.sum(pr, axis=1) + B * q
+    R = -jnp.sum((Ea - Eb) + (Ec - Ee), axis=1) + B * q
     return R, J

@@ -14,12 +14,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._collisions import gross_scale, log_phonons, residual, residual_jacobian
-from ._grid import Grid, _safe_sqrt, bin_dos
+from ._collisions import (
+    log_phonons,
+    phonon_escape_power,
+    residual,
+    residual_and_scale,
+    residual_jacobian,
+)
+from ._grid import Grid, _safe_sqrt
 
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
 _LS_TRIES = 14
+_START_BISECTIONS = 14  # ln T* to ~1e-4 of its bracket: plenty for a start
 _H_FLOOR = 10.0  # pseudo-time floor h >= _H_FLOOR / err (tuned: 60-320 mK, 1-1e4 W/m^3)
 
 
@@ -48,10 +55,15 @@ def full_residual(x, grid: Grid, p, self_consistent: bool):
     return jnp.concatenate([R, F[None]])
 
 
-def full_jacobian(x, grid: Grid, p, self_consistent: bool):
+def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = True):
+    """Residual and Jacobian over (v, gap). ``gap_column=False`` leaves out dR/dgap (a forward
+    pass through the residual), which the Newton step does not need when the gap is held."""
     v, gap = x[:-1], x[-1]
     R, Jvv = residual_jacobian(v, gap, grid, p)
-    _, Jvg = jax.jvp(lambda g: residual(v, g, grid, p), (gap,), (jnp.ones(()),))
+    if gap_column:
+        _, Jvg = jax.jvp(lambda g: residual(v, g, grid, p), (gap,), (jnp.ones(()),))
+    else:
+        Jvg = jnp.zeros_like(R)
     if self_consistent:
         F, (Jgv, Jgg) = jax.value_and_grad(gap_equation, argnums=(0, 1))(v, gap, grid, p)
     else:
@@ -61,10 +73,12 @@ def full_jacobian(x, grid: Grid, p, self_consistent: bool):
     return jnp.concatenate([R, F[None]]), jnp.concatenate([top, bot], axis=0)
 
 
-def row_scale(x, grid: Grid, p):
+def scaled_residual(x, grid: Grid, p, self_consistent: bool):
+    """Residual and row scales (gross rate of each bin; 1 for the gap row)."""
     v, gap = x[:-1], x[-1]
-    w, _ = log_phonons(v, gap, grid, p)
-    return jnp.concatenate([gross_scale(v, w, gap, grid, p), jnp.ones(1)])
+    R, s = residual_and_scale(v, gap, grid, p)
+    F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
+    return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)])
 
 
 def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
@@ -73,18 +87,17 @@ def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
     becomes Newton's method as the step grows. Returns (x, residual norm, steps, converged)."""
 
     def err_of(x):
-        r = full_residual(x, grid, p, self_consistent) / row_scale(x, grid, p)
-        e = jnp.max(jnp.abs(r))
-        return jnp.where(jnp.isfinite(e), e, jnp.inf)
+        r, s = scaled_residual(x, grid, p, self_consistent)
+        e = jnp.max(jnp.abs(r / s))
+        return jnp.where(jnp.isfinite(e), e, jnp.inf), s
 
     def cond(state):
-        x, k, err, _ = state
+        x, k, err, _, _ = state
         return (k < max_steps) & (err > rtol)
 
     def body(state):
-        x, k, err, h = state
-        R, J = full_jacobian(x, grid, p, self_consistent)
-        s = row_scale(x, grid, p)
+        x, k, err, h, s = state
+        R, J = full_jacobian(x, grid, p, self_consistent, gap_column=self_consistent)
         Rs, Js = R / s, J / s[:, None]
         n = Rs.shape[0]
         dx = jnp.linalg.solve(jnp.eye(n) / h - Js, Rs)
@@ -93,18 +106,20 @@ def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
             _MAX_DV / (jnp.max(jnp.abs(dx[:-1])) + 1e-300), _MAX_DGAP / (jnp.abs(dx[-1]) + 1e-300)
         )
         xn = x + jnp.minimum(1.0, cap) * dx
-        en = err_of(xn)
+        en, sn = err_of(xn)
         good = en < 4.0 * err
         x = jnp.where(good, xn, x)
+        s = jnp.where(good, sn, s)
         # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
         # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
         # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
         h_ser = h * jnp.clip(err / en, 0.5, 10.0)
         h = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
-        return x, k + 1, jnp.where(good, en, err), h
+        return x, k + 1, jnp.where(good, en, err), h, s
 
-    err0 = err_of(x0)
-    x, k, err, _ = jax.lax.while_loop(cond, body, (x0, jnp.asarray(0), err0, jnp.asarray(1.0)))
+    err0, s0 = err_of(x0)
+    x, k, err, _, _ = jax.lax.while_loop(
+        cond, body, (x0, jnp.asarray(0), err0, jnp.asarray(1.0), s0))
     return x, err, k, err <= rtol
 
 
@@ -115,15 +130,12 @@ def quasi_thermal_start(x0, grid: Grid, p):
     moderate from the first step."""
     E = grid.energies
     gap = x0[-1]
-    target = p["P"] + jnp.sum(p["J_ph"] * 0.0)
+    target = p["P"]
 
     def power(lt):
-        kT = p["kT"] * jnp.exp(lt)
-        v = -E / kT
-        w, _ = log_phonons(v, gap, grid, p)
-        R = residual(v, gap, grid, dict(p, P=0.0 * p["P"]))
-        f = jax.nn.sigmoid(v)
-        return -jnp.sum(E * bin_dos(grid, gap) * grid.delta * f * R)
+        # energy balance of the eliminated phonons: qp -> phonon power = escape power
+        w, _ = log_phonons(-E / (p["kT"] * jnp.exp(lt)), gap, grid, p)
+        return jnp.sum(phonon_escape_power(w, grid, p)[0]) * grid.delta
 
     def body(_, br):
         lo, hi = br
@@ -131,7 +143,7 @@ def quasi_thermal_start(x0, grid: Grid, p):
         up = power(mid) < target
         return jnp.where(up, mid, lo), jnp.where(up, hi, mid)
 
-    lo, hi = jax.lax.fori_loop(0, 40, body, (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p["Ks"]) * p["kT"]))))
+    lo, hi = jax.lax.fori_loop(0, _START_BISECTIONS, body, (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p["Ks"]) * p["kT"]))))
     lt = jnp.where(target > 0, lo, 0.0)
     return jnp.concatenate([-E / (p["kT"] * jnp.exp(lt)), x0[-1:]])
 

@@ -14,7 +14,13 @@ from .._constants import h as _h
 from .._constants import k_B
 from .._material import Material
 from .._validation import check_nonnegative, check_positive
-from ._collisions import _pair_tables, collision_rates, drive_strength, log_bose, log_phonons
+from ._collisions import (
+    _pair_tables,
+    collision_rates,
+    drive_strength,
+    log_phonons,
+    phonon_escape_power,
+)
 from ._grid import bin_dos, make_grid
 from ._solution import RESULTS, KineticSolution
 from ._solver import gap_equation, make_root
@@ -110,11 +116,7 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     rs, rr = collision_rates(v, w, gap, grid, p)
     B, Z = drive_strength(v, gap, grid, p)
     Omj = grid.phonon_energies
-    jpos = jnp.arange(L) > 0
-    Oms = jnp.where(jpos, Omj, d)
-    n = jnp.where(jpos, jnp.exp(w), 0.0)
-    nB = jnp.where(jpos, jnp.exp(log_bose(Oms, p["kT"])), 0.0)
-    dP = (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Omj**3 * (n - nB)  # reduced, per reduced energy
+    dP, n, nB = phonon_escape_power(w, grid, p)  # reduced, per reduced energy
     P_bath = jnp.sum(dP) * d * unit_P
     P_qp = -jnp.sum(E * rho * d * f * (rs + rr)) * unit_P
     nqp = 4.0 * N0 * gap0 * jnp.sum(f * rho) * d
