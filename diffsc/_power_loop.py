@@ -140,6 +140,49 @@ def _loop_map(x, args):
     return jnp.log(jnp.maximum(st["p_new"], 1e-300))
 
 
+def _is_none(x):
+    return x is None
+
+
+@eqx.filter_custom_jvp
+def _loop_fixed_point(args, *, rtol, max_steps):
+    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) by fixed-point iteration.
+
+    Returns ``(x*, converged, n_steps)``, the last two as floats (1.0/0.0 and a count) so that all
+    outputs are inexact; they carry zero tangents.
+    """
+    st0 = _state(jnp.log(jnp.asarray(1e-30)), args)
+    x0 = jnp.log(jnp.maximum(st0["p_new"], 1e-300))
+    sol = optx.fixed_point(
+        _loop_map, optx.FixedPointIteration(rtol=rtol, atol=1e-3 * rtol), x0, args,
+        max_steps=max_steps, adjoint=optx.RecursiveCheckpointAdjoint(), throw=False,
+    )
+    converged = (sol.result == optx.RESULTS.successful).astype(x0.dtype)
+    return sol.value, converged, jnp.asarray(sol.stats["num_steps"], x0.dtype)
+
+
+@_loop_fixed_point.def_jvp
+def _loop_fixed_point_jvp(primals, tangents, *, rtol, max_steps):
+    r"""Implicit derivative of the scalar fixed point, $\dot x^*=\dot F/(1-\partial_xF)$.
+
+    The loop is a scalar contraction ($|\partial_xF|<1$), so the linear "solve" is one division.
+    Deliberately plain ``jnp`` (no ``lineax.linear_solve``): the derivative may be evaluated by an
+    outer solver with placeholder linearisation data (optimistix's Levenberg–Marquardt does so on
+    its first step) and must then give a throw-away NaN, not raise. The rule calls
+    :func:`_loop_fixed_point` and :func:`_loop_map` again, so it is itself differentiable
+    (higher derivatives).
+    """
+    (args,), (t_args,) = primals, tangents
+    out = _loop_fixed_point(args, rtol=rtol, max_steps=max_steps)
+    x = out[0]
+    has_tangent = jax.tree.map(lambda t: t is not None, t_args, is_leaf=_is_none)
+    diff, nondiff = eqx.partition(args, has_tangent)
+    t_diff = eqx.filter(t_args, has_tangent, is_leaf=_is_none)
+    _, f_dot = jax.jvp(lambda d: _loop_map(x, eqx.combine(d, nondiff)), (diff,), (t_diff,))
+    _, f_x = jax.jvp(lambda y: _loop_map(y, args), (x,), (jnp.ones_like(x),))
+    return out, (f_dot / (1.0 - f_x), None, None)
+
+
 def power_loop(
     P_read_dbm,
     T_bath,
@@ -189,24 +232,20 @@ def power_loop(
     volume = volume_factor * geometry.strip_volume()
     freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
     args = (response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume)
-    st0 = _state(jnp.log(jnp.asarray(1e-30)), args)
-    x0 = jax.lax.stop_gradient(jnp.log(jnp.maximum(st0["p_new"], 1e-300)))
-    sol = optx.fixed_point(
-        _loop_map, optx.FixedPointIteration(rtol=rtol, atol=1e-3 * rtol), x0, args,
-        max_steps=max_steps, adjoint=optx.ImplicitAdjoint(), throw=False,
-    )
-    st = _state(sol.value, args)
+    x, converged, n_steps = _loop_fixed_point(args, rtol=float(rtol), max_steps=int(max_steps))
+    converged = converged > 0.5
+    st = _state(x, args)
     line = st["line"]
     f_res = line.f_res if Cg is None else coupled_resonance_frequency(line.f_res, Cg, Z0)
-    ok = (sol.result == optx.RESULTS.successful) & st["ok"]
+    ok = converged & st["ok"]
     if throw:
         f_res = eqx.error_if(f_res, ~ok, "diffsc.power_loop: the power loop did not converge "
                                          "(or an inner kinetic solve failed); use throw=False.")
     return PowerLoopSolution(
         Qi=st["Qi"], Qi_qp=st["Qi_qp"], Qc=Qc, f_res=f_res, f_line=line.f_res,
         alpha_k=line.alpha_k, P_abs=st["P_abs"], P_abs_density=st["p_new"], sigma1=st["s1"],
-        sigma2=st["s2"], gap=st["gap"], nqp=st["nqp"], n_steps=sol.stats["num_steps"],
-        result=jnp.where(sol.result == optx.RESULTS.successful, 0, 1),
+        sigma2=st["s2"], gap=st["gap"], nqp=st["nqp"], n_steps=n_steps.astype(int),
+        result=jnp.where(converged, 0, 1),
         success=ok,
     )
 
