@@ -140,47 +140,62 @@ def _loop_map(x, args):
     return jnp.log(jnp.maximum(st["p_new"], 1e-300))
 
 
+def _outputs(x, args):
+    """The loop's map and every reported quantity at x = ln p (one evaluation of the response)."""
+    st = _state(x, args)
+    line = st["line"]
+    return dict(x_new=jnp.log(jnp.maximum(st["p_new"], 1e-300)), Qi=st["Qi"], Qi_qp=st["Qi_qp"],
+                f_line=line.f_res, alpha_k=line.alpha_k, P_abs=st["P_abs"], p_new=st["p_new"],
+                s1=st["s1"], s2=st["s2"], gap=st["gap"], nqp=st["nqp"], ok=st["ok"])
+
+
 def _is_none(x):
     return x is None
 
 
 @eqx.filter_custom_jvp
-def _loop_fixed_point(args, *, rtol, max_steps):
-    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) by fixed-point iteration.
+def _solve_loop(args, *, rtol, max_steps):
+    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) by fixed-point iteration from
+    the absorbed power of the undriven film.
 
-    Returns ``(x*, converged, n_steps)``, the last two as floats (1.0/0.0 and a count) so that all
-    outputs are inexact; they carry zero tangents.
+    Returns ``(x*, outputs, converged, n_steps)`` with ``outputs`` = :func:`_outputs` at $x^*$.
     """
-    st0 = _state(jnp.log(jnp.asarray(1e-30)), args)
-    x0 = jnp.log(jnp.maximum(st0["p_new"], 1e-300))
+    x0 = _loop_map(jnp.log(jnp.asarray(1e-30)), args)
     sol = optx.fixed_point(
         _loop_map, optx.FixedPointIteration(rtol=rtol, atol=1e-3 * rtol), x0, args,
         max_steps=max_steps, adjoint=optx.RecursiveCheckpointAdjoint(), throw=False,
     )
-    converged = (sol.result == optx.RESULTS.successful).astype(x0.dtype)
-    return sol.value, converged, jnp.asarray(sol.stats["num_steps"], x0.dtype)
+    converged = sol.result == optx.RESULTS.successful
+    return sol.value, _outputs(sol.value, args), converged, sol.stats["num_steps"]
 
 
-@_loop_fixed_point.def_jvp
-def _loop_fixed_point_jvp(primals, tangents, *, rtol, max_steps):
+@_solve_loop.def_jvp
+def _solve_loop_jvp(primals, tangents, *, rtol, max_steps):
     r"""Implicit derivative of the scalar fixed point, $\dot x^*=\dot F/(1-\partial_xF)$.
 
-    The loop is a scalar contraction ($|\partial_xF|<1$), so the linear "solve" is one division.
-    Deliberately plain ``jnp`` (no ``lineax.linear_solve``): the derivative may be evaluated by an
-    outer solver with placeholder linearisation data (optimistix's Levenberg–Marquardt does so on
-    its first step) and must then give a throw-away NaN, not raise. The rule calls
-    :func:`_loop_fixed_point` and :func:`_loop_map` again, so it is itself differentiable
-    (higher derivatives).
+    Two forward passes of :func:`_outputs`: along $x$ (a primal quantity, $\partial_xF$ and
+    $\partial_x o$) and along the argument tangents ($\dot F$, $\dot o|_x$); the reported
+    outputs then get $\dot o=\dot o|_x+\partial_xo\,\dot x^*$. The loop is a scalar
+    contraction ($|\partial_xF|<1$), so the linear "solve" is one division. Deliberately plain
+    ``jnp`` (no ``lineax.linear_solve``, which raises on non-finite input in equinox's default
+    error mode): an outer solver may evaluate this derivative with placeholder linearisation data
+    (optimistix's Levenberg–Marquardt does so on its first step, and discards the result), which
+    must give a throw-away NaN, not an error. The rule calls :func:`_solve_loop` and
+    :func:`_outputs` again, so it is itself differentiable (higher derivatives).
     """
     (args,), (t_args,) = primals, tangents
-    out = _loop_fixed_point(args, rtol=rtol, max_steps=max_steps)
+    out = _solve_loop(args, rtol=rtol, max_steps=max_steps)
     x = out[0]
     has_tangent = jax.tree.map(lambda t: t is not None, t_args, is_leaf=_is_none)
     diff, nondiff = eqx.partition(args, has_tangent)
     t_diff = eqx.filter(t_args, has_tangent, is_leaf=_is_none)
-    _, f_dot = jax.jvp(lambda d: _loop_map(x, eqx.combine(d, nondiff)), (diff,), (t_diff,))
-    _, f_x = jax.jvp(lambda y: _loop_map(y, args), (x,), (jnp.ones_like(x),))
-    return out, (f_dot / (1.0 - f_x), None, None)
+    # d(outputs)/dx at the fixed point: a primal quantity (does not depend on the tangents)
+    _, o_x = jax.jvp(lambda y: _outputs(y, args), (x,), (jnp.ones_like(x),))
+    # d(outputs)/d(args) . t_args at fixed x: linear in the tangents
+    _, o_dot = jax.jvp(lambda d: _outputs(x, eqx.combine(d, nondiff)), (diff,), (t_diff,))
+    t_x = o_dot["x_new"] / (1.0 - o_x["x_new"])
+    t_out = {k: (None if k == "ok" else o_dot[k] + o_x[k] * t_x) for k in o_dot}
+    return out, (t_x, t_out, None, None)
 
 
 def power_loop(
@@ -232,19 +247,17 @@ def power_loop(
     volume = volume_factor * geometry.strip_volume()
     freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
     args = (response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume)
-    x, converged, n_steps = _loop_fixed_point(args, rtol=float(rtol), max_steps=int(max_steps))
-    converged = converged > 0.5
-    st = _state(x, args)
-    line = st["line"]
-    f_res = line.f_res if Cg is None else coupled_resonance_frequency(line.f_res, Cg, Z0)
+    _, st, converged, n_steps = _solve_loop(args, rtol=float(rtol), max_steps=int(max_steps))
+    f_line = st["f_line"]
+    f_res = f_line if Cg is None else coupled_resonance_frequency(f_line, Cg, Z0)
     ok = converged & st["ok"]
     if throw:
         f_res = eqx.error_if(f_res, ~ok, "diffsc.power_loop: the power loop did not converge "
                                          "(or an inner kinetic solve failed); use throw=False.")
     return PowerLoopSolution(
-        Qi=st["Qi"], Qi_qp=st["Qi_qp"], Qc=Qc, f_res=f_res, f_line=line.f_res,
-        alpha_k=line.alpha_k, P_abs=st["P_abs"], P_abs_density=st["p_new"], sigma1=st["s1"],
-        sigma2=st["s2"], gap=st["gap"], nqp=st["nqp"], n_steps=n_steps.astype(int),
+        Qi=st["Qi"], Qi_qp=st["Qi_qp"], Qc=Qc, f_res=f_res, f_line=f_line,
+        alpha_k=st["alpha_k"], P_abs=st["P_abs"], P_abs_density=st["p_new"], sigma1=st["s1"],
+        sigma2=st["s2"], gap=st["gap"], nqp=st["nqp"], n_steps=n_steps,
         result=jnp.where(converged, 0, 1),
         success=ok,
     )
@@ -269,29 +282,94 @@ class _Model(eqx.Module):
     Qi_extra: jnp.ndarray
 
 
-def _sweep_residual(params, args):
-    model, T, P, qi_data, f_data, rel_sigma_qi, sigma_f, Qc, freq = args
-    for name, log_value in params.items():
-        model = _set_path(model, name, jnp.exp(log_value))
+# Residual given to a data point whose power loop failed (not converged, inner solve failed or
+# non-finite Qi/f_res) at a trial parameter set: large enough that chi^2 >= 1e8 flags it and the
+# optimiser rejects the step, finite so that the least-squares solver keeps going.
+FAILED_POINT_RESIDUAL = 1e4
+# Fitted log-parameters are confined to |ln theta - ln theta_0| <= _LOG_RANGE (a factor 5e8 either
+# way): exp() of a wild trial step stays finite, so the model's argument checks never fire.
+_LOG_RANGE = 20.0
+
+
+class PowerSweepFit(eqx.Module):
+    r"""Result of :func:`fit_power_sweep`.
+
+    **Fields:**
+
+    - `values`: dict ``{path: fitted value}`` in the field's own units.
+    - `rel_std`: dict ``{path: relative 1-sigma uncertainty}`` (= std of $\ln\theta$).
+    - `fit`: the :class:`diffsc.FitResult` in log space (``fit.success``: the optimiser converged).
+    - `Qi_model`, `f_res_model` (Hz): the model at every data point at the fitted parameters.
+    - `point_success`: per data point, the power loop (and every inner solve) succeeded at the
+      fitted parameters; a failed point entered the residual as ``FAILED_POINT_RESIDUAL``.
+    - `success`: ``fit.success`` and every point succeeded.
+    """
+
+    values: dict
+    rel_std: dict
+    fit: eqx.Module
+    Qi_model: jnp.ndarray
+    f_res_model: jnp.ndarray
+    point_success: jnp.ndarray
+    success: jnp.ndarray
+
+
+def _clipped_values(params, log0):
+    return {k: jnp.exp(jnp.clip(z, log0[k] - _LOG_RANGE, log0[k] + _LOG_RANGE))
+            for k, z in params.items()}
+
+
+def _sweep_model(params, args):
+    """Model Qi, f_res and the per-point success flag at log-parameters `params`."""
+    model, log0, T, P, Qc, freq = args[:6]
+    for name, value in _clipped_values(params, log0).items():
+        model = _set_path(model, name, value)
 
     def one(t, p):
         s = power_loop(p, t, model.response, model.geometry, Qc=Qc, freq=freq,
                        Qi_extra=model.Qi_extra, throw=False)
-        return s.Qi, s.f_res
+        return s.Qi, s.f_res, s.success
 
-    qi, fr = jax.vmap(one)(T, P)
-    return jnp.concatenate([(qi / qi_data - 1.0) / rel_sigma_qi, (fr - f_data) / sigma_f])
+    qi, fr, ok = jax.vmap(one)(T, P)
+    ok = ok & jnp.isfinite(qi) & jnp.isfinite(fr) & (qi > 0)
+    return qi, fr, ok
+
+
+def _sweep_residual(params, args):
+    qi_data, f_data, rel_sigma_qi, sigma_f = args[6:]
+    qi, fr, ok = _sweep_model(params, args)
+    # double where: a failed point contributes a constant (zero-tangent) penalty, and the
+    # division never sees its (possibly non-finite) model values
+    qi = jnp.where(ok, qi, qi_data)
+    fr = jnp.where(ok, fr, f_data)
+    r_qi = jnp.where(ok, (qi / qi_data - 1.0) / rel_sigma_qi, FAILED_POINT_RESIDUAL)
+    r_f = jnp.where(ok, (fr - f_data) / sigma_f, FAILED_POINT_RESIDUAL)
+    return jnp.concatenate([r_qi, r_f])
+
+
+def _check_1d(name, x, n):
+    x = jnp.asarray(x, float)
+    if x.ndim != 1 or x.shape[0] != n:
+        raise ValueError(f"diffsc.fit_power_sweep: `{name}` must be a 1-D array of length {n} "
+                         f"(one entry per point), got shape {x.shape}.")
+    return x
 
 
 def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, *, Qc, freq,
                     Qi_extra=1e9, rel_sigma_Qi=0.01, sigma_f=1e3, method="lm", max_steps=50,
-                    absolute_sigma=True):
+                    absolute_sigma=True) -> PowerSweepFit:
     r"""Fit physical parameters to a table of $Q_i(T_b,P_{read})$ and $f_{res}(T_b,P_{read})$.
 
     Model: :func:`power_loop` at every point, residuals $(Q_i^{model}/Q_i-1)/\sigma_{rel}$ and
     $(f^{model}-f_{res})/\sigma_f$, minimised with :func:`diffsc.least_squares`; the Jacobian is
     obtained by forward-mode differentiation through the nested fixed points (power loop →
     kinetic steady state → gap), each differentiated implicitly.
+
+    A point whose loop fails at a trial parameter set (not converged, inner kinetic solve failed,
+    non-finite $Q_i$ or $f_{res}$) contributes the constant residual ``FAILED_POINT_RESIDUAL``
+    (1e4) to both of its entries, so $\chi^2$ stays finite, the step is rejected and the failure
+    is visible (``point_success``, ``success``). Each fitted $\ln\theta$ is confined to within 20
+    of its initial value (a factor $5\times10^8$) so that no trial value overflows.
 
     **Arguments:**
 
@@ -301,26 +379,45 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
       :class:`HeatingResponse`; :class:`diffsc.Microstrip` or :class:`diffsc.CPW`).
     - `initial`: dict ``{path: initial value}`` of the parameters to fit; paths are dotted
       attribute paths into the model ``response``/``geometry``/``Qi_extra``, e.g.
-      ``"response.tau_esc"`` (s), ``"response.material.tau0"`` (s),
-      ``"geometry.eps_eff"``, ``"geometry.dielectric_thickness"`` (m; sets $\alpha_k$),
-      ``"Qi_extra"``. All are fitted in log space (positive), which also balances the scales.
+      ``"response.tau_esc"`` (s), ``"response.sigma_ep"`` (W m⁻³ K⁻ⁿ),
+      ``"response.material.tau0"`` (s), ``"geometry.eps_eff"``,
+      ``"geometry.dielectric_thickness"`` (m; sets $\alpha_k$), ``"Qi_extra"``. All are fitted in
+      log space (positive), which also balances the scales.
     - `Qc` (dimensionless), `freq` (Hz): as in :func:`power_loop`; `Qi_extra`: its fixed value
       when not fitted.
     - `rel_sigma_Qi` (relative) and `sigma_f` (Hz): measurement uncertainties.
     - `method`, `max_steps`, `absolute_sigma`: passed to :func:`diffsc.least_squares`.
 
-    **Returns:** ``(values, rel_std, fit)``: dicts keyed by the paths with the fitted values and
-    their relative 1-sigma uncertainties (= std of the log), and the :class:`diffsc.FitResult`
-    in log space.
+    **Returns:** :class:`PowerSweepFit` (`values`, `rel_std`, `fit`, the model at the data points,
+    `point_success`, `success`).
     """
     from ._fit import least_squares
 
+    T_bath = jnp.asarray(T_bath, float)
+    n = T_bath.shape[0] if T_bath.ndim == 1 else -1
+    T_bath = _check_1d("T_bath", T_bath, n)
+    P = _check_1d("P_read_dbm", P_read_dbm, n)
+    qi_data = check_positive(_check_1d("Qi", Qi, n), "Qi")
+    f_data = check_positive(_check_1d("f_res", f_res, n), "f_res", "Hz")
+    rel_sigma_Qi = check_positive(jnp.asarray(rel_sigma_Qi, float), "rel_sigma_Qi")
+    sigma_f = check_positive(jnp.asarray(sigma_f, float), "sigma_f", "Hz")
+    if not isinstance(initial, dict) or not initial:
+        raise ValueError("diffsc.fit_power_sweep: `initial` must be a non-empty dict "
+                         "{path: initial value}.")
     model = _Model(response, geometry, jnp.asarray(Qi_extra, float))
-    args = (model, jnp.asarray(T_bath, float), jnp.asarray(P_read_dbm, float),
-            jnp.asarray(Qi, float), jnp.asarray(f_res, float), rel_sigma_Qi, sigma_f,
-            jnp.asarray(Qc, float), jnp.asarray(freq, float))
-    params = {k: jnp.log(jnp.asarray(v, float)) for k, v in initial.items()}
+    for name, value in initial.items():
+        try:
+            _set_path(model, name, jnp.asarray(value, float))
+        except (AttributeError, ValueError, TypeError) as err:
+            raise ValueError(f"diffsc.fit_power_sweep: `initial` path {name!r} does not name a "
+                             "field of the model (response/geometry/Qi_extra).") from err
+    params = {k: jnp.log(check_positive(jnp.asarray(v, float), f"initial[{k!r}]"))
+              for k, v in initial.items()}
+    args = (model, params, T_bath, P, jnp.asarray(Qc, float), jnp.asarray(freq, float),
+            qi_data, f_data, rel_sigma_Qi, sigma_f)
     fit = least_squares(_sweep_residual, params, args, method=method, max_steps=max_steps,
                         absolute_sigma=absolute_sigma)
-    values = {k: jnp.exp(v) for k, v in fit.params.items()}
-    return values, dict(fit.std), fit
+    qi, fr, ok = _sweep_model(fit.params, args)
+    values = _clipped_values(fit.params, params)
+    return PowerSweepFit(values=values, rel_std=dict(fit.std), fit=fit, Qi_model=qi,
+                         f_res_model=fr, point_success=ok, success=fit.success & jnp.all(ok))
