@@ -220,22 +220,32 @@ def _qp_terms(v, w, gap, grid: Grid, p):
     return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr], up=up, js=js)
 
 
-def _drive_q(v, gap, grid: Grid):
-    """Photon term per unit B, relative to f_i: I_i/(B f_i); and Z = sum E rho delta I/B."""
+def _drive_terms(v, gap, grid: Grid):
+    r"""Photon terms per unit $B$, relative to $f_i$: absorption from below and emission to
+    above, $q_i=q^\uparrow_i+q^\downarrow_i=I_i/(Bf_i)$, and the absorbed energy per unit $B$,
+    $Z=\sum_iE_i\bar\rho_i\delta\,I_i/B=2h\nu\,\delta\sum_kg_k(f_k-f_{k+m})$ with the pair
+    weight $g_k=(1+\Delta^2/\tilde E_k\tilde E_{k+m})\bar\rho_k\bar\rho_{k+m}$. The pair form has
+    no cancellation between up and down transitions (near equilibrium they almost cancel, and
+    the bin-wise sum would carry a relative round-off of ~1e-9 into $B=P/Z$)."""
     N = grid.n_bins
-    E = grid.energies
     rho = bin_dos(grid, gap)
-    Et = jnp.maximum(E, gap)
+    Et = jnp.maximum(grid.energies, gap)
     idx = jnp.arange(N)
     up, dn = idx + grid.m, idx - grid.m
     vu, vd = up < N, dn >= 0
     uc, dc = jnp.clip(up, 0, N - 1), jnp.clip(dn, 0, N - 1)
     lf = _lf(v)
-    h_up = jnp.where(vu, 2.0 * (1.0 + gap**2 / (Et * Et[uc])) * rho[uc], 0.0)
-    h_dn = jnp.where(vd, 2.0 * (1.0 + gap**2 / (Et * Et[dc])) * rho[dc], 0.0)
-    q = h_up * jnp.expm1(lf[uc] - lf) + h_dn * jnp.expm1(lf[dc] - lf)
-    Z = jnp.sum(E * rho * grid.delta * jnp.exp(lf) * q)
-    return q, Z
+    c_up = jnp.where(vu, 1.0 + gap**2 / (Et * Et[uc]), 0.0)
+    q_up = 2.0 * c_up * rho[uc] * jnp.expm1(lf[uc] - lf)
+    q_dn = jnp.where(vd, 2.0 * (1.0 + gap**2 / (Et * Et[dc])) * rho[dc], 0.0) * jnp.expm1(lf[dc] - lf)
+    Z = -2.0 * grid.m * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
+    return q_up, q_dn, Z
+
+
+def _drive_q(v, gap, grid: Grid):
+    """Photon term per unit B, relative to f_i: I_i/(B f_i); and Z = sum E rho delta I/B."""
+    q_up, q_dn, Z = _drive_terms(v, gap, grid)
+    return q_up + q_dn, Z
 
 
 def drive_strength(v, gap, grid: Grid, p):
@@ -256,10 +266,11 @@ def residual_and_scale(v, gap, grid: Grid, p):
     relative; both from one evaluation of the pair terms."""
     w, _ = log_phonons(v, gap, grid, p)
     t = _qp_terms(v, w, gap, grid, p)
-    q, Z = _drive_q(v, gap, grid)
-    Bq = (p["P"] / Z) * q
-    R = -jnp.sum((t["Ea"] - t["Eb"]) + (t["Ec"] - t["Ee"]), axis=1) + Bq
-    scale = jnp.sum((t["Ea"] + t["Eb"]) + (t["Ec"] + t["Ee"]), axis=1) + jnp.abs(Bq) + 1e-300
+    q_up, q_dn, Z = _drive_terms(v, gap, grid)
+    B = p["P"] / Z
+    R = -jnp.sum((t["Ea"] - t["Eb"]) + (t["Ec"] - t["Ee"]), axis=1) + B * (q_up + q_dn)
+    scale = (jnp.sum((t["Ea"] + t["Eb"]) + (t["Ec"] + t["Ee"]), axis=1)
+             + jnp.abs(B * q_up) + jnp.abs(B * q_dn) + 1e-300)
     return R, scale
 
 
@@ -269,7 +280,8 @@ def residual(v, gap, grid: Grid, p):
 
 
 def residual_jacobian(v, gap, grid: Grid, p):
-    r"""Residual and its exact Jacobian $\partial R_i/\partial v_l$ (dense N x N), including the
+    r"""Residual, its exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) and the row scale of
+    :func:`residual_and_scale`. The Jacobian includes the
     phonon elimination ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$.
     The pair-term derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
     =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no extra transcendental
@@ -293,10 +305,13 @@ def residual_jacobian(v, gap, grid: Grid, p):
     win = jax.lax.dynamic_slice_in_dim(dw, grid.k0, 2 * N - 1, axis=0)
     J = J - shear_right(d3r) @ win
     # drive
-    q, Z = _drive_q(v, gap, grid)
+    q_up, q_dn, Z = _drive_terms(v, gap, grid)
+    q = q_up + q_dn
     B = p["P"] / Z
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
     dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
     J = J + B * dq - jnp.outer(q, B / Z * dZ)
     R = -jnp.sum((Ea - Eb) + (Ec - Ee), axis=1) + B * q
-    return R, J
+    scale = (jnp.sum((Ea + Eb) + (Ec + Ee), axis=1) + jnp.abs(B * q_up) + jnp.abs(B * q_dn)
+             + 1e-300)
+    return R, J, scale

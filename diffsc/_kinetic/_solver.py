@@ -2,10 +2,11 @@ r"""Newton solver for the kinetic steady state, continuation in power, implicit 
 
 Unknowns $x=(v_1..v_N,\Delta)$ with $v=\mathrm{logit}\,f$; equations: the relative rates
 $\dot f_i/f_i=0$ (phonons and drive strength eliminated exactly, see ``_collisions``) and the gap
-equation (or $\Delta=\Delta_{th}$ when the gap is held thermal). Damped Newton with the exact dense
-Jacobian, rows scaled by the gross rates of each bin (so the test $\max_i|\dot f_i|/\mathrm{gross}_i$
-is relative and meaningful at $f\sim10^{-9}$), a step cap and Armijo backtracking. If the direct solve
-fails, the absorbed power is ramped geometrically from a small fraction (continuation). The root is
+equation (or $\Delta=\Delta_{th}$ when the gap is held thermal). Pseudo-transient Newton with
+the exact dense Jacobian, rows scaled by the gross rates of each bin (so the test
+$\max_i|\dot f_i|/\mathrm{gross}_i$ is relative and meaningful at $f\sim10^{-9}$), a step cap and
+an acceptance test; if the direct solve fails, the absorbed power is ramped geometrically from a
+small fraction (continuation), all in one ``while_loop`` (:func:`solve`). The root is
 differentiated with the implicit function theorem: $\dot x=-J^{-1}\,\partial_\theta R\,\dot\theta$.
 """
 
@@ -21,7 +22,7 @@ from ._collisions import (
     residual_and_scale,
     residual_jacobian,
 )
-from ._grid import Grid, _safe_sqrt
+from ._grid import Grid, sqrt_diff_squares
 
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
@@ -31,7 +32,7 @@ _H_FLOOR = 10.0  # pseudo-time floor h >= _H_FLOOR / err (tuned: 60-320 mK, 1-1e
 
 
 def _acosh(x):
-    return jnp.log(x + _safe_sqrt(x * x - 1.0))
+    return jnp.log(x + sqrt_diff_squares(x, 1.0))
 
 
 def gap_equation(v, gap, grid: Grid, p):
@@ -43,7 +44,7 @@ def gap_equation(v, gap, grid: Grid, p):
     wbin = _acosh(b / gap) - _acosh(a / gap)
     f = jax.nn.sigmoid(v)
     top = E[-1] + 0.5 * d
-    tail = 2.0 * p["kT"] * jnp.exp(-top / p["kT"]) / _safe_sqrt(top**2 - gap**2)
+    tail = 2.0 * p["kT"] * jnp.exp(-top / p["kT"]) / sqrt_diff_squares(top, gap)
     wD = p["wD"]
     return jnp.arcsinh(wD / gap) - jnp.arcsinh(wD) - 2.0 * jnp.sum(f * wbin) - tail
 
@@ -56,10 +57,11 @@ def full_residual(x, grid: Grid, p, self_consistent: bool):
 
 
 def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = True):
-    """Residual and Jacobian over (v, gap). ``gap_column=False`` leaves out dR/dgap (a forward
-    pass through the residual), which the Newton step does not need when the gap is held."""
+    """Residual, Jacobian over (v, gap) and row scales. ``gap_column=False`` leaves out dR/dgap
+    (a forward pass through the residual), which the Newton step does not need when the gap is
+    held."""
     v, gap = x[:-1], x[-1]
-    R, Jvv = residual_jacobian(v, gap, grid, p)
+    R, Jvv, s = residual_jacobian(v, gap, grid, p)
     if gap_column:
         _, Jvg = jax.jvp(lambda g: residual(v, g, grid, p), (gap,), (jnp.ones(()),))
     else:
@@ -70,35 +72,56 @@ def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = Tr
         F, Jgv, Jgg = p["gap_th"] - gap, jnp.zeros_like(v), -jnp.ones(())
     top = jnp.concatenate([Jvv, Jvg[:, None]], axis=1)
     bot = jnp.concatenate([Jgv, Jgg[None]])[None, :]
-    return jnp.concatenate([R, F[None]]), jnp.concatenate([top, bot], axis=0)
+    return (jnp.concatenate([R, F[None]]), jnp.concatenate([top, bot], axis=0),
+            jnp.concatenate([s, jnp.ones(1)]))
 
 
-def scaled_residual(x, grid: Grid, p, self_consistent: bool):
-    """Residual and row scales (gross rate of each bin; 1 for the gap row)."""
+def _max_norm(Rs):
+    e = jnp.max(jnp.abs(Rs))
+    return jnp.where(jnp.isfinite(e), e, jnp.inf)
+
+
+def scaled_error(x, grid: Grid, p, self_consistent: bool):
+    r"""$\max_i|R_i|/\mathrm{gross}_i$ (the gap row unscaled); ``inf`` if not finite."""
     v, gap = x[:-1], x[-1]
     R, s = residual_and_scale(v, gap, grid, p)
     F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
-    return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)])
+    return _max_norm(jnp.concatenate([R / s, F[None]]))
 
 
-def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
-    """Pseudo-transient continuation (backward-Euler steps in a local pseudo-time measured in
-    each bin's own relaxation time, time step grown by switched evolution relaxation) that
-    becomes Newton's method as the step grows. Returns (x, residual norm, steps, converged)."""
+def _stage_params(p, frac):
+    return dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
 
-    def err_of(x):
-        r, s = scaled_residual(x, grid, p, self_consistent)
-        e = jnp.max(jnp.abs(r / s))
-        return jnp.where(jnp.isfinite(e), e, jnp.inf), s
 
-    def cond(state):
-        x, k, err, _, _ = state
-        return (k < max_steps) & (err > rtol)
+def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, continuation: int,
+          x_ramp=None):
+    r"""Pseudo-transient Newton with built-in continuation in power, as ONE ``while_loop``.
 
-    def body(state):
-        x, k, err, h, s = state
-        R, J = full_jacobian(x, grid, p, self_consistent, gap_column=self_consistent)
+    Each step is a backward-Euler step in a local pseudo-time measured in each bin's own
+    relaxation time (rows scaled by the gross rates), $(I/h-J_s)\,\delta x=R_s$, with a step cap,
+    acceptance if the error does not grow more than 4x, and the pseudo-time step grown by
+    switched evolution relaxation (floored at $c/\mathrm{err}$); it becomes Newton's method as
+    $h\to\infty$. Stage 0 is the direct solve at the requested power. If it has not converged
+    after `max_steps`, the solve restarts from the start point with the powers scaled by
+    $10^{-c},\dots,1$ (``continuation`` = c decade stages of `max_steps` each), the first from
+    `x_ramp` (default `x0`; the caller passes the undriven state), each later stage from the
+    previous root. One loop body (not nested loops) keeps the compiled program
+    small, and under ``vmap`` only the batch members that need the ramp pay for it.
+
+    Returns (x, error, total steps, converged)."""
+    fracs = jnp.concatenate([jnp.ones(1), jnp.logspace(-continuation, 0.0, continuation + 1)]) \
+        if continuation > 0 else jnp.ones(1)
+    last_stage = fracs.shape[0] - 1
+
+    def cond(st):
+        return ~st["done"]
+
+    def body(st):
+        x, h, stage = st["x"], st["h"], st["stage"]
+        pc = _stage_params(p, fracs[stage])
+        R, J, s = full_jacobian(x, grid, pc, self_consistent, gap_column=self_consistent)
         Rs, Js = R / s, J / s[:, None]
+        err = _max_norm(Rs)
         n = Rs.shape[0]
         dx = jnp.linalg.solve(jnp.eye(n) / h - Js, Rs)
         dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
@@ -106,21 +129,38 @@ def newton(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol):
             _MAX_DV / (jnp.max(jnp.abs(dx[:-1])) + 1e-300), _MAX_DGAP / (jnp.abs(dx[-1]) + 1e-300)
         )
         xn = x + jnp.minimum(1.0, cap) * dx
-        en, sn = err_of(xn)
+        en = scaled_error(xn, grid, pc, self_consistent)
         good = en < 4.0 * err
         x = jnp.where(good, xn, x)
-        s = jnp.where(good, sn, s)
+        e = jnp.where(good, en, err)
         # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
         # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
         # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
         h_ser = h * jnp.clip(err / en, 0.5, 10.0)
         h = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
-        return x, k + 1, jnp.where(good, en, err), h, s
+        k = st["k"] + 1
+        conv = e <= rtol
+        final = (stage == 0) | (stage == last_stage)  # direct solve, or the last ramp stage
+        exhausted = (k >= max_steps) & ~conv
+        restart = exhausted & (stage == 0) & (last_stage > 0)
+        advance = conv & ~final
+        new = restart | advance
+        return dict(
+            x=jnp.where(restart, x0 if x_ramp is None else x_ramp, x),
+            h=jnp.where(new, 1.0, h),
+            stage=jnp.where(restart, 1, jnp.where(advance, stage + 1, stage)),
+            k=jnp.where(new, 0, k),
+            k_total=st["k_total"] + 1,
+            err=e,
+            ok=conv & final,
+            done=(conv & final) | (exhausted & ~restart),
+        )
 
-    err0, s0 = err_of(x0)
-    x, k, err, _, _ = jax.lax.while_loop(
-        cond, body, (x0, jnp.asarray(0), err0, jnp.asarray(1.0), s0))
-    return x, err, k, err <= rtol
+    err0 = scaled_error(x0, grid, p, self_consistent)
+    st = dict(x=x0, h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
+              k_total=jnp.asarray(0), err=err0, ok=err0 <= rtol, done=err0 <= rtol)
+    st = jax.lax.while_loop(cond, body, st)
+    return st["x"], st["err"], st["k_total"], st["ok"]
 
 
 def quasi_thermal_start(x0, grid: Grid, p):
@@ -148,42 +188,13 @@ def quasi_thermal_start(x0, grid: Grid, p):
     return jnp.concatenate([-E / (p["kT"] * jnp.exp(lt)), x0[-1:]])
 
 
-def solve_with_continuation(x0, grid, p, self_consistent, max_steps, rtol, continuation: int):
-    """Direct Newton; if it fails and ``continuation > 0``, ramp the absorbed power (and the
-    injected phonon power) geometrically over ``continuation`` decade-spaced stages.
-
-    The ramp is a ``while_loop`` over stages that runs zero stages when the direct solve
-    converged, so under ``vmap`` only the batch members that need it pay for it (a ``cond`` would
-    execute both branches for the whole batch)."""
-    x0 = quasi_thermal_start(x0, grid, p)
-    x, err, k, ok = newton(x0, grid, p, self_consistent, max_steps, rtol)
-    if continuation <= 0:
-        return x, err, k, ok
-    fracs = jnp.logspace(-continuation, 0.0, continuation + 1)
-
-    def cond(state):
-        stage, _, _, _, done = state
-        return (stage <= continuation) & ~done
-
-    def body(state):
-        stage, xc, ktot, _, _ = state
-        frac = fracs[stage]
-        pc = dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
-        xn, e, kk, okk = newton(xc, grid, pc, self_consistent, max_steps, rtol)
-        last = stage == continuation
-        return stage + 1, xn, ktot + kk, e, last & okk
-
-    start = jnp.where(ok, continuation + 1, 0)
-    _, xr, ktot, er, _ = jax.lax.while_loop(cond, body, (start, jnp.where(ok, x, x0), k, err, ok))
-    return xr, er, ktot, er <= rtol
-
-
 # ----------------------------------------------------------------------------- implicit adjoint
 def make_root(self_consistent: bool, max_steps: int, rtol: float, continuation: int):
     @jax.custom_jvp
     def root(x0, grid, p):
-        x, err, k, ok = solve_with_continuation(
-            x0, grid, p, self_consistent, max_steps, rtol, continuation
+        x, err, k, ok = solve(
+            quasi_thermal_start(x0, grid, p), grid, p, self_consistent, max_steps, rtol,
+            continuation, x_ramp=x0,
         )
         return x, (err, k.astype(float), ok.astype(float))
 
@@ -192,7 +203,7 @@ def make_root(self_consistent: bool, max_steps: int, rtol: float, continuation: 
         x0, grid, p = primals
         _, dgrid, dp = tangents
         x, aux = root(x0, grid, p)
-        _, J = full_jacobian(x, grid, p, self_consistent)
+        _, J, _ = full_jacobian(x, grid, p, self_consistent)
         _, dR = jax.jvp(lambda g, q: full_residual(x, g, q, self_consistent), (grid, p), (dgrid, dp))
         dx = -jnp.linalg.solve(J, dR)
         zeros = jax.tree_util.tree_map(jnp.zeros_like, aux)
