@@ -69,6 +69,7 @@ from ._touchstone import read_touchstone as read_touchstone
 from ._touchstone import write_touchstone as write_touchstone
 from ._power_loop import power_loop as power_loop
 from ._power_loop import fit_power_sweep as fit_power_sweep
+from ._power_loop import PowerSweepFit as PowerSweepFit
 from ._power_loop import PowerLoopSolution as PowerLoopSolution
 from ._power_loop import KineticResponse as KineticResponse
 from ._power_loop import HeatingResponse as HeatingResponse

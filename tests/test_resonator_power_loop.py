@@ -1,8 +1,11 @@
-"""Power loop: self-consistency of the fixed point, limits, extra loss channel, implicit gradients.
+"""Power loop: self-consistency of the fixed point, limits, extra loss channel, implicit gradients;
+fit_power_sweep: recovery of known parameters in equinox's default error mode, failed points.
 
 Uses the (cheap) thermal heating response; the kinetic response goes through the same code path
 (it only replaces the response model) and is exercised by the resonator figure and notebook.
 """
+
+import os
 
 import equinox as eqx
 import jax
@@ -14,7 +17,14 @@ import diffsc
 from diffsc._bcs import gap
 from diffsc._film import surface_impedance
 from diffsc._mattis_bardeen import mattis_bardeen
-from diffsc._power_loop import HeatingResponse, power_loop
+from diffsc._power_loop import (
+    FAILED_POINT_RESIDUAL,
+    HeatingResponse,
+    _Model,
+    _sweep_residual,
+    fit_power_sweep,
+    power_loop,
+)
 from diffsc._resonator import absorbed_power
 from diffsc._resonator_geometry import Microstrip, calibrate_geometry, resonator_from_conductivity
 
@@ -86,3 +96,99 @@ def test_bad_arguments(geometry):
     with pytest.raises(Exception, match="Qc"):
         power_loop(-80.0, 0.1, resp, geometry, Qc=-1.0, freq=F)
 
+
+
+# --- fit_power_sweep -------------------------------------------------------------------------
+
+T_GRID = np.repeat([0.15, 0.2, 0.25, 0.3], 3)  # K
+P_GRID = np.tile([-90.0, -75.0, -65.0], 4)  # dBm
+TRUTH = {"response.sigma_ep": 5e8, "Qi_extra": 3e5}
+REL_SIGMA_QI, SIGMA_F = 0.01, 1e3  # 1 % on Qi, 1 kHz on f_res
+
+
+@pytest.fixture(scope="module")
+def sweep(geometry):
+    """Noisy (seed 0) Qi, f_res table of the heating model at TRUTH, and the noiseless solution."""
+    resp = HeatingResponse(AL, sigma_ep=TRUTH["response.sigma_ep"])
+    sol = eqx.filter_jit(jax.vmap(lambda t, p: power_loop(p, t, resp, geometry, Qc=QC, freq=F,
+                                                          Qi_extra=TRUTH["Qi_extra"])))(
+        jnp.asarray(T_GRID), jnp.asarray(P_GRID))
+    assert bool(jnp.all(sol.success))
+    rng = np.random.default_rng(0)
+    qi = np.asarray(sol.Qi) * (1 + REL_SIGMA_QI * rng.normal(size=T_GRID.size))
+    fr = np.asarray(sol.f_res) + SIGMA_F * rng.normal(size=T_GRID.size)
+    return qi, fr, sol
+
+
+@pytest.mark.slow
+def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
+    # the regression: this fit raised a lineax "non-finite input" error unless EQX_ON_ERROR=nan
+    assert os.environ.get("EQX_ON_ERROR", "raise") == "raise"
+    qi, fr, sol = sweep
+    # Qi spans 7e3..3e5 and f_res moves by 1.5 MHz: both parameters act on the data
+    assert float(sol.Qi.max() / sol.Qi.min()) > 30
+    start = {k: 0.5 * v if k == "Qi_extra" else 2.0 * v for k, v in TRUTH.items()}
+    res = fit_power_sweep(T_GRID, P_GRID, qi, fr, HeatingResponse(AL), geometry, start, Qc=QC,
+                          freq=F, rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F)
+    assert isinstance(res, diffsc.PowerSweepFit)
+    assert bool(res.success) and bool(jnp.all(res.point_success))
+    for k, v in TRUTH.items():
+        pull = float(jnp.log(res.values[k] / v) / res.rel_std[k])
+        assert abs(pull) < 3, (k, float(res.values[k]), float(res.rel_std[k]), pull)
+        assert 1e-3 < float(res.rel_std[k]) < 0.05, k
+    # residuals consistent with the injected noise (24 residuals, 2 parameters)
+    assert 0.3 < float(res.fit.reduced_chi2) < 2.5
+    np.testing.assert_allclose(res.Qi_model, sol.Qi, rtol=5 * REL_SIGMA_QI)
+    np.testing.assert_allclose(res.f_res_model, sol.f_res, atol=5 * SIGMA_F)
+
+
+class _FailingAbove(eqx.Module):
+    """Heating response whose inner solve "fails" (NaN sigma1, ok=False) above p_fail (W/m^3)."""
+
+    inner: HeatingResponse
+    p_fail: float
+
+    @property
+    def material(self):
+        return self.inner.material
+
+    def __call__(self, p, T_bath, freq):
+        s1, s2, d, nqp, ok = self.inner(p, T_bath, freq)
+        bad = p > self.p_fail
+        return jnp.where(bad, jnp.nan, s1), s2, d, nqp, ok & ~bad
+
+
+def test_sweep_jacobian_finite_and_failed_points_flagged(geometry, sweep):
+    qi, fr, sol = sweep
+    p_fail = float(np.sort(np.asarray(sol.P_abs_density))[-3])  # the 2 hottest points fail
+    resp = _FailingAbove(HeatingResponse(AL), p_fail)
+    paths = ("response.inner.sigma_ep", "Qi_extra")
+    log0 = {paths[0]: jnp.log(2 * TRUTH["response.sigma_ep"]), paths[1]: jnp.log(1e5)}
+    args = (_Model(resp, geometry, jnp.asarray(1e9)), log0, jnp.asarray(T_GRID),
+            jnp.asarray(P_GRID), jnp.asarray(QC), jnp.asarray(F), jnp.asarray(qi), jnp.asarray(fr),
+            REL_SIGMA_QI, SIGMA_F)
+    # residuals at log0 and at log0 +- h along each parameter, in one compiled call
+    h = 1e-3
+    shifts = [(k, s * h) for k in paths for s in (1.0, -1.0)]
+    batch = {k: jnp.asarray([log0[k]] + [log0[k] + (d if j == k else 0.0) for j, d in shifts])
+             for k in paths}
+    rs = np.asarray(jax.jit(jax.vmap(_sweep_residual, in_axes=(0, None)))(batch, args))
+    r = rs[0]
+    n = T_GRID.size
+    ok = r[:n] != FAILED_POINT_RESIDUAL
+    assert 0 < (~ok).sum() < n  # some, not all, points fail at this trial point
+    # the failing points are the hottest ones (absorbed power above p_fail)
+    assert set(np.flatnonzero(~ok)) <= set(np.flatnonzero(P_GRID == -65.0))
+    np.testing.assert_array_equal(r[:n][~ok], FAILED_POINT_RESIDUAL)
+    np.testing.assert_array_equal(r[n:][~ok], FAILED_POINT_RESIDUAL)
+    assert np.all(np.isfinite(r))
+    # implicit (forward-mode) Jacobian through the loop: finite everywhere, zero for failed points,
+    # equal to central finite differences in the log-parameters for the others
+    jac = jax.jit(jax.jacfwd(_sweep_residual))(log0, args)
+    for i, k in enumerate(paths):
+        col = np.asarray(jac[k])
+        assert np.all(np.isfinite(col)), k
+        np.testing.assert_array_equal(col[:n][~ok], 0.0)
+        fd = (rs[1 + 2 * i] - rs[2 + 2 * i]) / (2 * h)
+        good = np.concatenate([ok, ok])
+        np.testing.assert_allclose(col[good], fd[good], rtol=1e-4, atol=1e-5)
