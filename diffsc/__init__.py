@@ -44,6 +44,8 @@ from ._fit import minimize as minimize
 from ._kinetic import RESULTS as KINETIC_RESULTS
 from ._kinetic import KineticSolution as KineticSolution
 from ._kinetic import kinetic_steady_state as kinetic_steady_state
+from ._kinetic import KineticRelaxation as KineticRelaxation
+from ._kinetic import kinetic_relaxation as kinetic_relaxation
 
 # --- resonator (_resonator*.py) ---
 from ._resonator import loaded_q as loaded_q

@@ -1,5 +1,8 @@
-"""Chang–Scalapino kinetic equations: steady state under microwave drive, implicit adjoint."""
+"""Chang–Scalapino kinetic equations: steady state under microwave drive (implicit adjoint) and
+relaxation after a drive step."""
 
+from ._relaxation import KineticRelaxation as KineticRelaxation
+from ._relaxation import kinetic_relaxation as kinetic_relaxation
 from ._solution import RESULTS as RESULTS
 from ._solution import KineticSolution as KineticSolution
 from ._steady_state import kinetic_steady_state as kinetic_steady_state

@@ -62,12 +62,10 @@ def _discrete_thermal_gap(v_th, gap_guess, grid, p):
     return g - val / jax.lax.stop_gradient(dval)
 
 
-@functools.partial(
-    eqx.filter_jit,
-)
-def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, static):
-    (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, max_steps, rtol, continuation,
-     throw, has_ph) = static
+def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins, bins_per_photon,
+             tau0_ph_mode, has_ph):
+    """Grid and reduced parameters of one kinetic problem; also the power unit (W/m^3) and the
+    undriven start x0 = (thermal logits, thermal gap)."""
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
@@ -101,10 +99,25 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
         p["J_ph"] = jnp.zeros(L).at[j0].set(Jv)
     else:
         p["J_ph"] = jnp.zeros(L)
+    x0 = jnp.concatenate([-grid.energies / p["kT"], gap_th[None]])
+    return grid, p, unit_P, x0
+
+
+@functools.partial(
+    eqx.filter_jit,
+)
+def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, static):
+    (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, max_steps, rtol, continuation,
+     throw, has_ph) = static
+    gap0 = material.gap0
+    N0 = material.require("N0")
+    tau0 = material.require("tau0")
+    grid, p, unit_P, x0 = _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent,
+                                   n_bins, bins_per_photon, tau0_ph_mode, has_ph)
+    gap_th = p["gap_th"]
     E = grid.energies
-    v_th = -E / p["kT"]
+    v_th = x0[:-1]
     root = make_root(self_consistent, max_steps, rtol, continuation)
-    x0 = jnp.concatenate([v_th, gap_th[None]])
     x, (err, nsteps, ok) = root(x0, grid, p)
     v, gap = x[:-1], x[-1]
     # observables
@@ -157,6 +170,19 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
         result=result,
         success=result == RESULTS.successful,
     )
+
+
+def _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins):
+    """Validated (T_bath, freq, tau_esc, energy_extent) shared by the kinetic entry points."""
+    T_bath = check_positive(jnp.asarray(T_bath, float), "T_bath", "K")
+    T_bath = eqx.error_if(T_bath, T_bath >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
+    freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
+    tau_esc = check_positive(jnp.asarray(tau_esc, float), "tau_esc", "s")
+    ext = None if energy_extent is None else check_positive(
+        jnp.asarray(energy_extent, float), "energy_extent", "eV")
+    if int(n_bins) < 16:
+        raise ValueError(f"diffsc: argument `n_bins` must be >= 16, got {n_bins}.")
+    return T_bath, freq, tau_esc, ext
 
 
 def kinetic_steady_state(
@@ -219,17 +245,12 @@ def kinetic_steady_state(
 
     **Returns:** :class:`KineticSolution`.
     """
-    T_bath = check_positive(jnp.asarray(T_bath, float), "T_bath", "K")
-    T_bath = eqx.error_if(T_bath, T_bath >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
-    freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
+    T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent,
+                                               n_bins)
     P = check_nonnegative(jnp.asarray(absorbed_power_density, float), "absorbed_power_density", "W/m^3")
-    tau_esc = check_positive(jnp.asarray(tau_esc, float), "tau_esc", "s")
     Pph = check_nonnegative(jnp.asarray(phonon_power_density, float), "phonon_power_density", "W/m^3")
     has_ph = phonon_energy is not None
     Om = check_positive(jnp.asarray(phonon_energy, float), "phonon_energy", "eV") if has_ph else None
-    ext = None if energy_extent is None else check_positive(jnp.asarray(energy_extent, float), "energy_extent", "eV")
-    if int(n_bins) < 16:
-        raise ValueError(f"diffsc: argument `n_bins` must be >= 16, got {n_bins}.")
     static = (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
               float(rtol), int(continuation), bool(throw), has_ph)
     return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, static=static)

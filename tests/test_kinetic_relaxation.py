@@ -1,0 +1,85 @@
+"""Time-dependent mode: relaxation after the drive is switched off (diffsc.kinetic_relaxation)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import diffsc
+from diffsc._kinetic import _relaxation as rl
+from diffsc._kinetic import _steady_state as ss
+
+AL = diffsc.material("Al")
+FREQ = 5.57e9
+TAU_ESC = 0.17e-9
+T = 0.2
+N = 48
+TIMES = np.geomspace(1e-8, 1e-2, 50)
+
+
+def relax(substeps):
+    return diffsc.kinetic_relaxation(AL, T, FREQ, 10.0, TIMES, tau_esc=TAU_ESC, n_bins=N,
+                                     substeps=substeps)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {k: relax(k) for k in (4, 8, 16)}
+
+
+def _slowest_time(r):
+    """-1/lambda of the slowest eigenmode of the linearised equations at the final state
+    (Jacobian by forward-mode AD, eigenvalues by NumPy): an independent reference."""
+    grid, p, _, _ = ss._problem(AL, jnp.asarray(T), jnp.asarray(FREQ), jnp.asarray(0.0),
+                                jnp.asarray(TAU_ESC), 0.0, None, None, N, None,
+                                "energy_conserving", False)
+    f = jnp.clip(r.final.f, 1e-300, 1 - 1e-16)
+    v = jnp.log(f) - jnp.log1p(-f)
+    J = jax.jacfwd(lambda y: rl._rhs(y, r.final.gap / AL.gap0, grid, p, 0.0, True)[0])(v)
+    lam = np.linalg.eigvals(np.asarray(J))
+    assert np.all(lam.real < 0)  # the thermal state is stable
+    return float(AL.tau0) / float(np.min(np.abs(lam.real)))
+
+
+def test_starts_in_the_driven_state_and_relaxes_to_thermal(runs):
+    r = runs[16]
+    assert bool(r.success)
+    assert float(r.initial.nqp) > 1.01 * float(r.final.nqp)  # 10 W/m^3 creates an excess
+    np.testing.assert_allclose(float(r.nqp[0]), float(r.initial.nqp), rtol=1e-6)
+    np.testing.assert_allclose(float(r.nqp[-1]), float(r.final.nqp_thermal), rtol=1e-6)
+    np.testing.assert_allclose(float(r.gap[-1]), float(r.final.gap_thermal), rtol=1e-9)
+    # the first microseconds: hot quasiparticles cascade down and their >= 2*gap phonons break
+    # pairs, so n_qp first rises slightly; after that it decays monotonically
+    nqp, late = np.asarray(r.nqp), TIMES > 1e-5
+    assert 0 <= nqp.max() / nqp[0] - 1 < 1e-6
+    assert np.all(np.diff(nqp[late]) <= 1e-12 * float(r.final.nqp))
+
+
+def test_late_decay_time_is_the_slowest_eigenmode(runs):
+    """Once the excess is small the decay is exponential with the slowest eigenvalue of the
+    linearised kinetic equations (recombination with phonon trapping): within 1%."""
+    r = runs[16]
+    excess = np.abs(np.asarray(r.nqp) - float(r.final.nqp)) / float(r.final.nqp)
+    window = (excess < 1e-2) & (excess > 2e-4)
+    assert window.sum() >= 4
+    tau = _slowest_time(r)
+    np.testing.assert_allclose(np.asarray(r.decay_time)[window], tau, rtol=1e-2)
+    # slower than the bare recombination time would give for a small excess (tau_r / 2) because
+    # recombination phonons are re-absorbed before they escape (phonon trapping)
+    assert tau > 0.5 * float(r.final.tau_qp)
+
+
+def test_integrator_is_second_order(runs):
+    """ROS2: halving the step cuts the error about 4x (reference: 16 substeps)."""
+    ref = np.asarray(runs[16].nqp)
+    e4 = np.max(np.abs(np.asarray(runs[4].nqp) - ref))
+    e8 = np.max(np.abs(np.asarray(runs[8].nqp) - ref))
+    assert e4 / e8 > 3.0, (e4, e8)
+    assert e8 < 1e-3 * float(runs[16].final.nqp)
+
+
+def test_bad_times_named():
+    with pytest.raises(Exception, match="times"):
+        diffsc.kinetic_relaxation(AL, T, FREQ, 10.0, [1e-6, 1e-7], tau_esc=TAU_ESC, n_bins=N)
+    with pytest.raises(Exception, match="times"):
+        diffsc.kinetic_relaxation(AL, T, FREQ, 10.0, [-1e-6, 1e-7], tau_esc=TAU_ESC, n_bins=N)
