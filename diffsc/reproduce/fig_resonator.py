@@ -54,8 +54,12 @@ def power_sweep(temperatures, powers, *, kinetic=True, n_bins=100):
 
     @eqx.filter_jit
     def run(T, P, resp, geom):
-        return jax.vmap(lambda t, p: diffsc.power_loop(p, t, resp, geom, Qc=QC, freq=F_MODEL,
-                                                       throw=False))(T, P)
+        def one(tp):
+            return diffsc.power_loop(tp[1], tp[0], resp, geom, Qc=QC, freq=F_MODEL, throw=False)
+
+        # kinetic: one point after another (lax.map) -- under vmap every point would pay for the
+        # slowest one's fallback steps (hundreds below ~150 mK); the heating model is vmapped
+        return jax.lax.map(one, (T, P)) if kinetic else jax.vmap(one)((T, P))
 
     sol = run(jnp.asarray(T.ravel()), jnp.asarray(P.ravel()), resp, geom)
     return jax.tree_util.tree_map(lambda x: np.asarray(x).reshape(T.shape), sol)
