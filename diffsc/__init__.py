@@ -44,7 +44,9 @@ from ._fit import minimize as minimize
 from ._kinetic import RESULTS as KINETIC_RESULTS
 from ._kinetic import KineticSolution as KineticSolution
 from ._kinetic import kinetic_steady_state as kinetic_steady_state
+from ._kinetic import KineticDecay as KineticDecay
 from ._kinetic import KineticRelaxation as KineticRelaxation
+from ._kinetic import kinetic_decay_time as kinetic_decay_time
 from ._kinetic import kinetic_relaxation as kinetic_relaxation
 
 # --- resonator (_resonator*.py) ---

@@ -83,3 +83,24 @@ def test_bad_times_named():
         diffsc.kinetic_relaxation(AL, T, FREQ, 10.0, [1e-6, 1e-7], tau_esc=TAU_ESC, n_bins=N)
     with pytest.raises(Exception, match="times"):
         diffsc.kinetic_relaxation(AL, T, FREQ, 10.0, [-1e-6, 1e-7], tau_esc=TAU_ESC, n_bins=N)
+
+
+def test_decay_time_is_the_slowest_eigenmode_and_matches_the_relaxation(runs):
+    """kinetic_decay_time (inverse iteration, any backend) = NumPy's slowest eigenvalue to 1e-8,
+    and at zero drive equals the late decay of kinetic_relaxation (same equations)."""
+    d = diffsc.kinetic_decay_time(AL, T, FREQ, 0.0, tau_esc=TAU_ESC, n_bins=N)
+    tau = _slowest_time(runs[16])
+    np.testing.assert_allclose(float(d.decay_time), tau, rtol=1e-8)
+    # driven: the same check about the driven state, against NumPy on its own Jacobian
+    dd = diffsc.kinetic_decay_time(AL, 0.3, FREQ, 1e3, tau_esc=TAU_ESC, n_bins=N)
+    s = dd.steady_state
+    grid, p, _, _ = ss._problem(AL, jnp.asarray(0.3), jnp.asarray(FREQ), jnp.asarray(1e3),
+                                jnp.asarray(TAU_ESC), 0.0, None, None, N, None,
+                                "energy_conserving", False)
+    f = jnp.clip(s.f, 1e-300, 1 - 1e-16)
+    v = jnp.log(f) - jnp.log1p(-f)
+    B = s.drive_rate * AL.tau0
+    J = jax.jacfwd(lambda y: rl._rhs(y, s.gap / AL.gap0, grid, p, B, True)[0])(v)
+    lam = np.linalg.eigvals(np.asarray(J))
+    np.testing.assert_allclose(float(dd.decay_time), AL.tau0 / np.min(np.abs(lam.real)), rtol=1e-8)
+    assert 0 < float(dd.decay_time) < 1e-3
