@@ -32,7 +32,7 @@ from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution
 from ._solver import project_gap
-from ._steady_state import _check_common, _problem, _solve
+from ._steady_state import _check_common, _problem, _solve, _static
 
 _GAMMA = 1.0 + 1.0 / jnp.sqrt(2.0)
 
@@ -86,6 +86,16 @@ def _rhs(v, gap, grid, p, B, self_consistent):
     return R / (1.0 - jax.nn.sigmoid(v)), gap
 
 
+def _state_of(sol, material, T_bath, freq, tau_esc, extent, static):
+    """Grid, reduced parameters, logits and reduced gap of a steady state (to integrate or
+    linearise about it)."""
+    n_bins, bins_per_photon, _, tau0_ph_mode = static[:4]
+    grid, p, _, _ = _problem(material, T_bath, freq, sol.absorbed_power, tau_esc, jnp.zeros(()),
+                             None, extent, n_bins, bins_per_photon, tau0_ph_mode, False)
+    f = jnp.clip(sol.f, 1e-300, 1.0 - 1e-16)
+    return grid, p, jnp.log(f) - jnp.log1p(-f), sol.gap / material.gap0
+
+
 def _ros2_step(v, gap, h, grid, p, B, self_consistent):
     G, J, gap = _rhs_and_jacobian(v, gap, grid, p, B, self_consistent)
     lu = jax.scipy.linalg.lu_factor(jnp.eye(v.shape[0]) - _GAMMA * h * J)
@@ -97,17 +107,13 @@ def _ros2_step(v, gap, h, grid, p, B, self_consistent):
 
 @functools.partial(eqx.filter_jit)
 def _relax(material, T_bath, freq, P0, P1, tau_esc, times, extent, *, static, substeps):
-    (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, max_steps, rtol, continuation,
-     throw, has_ph) = static
+    self_consistent, throw = static[2], static[7]
     zero = jnp.zeros(())
     s0 = _solve(material, T_bath, freq, P0, tau_esc, zero, None, extent, static=static)
     s1 = _solve(material, T_bath, freq, P1, tau_esc, zero, None, extent, static=static)
-    grid, p, _, _ = _problem(material, T_bath, freq, P0, tau_esc, zero, None, extent, n_bins,
-                             bins_per_photon, tau0_ph_mode, False)
+    grid, p, v0, g0 = _state_of(s0, material, T_bath, freq, tau_esc, extent, static)
     gap0, tau0, N0 = material.gap0, material.require("tau0"), material.require("N0")
     B1 = s1.drive_rate * tau0  # reduced drive strength held after the step
-    f0 = jnp.clip(s0.f, 1e-300, 1.0 - 1e-16)
-    v0 = jnp.log(f0) - jnp.log1p(-f0)
     tr = times / tau0
 
     def interval(carry, dt):
@@ -123,7 +129,7 @@ def _relax(material, T_bath, freq, P0, P1, tau_esc, times, extent, *, static, su
         return (v, gap), (v, gap)
 
     dts = jnp.diff(tr, prepend=0.0)
-    _, (vs, gaps) = jax.lax.scan(interval, (v0, s0.gap / gap0), dts)
+    _, (vs, gaps) = jax.lax.scan(interval, (v0, g0), dts)
     fs = jax.nn.sigmoid(vs)
     rho = jax.vmap(lambda g: bin_dos(grid, g))(gaps)
     nqp = 4.0 * N0 * gap0 * jnp.sum(fs * rho, axis=1) * grid.delta
@@ -195,8 +201,8 @@ def kinetic_relaxation(
     if int(substeps) < 1:
         raise ValueError(f"diffsc: argument `substeps` must be >= 1, got {substeps}.")
     T_bath, freq, tau_esc, ext = common
-    static = (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
-              float(rtol), int(continuation), bool(throw), False)
+    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
+                     continuation, throw, False)
     return _relax(material, T_bath, freq, P0, P1, tau_esc, times, ext, static=static,
                   substeps=int(substeps))
 
@@ -217,16 +223,11 @@ class KineticDecay(eqx.Module):
 
 @functools.partial(eqx.filter_jit)
 def _decay(material, T_bath, freq, P, tau_esc, extent, *, static, iterations):
-    (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, *_rest) = static
-    zero = jnp.zeros(())
-    sol = _solve(material, T_bath, freq, P, tau_esc, zero, None, extent, static=static)
-    grid, p, _, _ = _problem(material, T_bath, freq, P, tau_esc, zero, None, extent, n_bins,
-                             bins_per_photon, tau0_ph_mode, False)
+    self_consistent = static[2]
+    sol = _solve(material, T_bath, freq, P, tau_esc, jnp.zeros(()), None, extent, static=static)
+    grid, p, v, gap = _state_of(sol, material, T_bath, freq, tau_esc, extent, static)
     tau0 = material.require("tau0")
     B = sol.drive_rate * tau0
-    f = jnp.clip(sol.f, 1e-300, 1.0 - 1e-16)
-    v = jnp.log(f) - jnp.log1p(-f)
-    gap = sol.gap / material.gap0
     # Jacobian of dv/dt with the gap following f (through the converged scalar Newton solve)
     J = jax.jacfwd(lambda y: _rhs(y, gap, grid, p, B, self_consistent)[0])(v)
     lu = jax.scipy.linalg.lu_factor(J)
@@ -275,7 +276,7 @@ def kinetic_decay_time(
                                                n_bins)
     P = check_nonnegative(jnp.asarray(absorbed_power_density, float), "absorbed_power_density",
                           "W/m^3")
-    static = (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
-              float(rtol), int(continuation), bool(throw), False)
+    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
+                     continuation, throw, False)
     return _decay(material, T_bath, freq, P, tau_esc, ext, static=static,
                   iterations=int(iterations))

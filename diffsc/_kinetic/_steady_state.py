@@ -172,6 +172,13 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     )
 
 
+def _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol, continuation,
+            throw, has_ph):
+    """The hashable static configuration of one compiled kinetic solve."""
+    return (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
+            float(rtol), int(continuation), bool(throw), bool(has_ph))
+
+
 def _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins):
     """Validated (T_bath, freq, tau_esc, energy_extent) shared by the kinetic entry points."""
     T_bath = check_positive(jnp.asarray(T_bath, float), "T_bath", "K")
@@ -251,6 +258,6 @@ def kinetic_steady_state(
     Pph = check_nonnegative(jnp.asarray(phonon_power_density, float), "phonon_power_density", "W/m^3")
     has_ph = phonon_energy is not None
     Om = check_positive(jnp.asarray(phonon_energy, float), "phonon_energy", "eV") if has_ph else None
-    static = (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
-              float(rtol), int(continuation), bool(throw), has_ph)
+    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
+                     continuation, throw, has_ph)
     return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, static=static)
