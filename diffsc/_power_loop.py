@@ -9,10 +9,9 @@ with $\kappa=2$ (de Visser et al.: twice the central-strip volume, to account fo
 plane). $\sigma(p)$ comes from a *response model* — the Chang–Scalapino steady state
 (:class:`KineticResponse`) or, for comparison, a thermal heating model (:class:`HeatingResponse`) —
 and $Q_{i,qp}$, $f_{res}$ from the line geometry (:mod:`diffsc._resonator_geometry`). The loop is
-solved as one scalar fixed point in $x=\ln p$ by fixed-point iteration (a contraction: 
-$|\partial\ln P_{abs}/\partial\ln Q_i|=|Q_c-Q_i|/(Q_c+Q_i)<1$) and differentiated implicitly
-(``optimistix.ImplicitAdjoint``), so gradients never pass through the iterations; the inner kinetic
-solve is itself differentiated implicitly.
+solved as one scalar fixed point in $x=\ln p$ by safeguarded Newton (:func:`_solve_loop`) and
+differentiated implicitly (a custom JVP, one division), so gradients never pass through the
+iterations; the inner kinetic solve is itself differentiated implicitly.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optimistix as optx
 
 from ._bcs import gap as bcs_gap
 from ._bcs import thermal_nqp
@@ -155,18 +153,42 @@ def _is_none(x):
 
 @eqx.filter_custom_jvp
 def _solve_loop(args, *, rtol, max_steps):
-    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) by fixed-point iteration from
-    the absorbed power of the undriven film.
+    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) for $x=\ln p$.
+
+    Safeguarded Newton on $g(x)=F(x)-x$ with $g'$ from one forward-mode pass (through the inner
+    solves' implicit derivatives), started from the absorbed power of the undriven film: a
+    Newton step is taken when $g'<0$ and it stays inside the bracket $[x_{lo},x_{hi}]$ kept from
+    the signs of $g$, else the bracket is bisected. The upper end starts at
+    $\ln(P_{read}/\kappa V)$, which no solution can exceed ($P_{abs}\le P_{read}/2$). Plain
+    fixed-point iteration converges only linearly, at the rate $\partial_xF$, which reaches
+    ~0.8 at low temperature (60 steps were not enough there).
 
     Returns ``(x*, outputs, converged, n_steps)`` with ``outputs`` = :func:`_outputs` at $x^*$.
     """
+    volume, P_read = args[7], args[4]
     x0 = _loop_map(jnp.log(jnp.asarray(1e-30)), args)
-    sol = optx.fixed_point(
-        _loop_map, optx.FixedPointIteration(rtol=rtol, atol=1e-3 * rtol), x0, args,
-        max_steps=max_steps, adjoint=optx.RecursiveCheckpointAdjoint(), throw=False,
-    )
-    converged = sol.result == optx.RESULTS.successful
-    return sol.value, _outputs(sol.value, args), converged, sol.stats["num_steps"]
+
+    def g_and_slope(x):
+        F, dF = jax.jvp(lambda y: _loop_map(y, args), (x,), (jnp.ones_like(x),))
+        return F - x, dF - 1.0
+
+    def body(st):
+        x, lo, hi = st["x"], st["lo"], st["hi"]
+        g, dg = g_and_slope(x)
+        up = g > 0  # the root lies above x (g falls through zero)
+        lo, hi = jnp.where(up, x, lo), jnp.where(up, hi, x)
+        newton = x - g / dg
+        use = (dg < 0) & (newton > lo) & (newton < hi) & jnp.isfinite(newton)
+        conv = jnp.abs(g) <= rtol
+        xn = jnp.where(conv, x, jnp.where(use, newton, 0.5 * (lo + hi)))
+        k = st["k"] + 1
+        return dict(x=xn, lo=lo, hi=hi, k=k, conv=conv, done=conv | (k >= max_steps))
+
+    hi0 = jnp.maximum(jnp.log(P_read / volume), x0) + 1.0
+    st = dict(x=x0, lo=x0 - 40.0, hi=hi0, k=jnp.asarray(0), conv=jnp.asarray(False),
+              done=jnp.asarray(False))
+    st = jax.lax.while_loop(lambda st: ~st["done"], body, st)
+    return st["x"], _outputs(st["x"], args), st["conv"], st["k"]
 
 
 @_solve_loop.def_jvp
