@@ -198,7 +198,7 @@ def _solve_loop_jvp(primals, tangents, *, rtol, max_steps):
     Two forward passes of :func:`_outputs`: along $x$ (a primal quantity, $\partial_xF$ and
     $\partial_x o$) and along the argument tangents ($\dot F$, $\dot o|_x$); the reported
     outputs then get $\dot o=\dot o|_x+\partial_xo\,\dot x^*$. The loop is a scalar
-    contraction ($|\partial_xF|<1$), so the linear "solve" is one division. Deliberately plain
+    equation, so the linear "solve" is one division (finite for a simple root, $\partial_xF\ne1$). Deliberately plain
     ``jnp`` (no ``lineax.linear_solve``, which raises on non-finite input in equinox's default
     error mode): an outer solver may evaluate this derivative with placeholder linearisation data
     (optimistix's Levenberg–Marquardt does so on its first step, and discards the result), which
