@@ -26,7 +26,6 @@ from ._grid import Grid, sqrt_diff_squares
 
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
-_LS_TRIES = 14
 _START_BISECTIONS = 14  # ln T* to ~1e-4 of its bracket: plenty for a start
 _H_FLOOR = 10.0  # pseudo-time floor h >= _H_FLOOR / err (tuned: 60-320 mK, 1-1e4 W/m^3)
 _FAST_STEPS = 60  # budget of the fast path before the physical-time fallback
@@ -128,8 +127,8 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     switched evolution relaxation (floored at $c/\mathrm{err}$); it becomes Newton's method as
     $h\to\infty$ and converges in 3-15 steps above ~0.2 K.
 
-    If it has not converged after `max_steps` (and ``continuation`` > 0), the later stages
-    follow the *physical* time evolution by linearised backward Euler,
+    If it has not converged after min(60, `max_steps`) steps (and ``continuation`` > 0), the
+    later stages follow the *physical* time evolution by linearised backward Euler,
     $(I/\Delta t-J)\,\delta v=R$ with the gap row algebraic (re-solved after each step by
     :func:`project_gap`), from the undriven state `x_ramp` (default `x0`): stage 1 at the
     requested power, then, if needed, stages at powers $10^{-c},\dots,1$ times the request, each
@@ -194,12 +193,11 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x
         move = (exhausted | conv) & ~final
         restart = move & (stage <= 1)
-        new = move
         return dict(
             x=jnp.where(restart, x_restart, x),
-            h=jnp.where(new, _PHYS_H0, h),
+            h=jnp.where(move, _PHYS_H0, h),
             stage=jnp.where(move, stage + 1, stage),
-            k=jnp.where(new, 0, k),
+            k=jnp.where(move, 0, k),
             k_total=st["k_total"] + 1,
             err=e,
             ok=conv & final,
