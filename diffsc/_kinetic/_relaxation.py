@@ -48,7 +48,9 @@ class KineticRelaxation(eqx.Module):
     - `nqp`: $n_{qp}(t)$, 1/m^3, shape (T,).
     - `decay_time`: local decay time of the excess, $\tau(t)=-[d\ln|n_{qp}-n_{qp}(\infty)|/dt]^{-1}$,
       s (finite differences on the output grid), shape (T,); at late times it tends to the
-      slowest relaxation time of the linearised equations.
+      slowest relaxation time of the linearised equations. Negative while $n_{qp}$ still rises
+      (hot quasiparticles breaking pairs just after the step) and meaningless once the excess
+      is at round-off (~1e-10 of $n_{qp}$).
     - `initial`, `final`: the steady states at $P_0$ and $P_1$ (:class:`KineticSolution`).
     - `success`: both steady states converged and the trajectory stayed finite.
     """
