@@ -1,6 +1,5 @@
 """Time-dependent mode: relaxation after the drive is switched off (diffsc.kinetic_relaxation)."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -29,15 +28,15 @@ def runs():
 
 def _numpy_slowest_time(sol, T_bath, P):
     """-1/lambda of the slowest eigenmode of the linearised equations about the steady state
-    `sol` at drive P (Jacobian by forward-mode AD, eigenvalues by NumPy): independent of the
-    inverse iteration and of the time integration."""
+    `sol` at drive P (eigenvalues by NumPy): independent of the inverse iteration and of the
+    time integration."""
     grid, p, _, _ = ss._problem(AL, jnp.asarray(T_bath), jnp.asarray(FREQ), jnp.asarray(P),
                                 jnp.asarray(TAU_ESC), 0.0, None, None, N, None,
                                 "energy_conserving", False)
     f = jnp.clip(sol.f, 1e-300, 1 - 1e-16)
     v = jnp.log(f) - jnp.log1p(-f)
     B = sol.drive_rate * AL.tau0
-    J = jax.jacfwd(lambda y: rl._rhs(y, sol.gap / AL.gap0, grid, p, B, True)[0])(v)
+    J = rl.linearised_operator(v, sol.gap / AL.gap0, grid, p, B, True)
     lam = np.linalg.eigvals(np.asarray(J))
     assert np.all(lam.real < 0)  # the steady state is stable
     return float(AL.tau0) / float(np.min(np.abs(lam.real)))

@@ -31,7 +31,7 @@ from .._validation import check_nonnegative, check_positive
 from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution
-from ._solver import project_gap
+from ._solver import gap_equation, project_gap
 from ._steady_state import _check_common, _problem, _solve, _static
 
 _GAMMA = 1.0 + 1.0 / jnp.sqrt(2.0)
@@ -96,6 +96,18 @@ def _state_of(sol, material, T_bath, freq, tau_esc, extent, static):
                              None, extent, n_bins, bins_per_photon, tau0_ph_mode, False)
     f = jnp.clip(sol.f, 1e-300, 1.0 - 1e-16)
     return grid, p, jnp.log(f) - jnp.log1p(-f), sol.gap / material.gap0
+
+
+def linearised_operator(v, gap, grid, p, B, self_consistent):
+    r"""$\partial\dot v/\partial v$ at a converged $(v,\Delta)$ with the gap following $f$ through
+    the implicit function theorem, $J=J_{vv}-J_{v\Delta}\,F_v^\top/F_\Delta$ ($F$ the gap
+    equation); not through the gap's Newton iterations."""
+    Jvv = jax.jacfwd(lambda y: _rhs(y, gap, grid, p, B, False)[0])(v)
+    if not self_consistent:
+        return Jvv
+    _, Jvg = jax.jvp(lambda g: _rhs(v, g, grid, p, B, False)[0], (gap,), (jnp.ones(()),))
+    Fv, Fg = jax.grad(gap_equation, argnums=(0, 1))(v, gap, grid, p)
+    return Jvv - jnp.outer(Jvg, Fv) / Fg
 
 
 def _ros2_step(v, gap, h, grid, p, B, self_consistent):
@@ -230,8 +242,7 @@ def _decay(material, T_bath, freq, P, tau_esc, extent, *, static, iterations):
     grid, p, v, gap = _state_of(sol, material, T_bath, freq, tau_esc, extent, static)
     tau0 = material.require("tau0")
     B = sol.drive_rate * tau0
-    # Jacobian of dv/dt with the gap following f (through the converged scalar Newton solve)
-    J = jax.jacfwd(lambda y: _rhs(y, gap, grid, p, B, self_consistent)[0])(v)
+    J = linearised_operator(v, gap, grid, p, B, self_consistent)
     lu = jax.scipy.linalg.lu_factor(J)
 
     def power_step(x, _):  # inverse iteration: converges to the eigenvector of smallest |lambda|
