@@ -6,7 +6,8 @@ Plain NumPy (file I/O is not traced). Our reader understands
   (real/imag), MA (magnitude/angle in degrees) and DB (20 log10 |S| / angle in degrees);
   comments start with ``!``; numbers of one frequency may wrap over several lines;
 * version 1 (``.s1p``, ``.s2p``, ``.sNp``; ports from the extension): 2-port rows in the order
-  S11 S21 S12 S22, N-port rows row-major;
+  S11 S21 S12 S22, N-port rows row-major; a 2-port noise-parameter block (it starts where the
+  frequency stops increasing) is skipped;
 * version 2.0 (``[Version] 2.0``): ``[Number of Ports]``, ``[Two-Port Data Order]``
   (``12_21`` or ``21_12``), ``[Number of Frequencies]``, ``[Reference]`` (per-port impedances),
   ``[Matrix Format]`` (``Full``, ``Lower``, ``Upper``), ``[Network Data]``, ``[Noise Data]``
@@ -72,6 +73,8 @@ def _read_diffsc(path: Path, n_ports: int | None):
     reference: list[float] = []
     values: list[float] = []
     section, in_info = None, False
+    n1 = int(n_ports) if n_ports is not None else _ports_from_name(path)
+    v1_row = 1 + 2 * n1 * n1 if n1 else None  # numbers per frequency in a version-1 file
     for raw in path.read_text().splitlines():
         line = raw.split("!", 1)[0].strip()
         if not line:
@@ -129,6 +132,9 @@ def _read_diffsc(path: Path, n_ports: int | None):
             reference.extend(numbers)
         elif version == 2 and section != "data":
             raise ValueError(f"diffsc.read_touchstone: data before [Network Data] in {path.name!r}.")
+        elif (version == 1 and v1_row and values and len(values) % v1_row == 0
+              and numbers[0] <= values[-v1_row]):
+            section = "noise"  # v1 noise parameters start where the frequency stops increasing
         else:
             values.extend(numbers)
 
@@ -222,7 +228,8 @@ def read_touchstone(path, *, n_ports: int | None = None, backend: str = "auto"):
     **Returns:** ``(freq, s)`` with `freq` in Hz (1-D ``numpy`` array) and `s` a dict
     ``{"S11": array, "S21": array, ...}`` of complex arrays (dimensionless) of the same length;
     ``s["Z0"]`` holds the reference impedance in Ohm (a float, or an array of one value per
-    port when they differ).
+    port when they differ). Noise parameters (the version-1 2-port noise block, v2
+    ``[Noise Data]``) are skipped: resonator fits need only the network data.
     """
     if backend not in _BACKENDS:
         raise ValueError(f"diffsc.read_touchstone: unknown `backend` {backend!r}; choose from "

@@ -119,3 +119,60 @@ def test_skrf_backend_agrees(tmp_path):
         for name in ("S11", "S21", "S12", "S22"):
             np.testing.assert_allclose(s2[name], s1[name], rtol=1e-9, err_msg=name)
         assert s2["Z0"] == s1["Z0"] == 50.0
+
+
+def _fake_skrf(calls):
+    """A stand-in for scikit-rf's ``Network`` (records the paths it is asked to read)."""
+    import importlib.machinery
+    import types
+
+    class Network:
+        def __init__(self, path):
+            calls.append(path)
+            self.f = np.array([1e9, 2e9])
+            self.s = np.array([[[0.5 + 0.1j]], [[0.25 - 0.2j]]])
+            self.z0 = np.full((2, 1), 50.0 + 0.0j)
+
+    mod = types.ModuleType("skrf")
+    mod.__spec__ = importlib.machinery.ModuleSpec("skrf", None)
+    mod.Network = Network
+    return mod
+
+
+def test_auto_backend_falls_back_to_skrf_only_for_unsupported_files(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setitem(__import__("sys").modules, "skrf", _fake_skrf(calls))
+    y = tmp_path / "y.s1p"  # Y parameters: our reader declines, scikit-rf is asked
+    y.write_text("# GHz Y RI R 50\n1 0.1 0.2\n2 0.3 0.4\n")
+    f, s = read_touchstone(y)
+    assert calls == [str(y)]
+    np.testing.assert_allclose(f, [1e9, 2e9])
+    np.testing.assert_allclose(s["S11"], [0.5 + 0.1j, 0.25 - 0.2j])
+    assert s["Z0"] == 50.0
+    with pytest.raises(ValueError, match="only S parameters"):  # explicit backend: no fallback
+        read_touchstone(y, backend="diffsc")
+    ok = tmp_path / "ok.s1p"  # a file our reader handles never reaches scikit-rf
+    write_touchstone(ok, f, {"S11": s["S11"]})
+    read_touchstone(ok)
+    assert calls == [str(y)]
+    with pytest.raises(ValueError, match="n_ports"):
+        read_touchstone(y, backend="skrf", n_ports=2)
+
+
+def test_skrf_backend_missing_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "skrf", None)  # import skrf -> ImportError
+    p = tmp_path / "a.s1p"
+    p.write_text("# GHz S RI R 50\n1 0.1 0.2\n")
+    with pytest.raises(ImportError, match="scikit-rf"):
+        read_touchstone(p, backend="skrf")
+
+
+def test_v1_two_port_noise_block_is_skipped(tmp_path):
+    f, s = _random_s(2, n_freq=3, seed=9)
+    p = tmp_path / "lna.s2p"
+    write_touchstone(p, f, s, fmt="RI", version=1)
+    # noise parameters: freq, NFmin (dB), |Gamma_opt|, angle, Rn/Z0; the frequency restarts
+    p.write_text(p.read_text() + "! noise\n4.0 0.5 0.3 20 0.2\n5.0 0.6 0.3 25 0.2\n")
+    ff, out = read_touchstone(p)
+    np.testing.assert_allclose(ff, f, rtol=1e-12)
+    np.testing.assert_allclose(out["S21"], s["S21"], rtol=1e-9)
