@@ -10,7 +10,8 @@ diffsc: ``kinetic_steady_state`` (exact Jacobian, pseudo-transient Newton, jit),
 ``vmap`` batch, and ``jax.grad`` of n_qp with respect to P_abs (implicit differentiation).
 
 Usage: python benchmarks/bench_kinetic.py [--sizes 100 200 400] [--batch 16] [--large]
-(``--large`` adds 1000 and 2000 bins). Writes benchmarks/results/kinetic_<platform>.json.
+[--batch-max 1000] (``--large`` adds 1000 and 2000 bins; sizes above ``--batch-max`` get no batch
+run; above 500 bins each time is one run, not the best of three). Writes benchmarks/results/kinetic_<platform>.json.
 """
 
 from __future__ import annotations
@@ -160,23 +161,26 @@ def bench_size(N, mat, args):
     # the members that need the ramp run it, so the two should take about the same time)
     batch0_j = jax.jit(jax.vmap(
         lambda P: diffsc.kinetic_steady_state(mat, T_BATH, FREQ, P, continuation=0, **kw).nqp))
+    repeat = 3 if N <= 500 else 1
     t0 = time.perf_counter()
     nqp = float(jax.block_until_ready(fwd_j(P_ABS)))
     t_compile = time.perf_counter() - t0
     jax.block_until_ready(grad_j(P_ABS))
-    jax.block_until_ready(batch_j(Ps))
-    jax.block_until_ready(batch0_j(Ps))
-    t_fwd = _time(lambda: jax.block_until_ready(fwd_j(P_ABS)))
-    t_grad = _time(lambda: jax.block_until_ready(grad_j(P_ABS)))
-    t_batch = _time(lambda: jax.block_until_ready(batch_j(Ps)), repeat=1)
-    t_batch0 = _time(lambda: jax.block_until_ready(batch0_j(Ps)), repeat=1)
+    t_fwd = _time(lambda: jax.block_until_ready(fwd_j(P_ABS)), repeat)
+    t_grad = _time(lambda: jax.block_until_ready(grad_j(P_ABS)), repeat)
     dn = float(grad_j(P_ABS))
-    row = dict(n_bins=N, batch=args.batch, jax_compile_s=t_compile, jax_forward_s=t_fwd,
+    row = dict(n_bins=N, jax_compile_s=t_compile, jax_forward_s=t_fwd,
                jax_grad_s=t_grad, jax_grad_over_forward=t_grad / t_fwd,
-               jax_batch_s=t_batch, jax_batch_solves_per_s=args.batch / t_batch,
-               jax_batch_no_continuation_s=t_batch0,
-               jax_batch_no_continuation_solves_per_s=args.batch / t_batch0,
                jax_solves_per_s=1.0 / t_fwd, nqp_per_m3=nqp, dnqp_dP=dn)
+    if N <= args.batch_max:
+        jax.block_until_ready(batch_j(Ps))
+        jax.block_until_ready(batch0_j(Ps))
+        t_batch = _time(lambda: jax.block_until_ready(batch_j(Ps)), repeat=1)
+        t_batch0 = _time(lambda: jax.block_until_ready(batch0_j(Ps)), repeat=1)
+        row.update(batch=args.batch, jax_batch_s=t_batch,
+                   jax_batch_solves_per_s=args.batch / t_batch,
+                   jax_batch_no_continuation_s=t_batch0,
+                   jax_batch_no_continuation_solves_per_s=args.batch / t_batch0)
     if N <= args.baseline_max:
         g = np_setup(N)
         t0 = time.perf_counter()
@@ -190,7 +194,8 @@ def bench_size(N, mat, args):
         row.update(
             numpy_forward_s=t_np, numpy_steps=k_np, numpy_residual=err_np,
             numpy_grad_fd_s=t_np_grad, numpy_solves_per_s=1.0 / t_np,
-            speedup_forward=t_np / t_fwd, speedup_batch_per_solve=t_np / (t_batch / args.batch),
+            speedup_forward=t_np / t_fwd, speedup_batch_per_solve=(t_np / (t_batch / args.batch)
+                                     if "jax_batch_s" in row else None),
             max_rel_diff_f=float(np.max(np.abs(f_np / np.asarray(sol.f) - 1.0))),
             rel_diff_nqp=nqp_np / nqp - 1.0, rel_diff_dnqp_dP=dn_np / dn - 1.0,
         )
@@ -202,6 +207,8 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 200, 400])
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--large", action="store_true", help="add 1000 and 2000 bins")
+    ap.add_argument("--batch-max", type=int, default=1000,
+                    help="largest N for the batched (vmap) runs")
     ap.add_argument("--baseline-max", type=int, default=200,
                     help="largest N for the (slow) NumPy baseline")
     args = ap.parse_args()

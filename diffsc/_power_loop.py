@@ -341,6 +341,22 @@ def _clipped_values(params, log0):
             for k, z in params.items()}
 
 
+def _map_points(fn, *xs):
+    """``vmap`` over the data points on accelerators, ``lax.map`` (one point at a time) on the CPU.
+
+    On the CPU, batching dense LU work across points gains nothing, and it can deadlock: XLA's
+    CPU runtime runs independent batched LU factorisations (``jnp.linalg.solve`` on a batch)
+    concurrently; each hands its batch to the intra-op thread pool and blocks until it is done,
+    and when every pool thread is such a waiting kernel nothing is left to do the work. This hung
+    :func:`fit_power_sweep` with the kinetic response (0 % CPU; native stacks of both pool
+    threads in jaxlib's ``LuDecomposition`` → ``ParallelBatchMap`` → ``BlockingCounter::Wait``,
+    jax/jaxlib 0.10.2 on 2 cores; ``--xla_cpu_multi_thread_eigen=false`` does not prevent it).
+    """
+    if jax.default_backend() == "cpu":
+        return jax.lax.map(lambda a: fn(*a), xs)
+    return jax.vmap(fn)(*xs)
+
+
 def _sweep_model(params, args):
     """Model Qi, f_res and the per-point success flag at log-parameters `params`."""
     model, log0, T, P, Qc, freq = args[:6]
@@ -352,7 +368,7 @@ def _sweep_model(params, args):
                        Qi_extra=model.Qi_extra, throw=False)
         return s.Qi, s.f_res, s.success
 
-    qi, fr, ok = jax.vmap(one)(T, P)
+    qi, fr, ok = _map_points(one, T, P)
     ok = ok & jnp.isfinite(qi) & jnp.isfinite(fr) & (qi > 0)
     return qi, fr, ok
 

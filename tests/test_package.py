@@ -34,28 +34,3 @@ def test_energy_conserving_tau0_ph_al():
     # Tc enters as (k Tc)^3; the reference value uses Tc = gap0 / 1.764 k
     al = al.replace(Tc=180e-6 / (diffsc.constants.bcs_gap_ratio * diffsc.constants.k_B))
     assert abs(float(al.tau0_ph_energy_conserving) - 0.270e-9) / 0.270e-9 < 0.01
-
-
-@pytest.mark.parametrize("keep", ["0", "1"])
-def test_import_makes_eigen_single_threaded_unless_told_not_to(keep):
-    """diffsc sets --xla_cpu_multi_thread_eigen=false before any backend starts (batched LU
-    kernels can otherwise wedge the CPU intra-op pool under vmap), keeps a flag the user set, and
-    leaves XLA_FLAGS alone with DIFFSC_KEEP_XLA_FLAGS=1."""
-    import os
-    import subprocess
-    import sys
-
-    code = ("import os, diffsc, jax.numpy as jnp; jnp.ones(1); "
-            "print(os.environ.get('XLA_FLAGS', ''), diffsc._config.XLA_FLAGS_SET, sep='|')")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    env["DIFFSC_KEEP_XLA_FLAGS"] = keep
-    env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    flags, was_set = out.split("|")
-    assert "--xla_force_host_platform_device_count=2" in flags
-    assert ("--xla_cpu_multi_thread_eigen=false" in flags) == (keep == "0") == (was_set == "True")
-    env.update(DIFFSC_KEEP_XLA_FLAGS="0", XLA_FLAGS="--xla_cpu_multi_thread_eigen=true")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "--xla_cpu_multi_thread_eigen=true|False"
