@@ -51,8 +51,7 @@ class KineticSolution(eqx.Module):
     - `sigma1_grid`: grid-consistent $\sigma_1/\sigma_N$ with
       $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$.
     - `freq`: drive frequency, Hz; `T_bath`: K.
-    - `residual_norm`: max relative rate residual; `n_steps`: Newton iterations (Jacobian
-      evaluations, all stages, the evaluation that confirms convergence included);
+    - `residual_norm`: max relative rate residual; `n_steps`: Newton steps (all stages);
       `result`: :class:`RESULTS` code; `success`: bool.
     """
 

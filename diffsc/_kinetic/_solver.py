@@ -24,7 +24,6 @@ from ._collisions import (
 )
 from ._grid import Grid, sqrt_diff_squares
 
-_H0 = 1.0  # first local pseudo-time step (in units of each bin's own relaxation time)
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
 _START_BISECTIONS = 14  # ln T* to ~1e-4 of its bracket: plenty for a start
@@ -154,28 +153,13 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         return ~st["done"]
 
     def body(st):
-        # The residual at the candidate comes with its Jacobian (one evaluation per iteration):
-        # the candidate is accepted or rejected here, and the next step is taken from it.
         x, h, stage = st["x"], st["h"], st["stage"]
         phys = stage > 0
         pc = _stage_params(p, fracs[stage])
         R, J, s = full_jacobian(x, grid, pc, self_consistent, gap_column=self_consistent)
         Rs, Js = R / s, J / s[:, None]
-        en = _max_norm(Rs)
-        err = st["err"]  # error at the last accepted point (inf right after a restart)
-        good = jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | ~jnp.isfinite(err)
-        good = good & jnp.isfinite(en)
-        # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
-        # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
-        # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
-        h_ser = h * jnp.clip(err / en, 0.5, 10.0)
-        h_loc = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
-        h = jnp.where(st["fresh"], h, jnp.where(
-            phys, _time_step_control(h, st["big"], st["capped"], good), h_loc))
-        e = jnp.where(good, en, err)
-        conv = good & (en <= rtol)
-        # step from the candidate if accepted; on rejection go back to the last accepted point
-        # (its Jacobian is evaluated again in the next iteration, with the smaller step)
+        err = _max_norm(Rs)
+        # local pseudo-time: 1/h on every row; physical time: 1/(h s_i) on the f rows, 0 on gap
         mass = jnp.where(phys, jnp.where(is_v, 1.0 / (h * s), 0.0), 1.0 / h)
         dx = jnp.linalg.solve(jnp.diag(mass) - Js, Rs)
         dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
@@ -191,38 +175,40 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         xn = x + scale * dx
         if self_consistent:
             xn = jnp.where(phys, xn.at[-1].set(project_gap(xn[:-1], xn[-1], grid, pc)), xn)
-        x_acc = jnp.where(good, x, st["x_acc"])
+        en = scaled_error(xn, grid, pc, self_consistent)
+        good = jnp.where(phys, jnp.isfinite(en), en < 4.0 * err)
+        x = jnp.where(good, xn, x)
+        e = jnp.where(good, en, err)
+        # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
+        # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
+        # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
+        h_ser = h * jnp.clip(err / en, 0.5, 10.0)
+        h_loc = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
+        h = jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc)
         k = st["k"] + 1
+        conv = e <= rtol
         final = (stage == last_stage) | ((stage <= 1) & conv)  # the full power is reached
         budget = jnp.where((stage == 0) & (last_stage > 0), fast_budget, max_steps)
-        exhausted = (k > budget) & ~conv
+        exhausted = (k >= budget) & ~conv
         # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x
         move = (exhausted | conv) & ~final
         restart = move & (stage <= 1)
-        nxt = jnp.where(conv | (exhausted & final), x, jnp.where(good, xn, x_acc))
-        nxt = jnp.where(move, jnp.where(restart, x_restart, x_acc), nxt)
         return dict(
-            x=nxt,
-            x_acc=jnp.where(move, nxt, x_acc),
+            x=jnp.where(restart, x_restart, x),
             h=jnp.where(move, _PHYS_H0, h),
-            big=big,
-            capped=scale < 1.0,
-            fresh=move | ~good,  # the next evaluation is of a restart or of x_acc again: keep h
             stage=jnp.where(move, stage + 1, stage),
             k=jnp.where(move, 0, k),
             k_total=st["k_total"] + 1,
-            err=jnp.where(move, jnp.inf, e),
+            err=e,
             ok=conv & final,
             done=(conv & final) | (exhausted & final),
         )
 
-    st = dict(x=x0, x_acc=x0, h=jnp.asarray(_H0), big=jnp.asarray(0.0), capped=jnp.asarray(False),
-              fresh=jnp.asarray(True), stage=jnp.asarray(0), k=jnp.asarray(0),
-              k_total=jnp.asarray(0), err=jnp.asarray(jnp.inf), ok=jnp.asarray(False),
-              done=jnp.asarray(False))
+    err0 = scaled_error(x0, grid, p, self_consistent)
+    st = dict(x=x0, h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
+              k_total=jnp.asarray(0), err=err0, ok=err0 <= rtol, done=err0 <= rtol)
     st = jax.lax.while_loop(cond, body, st)
-    x_out = jnp.where(st["ok"], st["x"], st["x_acc"])
-    return x_out, st["err"], st["k_total"], st["ok"]
+    return st["x"], st["err"], st["k_total"], st["ok"]
 
 
 def quasi_thermal_start(x0, grid: Grid, p):

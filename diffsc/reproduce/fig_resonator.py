@@ -104,15 +104,21 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
     t_kin = time.perf_counter() - t0
     heat = power_sweep(temps, POWERS, kinetic=False) if use_kinetic else None
     colors = plt.cm.viridis(np.linspace(0.1, 0.85, len(POWERS)))
+    f_ref = float(kin.f_res[np.flatnonzero(np.asarray(kin.success[:, 0]))[0], 0])
 
     fig, ax = plt.subplots(1, 3, figsize=(11.5, 3.4))
     for j, (p, c) in enumerate(zip(POWERS, colors, strict=True)):
-        ok = kin.success[:, j]
-        ax[0].plot(temps * 1e3, kin.Qi[:, j], "-", color=c, label=f"{p:.0f} dBm")
-        ax[0].plot(temps[~ok] * 1e3, kin.Qi[~ok, j], "x", color="r")
-        df = (kin.f_res[:, j] - kin.f_res[0, 0]) / kin.f_res[0, 0]
+        ok = np.asarray(kin.success[:, j])
+        # failed points are left out of the curves (their values are meaningless) and marked
+        # with a red x on the temperature axis
+        qi = np.where(ok, kin.Qi[:, j], np.nan)
+        ax[0].plot(temps * 1e3, qi, "-", color=c, label=f"{p:.0f} dBm")
+        for a in ax if (~ok).any() else ():
+            a.plot(temps[~ok] * 1e3, np.full((~ok).sum(), 0.03), "x", color="r", ms=7,
+                   transform=a.get_xaxis_transform(), clip_on=False)
+        df = (np.where(ok, kin.f_res[:, j], np.nan) - f_ref) / f_ref
         ax[1].plot(temps * 1e3, df * 1e6, "-", color=c)
-        ax[2].semilogy(temps * 1e3, kin.P_abs_density[:, j], "-", color=c)
+        ax[2].semilogy(temps * 1e3, np.where(ok, kin.P_abs_density[:, j], np.nan), "-", color=c)
         if heat is not None:
             ax[0].plot(temps * 1e3, heat.Qi[:, j], "--", color=c, lw=1)
             ax[1].plot(temps * 1e3, (heat.f_res[:, j] - heat.f_res[0, 0]) / heat.f_res[0, 0] * 1e6,
@@ -135,7 +141,7 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
     fig, ax = plt.subplots(1, 1, figsize=(4.6, 3.4))
     for j, (p, c) in enumerate(zip(POWERS, colors, strict=True)):
         for i, ls in ((0, "-"), (len(temps) - 1, "--")):
-            fr = kin.f_res[0, 0]
+            fr = f_ref
             f = fr + np.linspace(-1.5e6, 0.5e6, 801)
             s = diffsc.s21_ideal(f, kin.f_res[i, j], kin.Qi[i, j], QC)
             ax.plot((f - fr) / 1e6, 20 * np.log10(np.abs(np.asarray(s))), ls, color=c,
@@ -170,17 +176,19 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
     fig.tight_layout()
     f3 = save(fig, out_dir, "resonator_fit.png")
 
-    i_lo, i_hi = 1, len(temps) - 1
+    both = np.asarray(kin.success[:, 0] & kin.success[:, -1])  # both ends of the power range
+    good_rows = np.flatnonzero(both)
+    i_lo, i_hi = good_rows[0], good_rows[-1]
     trend = lambda i: "rises" if kin.Qi[i, -1] > kin.Qi[i, 0] else "falls"  # noqa: E731
     n_fail = int(np.sum(~kin.success))
-    rises = np.asarray(kin.Qi[:, -1] > kin.Qi[:, 0])
+    rises = np.asarray(kin.Qi[:, -1] > kin.Qi[:, 0]) | ~both  # a failed row does not break it
     above = np.flatnonzero(np.logical_and.accumulate(rises[::-1])[::-1])  # rises from here on
     cross = float(temps[above[0]]) if use_kinetic and above.size else None
     md = [
         f"## {TITLE}",
         "",
-        ("Heating response in place of the kinetic model (the full kinetic sweep takes ~6.5 min"
-         " on a CPU; pass kinetic=True to draw it)." if not use_kinetic else
+        ("Heating response in place of the kinetic model (quick mode or kinetic=False; the full"
+         " run draws the kinetic sweep, ~6.5 min on a CPU)." if not use_kinetic else
          "Self-consistent power loop: kinetic steady state (tau_esc = 0.17 ns) -> Mattis–Bardeen ->"),
         "parallel-plate microstrip (w = 3 um, h = 1 um, t = 60 nm, l = 9.84 mm, eps_eff calibrated",
         f"to 5.57 GHz: {float(sample_a_geometry().eps_eff):.3f}) -> P_abs (Eq. 23) / (2 V_strip), Qc = {QC:.0f}.",
@@ -190,7 +198,8 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
         f" {temps[i_hi] * 1e3:.0f} mK ({kin.Qi[i_hi, 0]:.3g} -> {kin.Qi[i_hi, -1]:.3g}).",
         *([f"- Raising the power raises Qi from {cross * 1e3:.0f} mK upward on this grid"
            " (the paper's data: from ~200 mK)."] if cross is not None else []),
-        f"- Points where the kinetic solve or the loop did not converge (red x): {n_fail} of"
+        f"- Points where the kinetic solve or the loop did not converge (red x on the axis, left"
+        f" out of the curves): {n_fail} of"
         f" {kin.success.size}. Kinetic sweep time {t_kin:.1f} s (including compilation).",
         f"- fit_s21: {len(truth['qi'])} sweeps of 301 points in {dt:.2f} s (incl. compilation);"
         f" rms pull of Qi {np.sqrt(np.mean(pull**2)):.2f}.",
