@@ -74,7 +74,7 @@ def _read_diffsc(path: Path, n_ports: int | None):
     values: list[float] = []
     section, in_info = None, False
     n1 = int(n_ports) if n_ports is not None else _ports_from_name(path)
-    v1_row = 1 + 2 * n1 * n1 if n1 else None  # numbers per frequency in a version-1 file
+    v1_row = 9 if n1 == 2 else None  # numbers per frequency of a version-1 2-port file
     for raw in path.read_text().splitlines():
         line = raw.split("!", 1)[0].strip()
         if not line:
@@ -134,7 +134,7 @@ def _read_diffsc(path: Path, n_ports: int | None):
             raise ValueError(f"diffsc.read_touchstone: data before [Network Data] in {path.name!r}.")
         elif (version == 1 and v1_row and values and len(values) % v1_row == 0
               and numbers[0] <= values[-v1_row]):
-            section = "noise"  # v1 noise parameters start where the frequency stops increasing
+            section = "noise"  # v1 2-port noise parameters start where the frequency restarts
         else:
             values.extend(numbers)
 
