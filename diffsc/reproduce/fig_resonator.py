@@ -112,13 +112,14 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
         # failed points are left out of the curves (their values are meaningless) and marked
         # with a red x on the temperature axis
         qi = np.where(ok, kin.Qi[:, j], np.nan)
-        ax[0].plot(temps * 1e3, qi, "-", color=c, label=f"{p:.0f} dBm")
+        ax[0].plot(temps * 1e3, qi, "-o", ms=2.5, color=c, label=f"{p:.0f} dBm")
         for a in ax if (~ok).any() else ():
             a.plot(temps[~ok] * 1e3, np.full((~ok).sum(), 0.03), "x", color="r", ms=7,
                    transform=a.get_xaxis_transform(), clip_on=False)
         df = (np.where(ok, kin.f_res[:, j], np.nan) - f_ref) / f_ref
-        ax[1].plot(temps * 1e3, df * 1e6, "-", color=c)
-        ax[2].semilogy(temps * 1e3, np.where(ok, kin.P_abs_density[:, j], np.nan), "-", color=c)
+        ax[1].plot(temps * 1e3, df * 1e6, "-o", ms=2.5, color=c)
+        ax[2].semilogy(temps * 1e3, np.where(ok, kin.P_abs_density[:, j], np.nan), "-o", ms=2.5,
+                       color=c)
         if heat is not None:
             ax[0].plot(temps * 1e3, heat.Qi[:, j], "--", color=c, lw=1)
             ax[1].plot(temps * 1e3, (heat.f_res[:, j] - heat.f_res[0, 0]) / heat.f_res[0, 0] * 1e6,
@@ -183,6 +184,7 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
     n_fail = int(np.sum(~kin.success))
     rises = np.asarray(kin.Qi[:, -1] > kin.Qi[:, 0]) | ~both  # a failed row does not break it
     above = np.flatnonzero(np.logical_and.accumulate(rises[::-1])[::-1])  # rises from here on
+    above = above[both[above]]  # the first converged row of that run
     cross = float(temps[above[0]]) if use_kinetic and above.size else None
     md = [
         f"## {TITLE}",
