@@ -11,7 +11,7 @@ diffsc: ``kinetic_steady_state`` (exact Jacobian, pseudo-transient Newton, jit),
 
 Usage: python benchmarks/bench_kinetic.py [--sizes 100 200 400] [--batch 16] [--large]
 [--batch-max 1000] (``--large`` adds 1000 and 2000 bins; sizes above ``--batch-max`` get no batch
-run; above 500 bins each time is one run, not the best of three). Writes benchmarks/results/kinetic_<platform>.json.
+run; single solves are the best of three up to 1000 bins (the spread is recorded), one run above). Writes benchmarks/results/kinetic_<platform>.json.
 """
 
 from __future__ import annotations
@@ -138,12 +138,16 @@ def np_solve(P_abs, g, rtol=1e-10, max_steps=200):
     return f, nqp, err, k
 
 
-def _time(fn, repeat=3):
+def _time(fn, repeat=3, runs=None):
+    """Best wall time of `repeat` calls (s); each time is appended to `runs` if given."""
     best = np.inf
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t)
+        dt = time.perf_counter() - t
+        best = min(best, dt)
+        if runs is not None:
+            runs.append(dt)
     return best
 
 
@@ -161,17 +165,18 @@ def bench_size(N, mat, args):
     # the members that need the ramp run it, so the two should take about the same time)
     batch0_j = jax.jit(jax.vmap(
         lambda P: diffsc.kinetic_steady_state(mat, T_BATH, FREQ, P, continuation=0, **kw).nqp))
-    repeat = 3 if N <= 500 else 1
+    repeat = 3 if N <= 1000 else 1
     t0 = time.perf_counter()
     nqp = float(jax.block_until_ready(fwd_j(P_ABS)))
     t_compile = time.perf_counter() - t0
     jax.block_until_ready(grad_j(P_ABS))
-    t_fwd = _time(lambda: jax.block_until_ready(fwd_j(P_ABS)), repeat)
+    runs = []
+    t_fwd = _time(lambda: jax.block_until_ready(fwd_j(P_ABS)), repeat, runs)
     t_grad = _time(lambda: jax.block_until_ready(grad_j(P_ABS)), repeat)
     dn = float(grad_j(P_ABS))
     row = dict(n_bins=N, jax_compile_s=t_compile, jax_forward_s=t_fwd,
                jax_grad_s=t_grad, jax_grad_over_forward=t_grad / t_fwd,
-               jax_solves_per_s=1.0 / t_fwd, nqp_per_m3=nqp, dnqp_dP=dn)
+               jax_solves_per_s=1.0 / t_fwd, jax_forward_runs_s=runs, nqp_per_m3=nqp, dnqp_dP=dn)
     if N <= args.batch_max:
         jax.block_until_ready(batch_j(Ps))
         jax.block_until_ready(batch0_j(Ps))

@@ -69,6 +69,22 @@ def test_conservation_identities_random_state():
     np.testing.assert_allclose(gain, loss, rtol=1e-6)
 
 
+@pytest.mark.parametrize("T", [0.06, 0.3])
+def test_thermal_escape_power_matches_the_eliminated_phonons(T):
+    """The start's explicit escape power of a thermal f at T* (detailed balance: n from Gamma
+    alone, three matrix-vector products) equals the general phonon elimination (log-space
+    sources over Gamma) to round-off, with injected phonons and a gap off its thermal value."""
+    grid, p, gap = _setup(T, 10.0, N=64)
+    p["J_ph"] = p["J_ph"].at[100].set(1e-3)
+    power = co.thermal_escape_power(0.98 * gap, grid, p)
+    for r in (1.0, 1.5, 3.0):
+        kts = r * p["kT"]
+        w, _ = co.log_phonons(-grid.energies / kts, 0.98 * gap, grid, p)
+        ref = jnp.sum(co.phonon_escape_power(w, grid, p)[0]) * grid.delta
+        np.testing.assert_allclose(power(kts), ref, rtol=1e-12)
+    assert float(power(2 * p["kT"])) > float(power(p["kT"])) > 0.0  # hotter qp: more power
+
+
 def test_jacobian_matches_autodiff():
     grid, p, gap = _setup(0.2, 100.0, N=40)
     v = -grid.energies / 0.07 + 0.3 * jnp.sin(jnp.arange(40.0))

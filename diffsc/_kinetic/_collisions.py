@@ -78,6 +78,59 @@ def _place(block, start, L, fill=0.0):
 
 
 # ----------------------------------------------------------------------------- phonons
+def _phonon_kernels(gap, grid: Grid, p):
+    r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\deltaar
+ho_iar
+ho_l
+    (1-\Delta^2/	ilde E_i	ilde E_l)$ for $l>i$ (else 0) and recombination
+    $c^r_{ik}=K_p\deltaar
+ho_iar
+ho_k(1+\Delta^2/	ilde E_i	ilde E_k)$ (symmetric)."""
+    N, d = grid.n_bins, grid.delta
+    rho = bin_dos(grid, gap)
+    c2 = _coherence(grid.energies, gap)
+    rr = rho[:, None] * rho[None, :]
+    up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
+    cs = 2.0 * p["Kp"] * d * rr * (1.0 - c2)
+    cs = jnp.where(up & (cs > 0), cs, 0.0)
+    cr = p["Kp"] * d * rr * (1.0 + c2)
+    return cs, jnp.where(cr > 0, cr, 0.0)
+
+
+def thermal_escape_power(gap, grid: Grid, p):
+    r"""Function $k_BT^*\mapsto$ power (reduced units) that phonons carry to the bath when the
+    quasiparticles are thermal at $T^*$ (phonons eliminated, escaping to the bath at $T_b$,
+    injected phonons included).
+
+    Detailed balance on the lattice makes the phonon equation explicit: a thermal $f$ at $T^*$
+    has $S^{qp}_j=\Gamma^{qp}_jn_B(\Omega_j,T^*)$, so
+    $n_j-n_B(\Omega_j,T_b)=[\Gamma^{qp}_j(n_B^*-n_B^b)+J_j]/(\Gamma^{qp}_j+e_s)$, and
+    $\Gamma^{qp}$ is linear in $f$: $\Gamma^{qp}=f\cdot G$ (scattering) and
+    $\sum c^r-2f\cdot C^r$ (recombination) with the sheared kernels formed once. Each call is
+    then three matrix-vector products and no $N^2$ transcendental work (the same number as
+    :func:`log_phonons` + :func:`phonon_escape_power` at thermal $f$, to round-off)."""
+    N, L, d, k0 = grid.n_bins, grid.n_phonons, grid.delta, grid.k0
+    cs, cr = _phonon_kernels(gap, grid, p)
+    # scattering: Gamma_j = sum_i cs[i, i+j] (f_i - f_{i+j}) = f . (Cs - D), D[l, j] = cs[l-j, l]
+    l, j = jnp.arange(N)[:, None], jnp.arange(N)[None, :]
+    D = jnp.where(l >= j, cs[jnp.clip(l - j, 0, N - 1), jnp.broadcast_to(l, (N, N))], 0.0)
+    G = shear_left(cs) - D
+    Cr = shear_right(cr)
+    cr_sum = jnp.sum(Cr, axis=0)
+    jpos = jnp.arange(L) > 0
+    Om = jnp.where(jpos, grid.phonon_energies, d)
+    nB_b = jnp.exp(log_bose(Om, p["kT"]))
+    weight = jnp.where(jpos, (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Om**3 * d, 0.0)
+
+    def power(kT_star):
+        f = jax.nn.sigmoid(-grid.energies / kT_star)
+        gam = _place(f @ G, 0, L) + _place(cr_sum - 2.0 * (f @ Cr), k0, L)
+        excess = (gam * (jnp.exp(log_bose(Om, kT_star)) - nB_b) + p["J_ph"]) / (gam + p["esc"])
+        return jnp.sum(weight * excess)
+
+    return power
+
+
 def _phonon_tables(v, gap, grid: Grid, p):
     r"""Log-terms of the phonon sources in lattice layouts (no gathers, no scatters).
 
@@ -85,20 +138,12 @@ def _phonon_tables(v, gap, grid: Grid, p):
     Recombination: pair table $(i,k)$ sheared to $(i,s=i+k)$, phonon $j=k_0+s$ is column $s$.
     Returns the log-term tables (``-inf`` where a pair does not exist), the linear coefficient
     tables, $\Gamma_j$, and the bath and injection log-terms."""
-    N, L, d = grid.n_bins, grid.n_phonons, grid.delta
-    rho = bin_dos(grid, gap)
-    c2 = _coherence(grid.energies, gap)
+    L, d = grid.n_phonons, grid.delta
     f = jax.nn.sigmoid(v)
     lf, lg = _lf(v), _lg(v)
-    rr = rho[:, None] * rho[None, :]
-    up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
-    cs = 2.0 * p["Kp"] * d * rr * (1.0 - c2)
-    ms = up & (cs > 0)
-    cs = jnp.where(ms, cs, 0.0)
+    cs, cr = _phonon_kernels(gap, grid, p)
+    ms, mr = cs > 0, cr > 0
     ts = jnp.where(ms, jnp.log(jnp.where(ms, cs, 1.0)) + lf[None, :] + lg[:, None], -jnp.inf)
-    cr = p["Kp"] * d * rr * (1.0 + c2)
-    mr = cr > 0
-    cr = jnp.where(mr, cr, 0.0)
     tr = jnp.where(mr, jnp.log(jnp.where(mr, cr, 1.0)) + lf[None, :] + lf[:, None], -jnp.inf)
     Cs = shear_left(cs)
     Cr = shear_right(cr)

@@ -3,9 +3,9 @@ r"""Newton solver for the kinetic steady state, continuation in power, implicit 
 Unknowns $x=(v_1..v_N,\Delta)$ with $v=\mathrm{logit}\,f$; equations: the relative rates
 $\dot f_i/f_i=0$ (phonons and drive strength eliminated exactly, see ``_collisions``) and the gap
 equation (or $\Delta=\Delta_{th}$ when the gap is held thermal). Pseudo-transient Newton with
-the exact dense Jacobian, rows scaled by the gross rates of each bin (so the test
-$\max_i|\dot f_i|/\mathrm{gross}_i$ is relative and meaningful at $f\sim10^{-9}$), a step cap and
-an acceptance test; if the direct solve fails, the absorbed power is ramped geometrically from a
+the exact dense Jacobian (one residual-and-Jacobian evaluation per step), rows scaled by the
+gross rates of each bin (so the test $\max_i|\dot f_i|/\mathrm{gross}_i$ is relative and
+meaningful at $f\sim10^{-9}$), a step cap and an acceptance test; if the direct solve fails, the absorbed power is ramped geometrically from a
 small fraction (continuation), all in one ``while_loop`` (:func:`solve`). The root is
 differentiated with the implicit function theorem: $\dot x=-J^{-1}\,\partial_\theta R\,\dot\theta$.
 """
@@ -16,11 +16,9 @@ import jax
 import jax.numpy as jnp
 
 from ._collisions import (
-    log_phonons,
-    phonon_escape_power,
     residual,
-    residual_and_scale,
     residual_jacobian,
+    thermal_escape_power,
 )
 from ._grid import Grid, sqrt_diff_squares
 
@@ -84,14 +82,6 @@ def _max_norm(Rs):
     return jnp.where(jnp.isfinite(e), e, jnp.inf)
 
 
-def scaled_error(x, grid: Grid, p, self_consistent: bool):
-    r"""$\max_i|R_i|/\mathrm{gross}_i$ (the gap row unscaled); ``inf`` if not finite."""
-    v, gap = x[:-1], x[-1]
-    R, s = residual_and_scale(v, gap, grid, p)
-    F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
-    return _max_norm(jnp.concatenate([R / s, F[None]]))
-
-
 def _stage_params(p, frac):
     return dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
 
@@ -139,6 +129,11 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     last steps are Newton's. One loop body (not nested loops) keeps the compiled program small,
     and under ``vmap`` only the batch members that need a fallback pay for it.
 
+    Each iteration evaluates the residual and the Jacobian once, at the candidate: its residual
+    decides acceptance and, if accepted, its Jacobian makes the next step (a rejected one costs
+    the same as in a loop that tests candidates by their residual alone). After a change of
+    stage one iteration only re-evaluates at the current point (not counted as a step).
+
     Returns (x, error, total steps, converged)."""
     ones = jnp.ones(2 if continuation > 0 else 1)
     ramp = jnp.logspace(-continuation, 0.0, continuation + 1) if continuation > 0 else ones[:0]
@@ -152,13 +147,22 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     def cond(st):
         return ~st["done"]
 
+    def evaluate(y, stage):
+        R, J, s = full_jacobian(y, grid, _stage_params(p, fracs[stage]), self_consistent,
+                                gap_column=self_consistent)
+        Rs = R / s
+        return Rs, J / s[:, None], s, _max_norm(Rs)
+
     def body(st):
-        x, h, stage = st["x"], st["h"], st["stage"]
+        # One evaluation (residual AND Jacobian) per iteration: the candidate's Jacobian is the
+        # next step's if the candidate is accepted. After a change of stage (new power, or a
+        # restart) the cached Jacobian is stale: that iteration only evaluates at x ("refresh")
+        # and takes no step, so the iterates are those of a loop that evaluates J at the start
+        # of each step and the residual at each candidate, at one evaluation per step fewer.
+        x, h, stage, refresh = st["x"], st["h"], st["stage"], st["refresh"]
         phys = stage > 0
         pc = _stage_params(p, fracs[stage])
-        R, J, s = full_jacobian(x, grid, pc, self_consistent, gap_column=self_consistent)
-        Rs, Js = R / s, J / s[:, None]
-        err = _max_norm(Rs)
+        Rs, Js, s, err = st["Rs"], st["Js"], st["s"], st["err"]
         # local pseudo-time: 1/h on every row; physical time: 1/(h s_i) on the f rows, 0 on gap
         mass = jnp.where(phys, jnp.where(is_v, 1.0 / (h * s), 0.0), 1.0 / h)
         dx = jnp.linalg.solve(jnp.diag(mass) - Js, Rs)
@@ -175,38 +179,43 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         xn = x + scale * dx
         if self_consistent:
             xn = jnp.where(phys, xn.at[-1].set(project_gap(xn[:-1], xn[-1], grid, pc)), xn)
-        en = scaled_error(xn, grid, pc, self_consistent)
-        good = jnp.where(phys, jnp.isfinite(en), en < 4.0 * err)
-        x = jnp.where(good, xn, x)
+        y = jnp.where(refresh, x, xn)
+        Rn, Jn, sn, en = evaluate(y, stage)
+        good = jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | refresh
+        x = jnp.where(good, y, x)
         e = jnp.where(good, en, err)
         # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
         # mode (total quasiparticle number, relaxing on the recombination time, 1e3-1e4 times
         # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
         h_ser = h * jnp.clip(err / en, 0.5, 10.0)
         h_loc = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
-        h = jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc)
-        k = st["k"] + 1
-        conv = e <= rtol
+        h = jnp.where(refresh, h,
+                      jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc))
+        k = st["k"] + jnp.where(refresh, 0, 1)
+        conv = (e <= rtol) & ~refresh
         final = (stage == last_stage) | ((stage <= 1) & conv)  # the full power is reached
         budget = jnp.where((stage == 0) & (last_stage > 0), fast_budget, max_steps)
-        exhausted = (k >= budget) & ~conv
+        exhausted = (k >= budget) & ~conv & ~refresh
         # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x
         move = (exhausted | conv) & ~final
         restart = move & (stage <= 1)
+        keep = lambda new, old: jnp.where(good, new, old)  # noqa: E731
         return dict(
             x=jnp.where(restart, x_restart, x),
+            Rs=keep(Rn, Rs), Js=keep(Jn, Js), s=keep(sn, s), err=e,
+            refresh=move,
             h=jnp.where(move, _PHYS_H0, h),
             stage=jnp.where(move, stage + 1, stage),
             k=jnp.where(move, 0, k),
-            k_total=st["k_total"] + 1,
-            err=e,
+            k_total=st["k_total"] + jnp.where(refresh, 0, 1),
             ok=conv & final,
             done=(conv & final) | (exhausted & final),
         )
 
-    err0 = scaled_error(x0, grid, p, self_consistent)
-    st = dict(x=x0, h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
-              k_total=jnp.asarray(0), err=err0, ok=err0 <= rtol, done=err0 <= rtol)
+    Rs0, Js0, s0, err0 = evaluate(x0, 0)
+    st = dict(x=x0, Rs=Rs0, Js=Js0, s=s0, err=err0, refresh=jnp.asarray(False),
+              h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
+              k_total=jnp.asarray(0), ok=err0 <= rtol, done=err0 <= rtol)
     st = jax.lax.while_loop(cond, body, st)
     return st["x"], st["err"], st["k_total"], st["ok"]
 
@@ -217,13 +226,12 @@ def quasi_thermal_start(x0, grid: Grid, p):
     (bisection in $\ln T^*$). It puts $n_{qp}$ on the right scale, so the drive strength $B$ is
     moderate from the first step."""
     E = grid.energies
-    gap = x0[-1]
     target = p["P"]
+    escape = thermal_escape_power(x0[-1], grid, p)
 
     def power(lt):
         # energy balance of the eliminated phonons: qp -> phonon power = escape power
-        w, _ = log_phonons(-E / (p["kT"] * jnp.exp(lt)), gap, grid, p)
-        return jnp.sum(phonon_escape_power(w, grid, p)[0]) * grid.delta
+        return escape(p["kT"] * jnp.exp(lt))
 
     def body(_, br):
         lo, hi = br
