@@ -62,7 +62,11 @@ class HeatingResponse(eqx.Module):
 class KineticResponse(eqx.Module):
     r"""Non-equilibrium response from :func:`diffsc.kinetic_steady_state` (S-Al model).
 
-    **Fields:** `material`, `tau_esc` (s), `n_bins` (static), `self_consistent_gap` (static).
+    **Fields:** `material`, `tau_esc` (s), `n_bins` (static), `self_consistent_gap` (static),
+    `energy_extent` (eV above the gap, optional; default that of
+    :func:`diffsc.kinetic_steady_state`, $\max(10\Delta_0,20k_BT_b,4h\nu)$). At resonator
+    temperatures ($k_BT_b\ll\Delta$) the occupied states lie within about one gap of the gap edge,
+    so a span of ~3 gaps puts 3x more bins on each photon energy at the same cost.
     $\sigma_{1,2}$ from the driven $f(E)$ via Mattis–Bardeen, evaluated at the drive frequency.
     """
 
@@ -70,13 +74,14 @@ class KineticResponse(eqx.Module):
     tau_esc: float = 0.17e-9
     n_bins: int = eqx.field(static=True, default=200)
     self_consistent_gap: bool = eqx.field(static=True, default=True)
+    energy_extent: float | None = None
 
     def __call__(self, p, T_bath, freq):
         from ._kinetic import kinetic_steady_state
 
         sol = kinetic_steady_state(
             self.material, T_bath, freq, p, tau_esc=self.tau_esc, n_bins=self.n_bins,
-            self_consistent_gap=self.self_consistent_gap, throw=False,
+            energy_extent=self.energy_extent, self_consistent_gap=self.self_consistent_gap, throw=False,
         )
         s1, s2 = sol.sigma()
         return s1, s2, sol.gap, sol.nqp, sol.success
@@ -115,7 +120,7 @@ class PowerLoopSolution(eqx.Module):
 
 def _state(x, args):
     """Everything the loop computes from x = ln p (p = absorbed power density, W/m^3)."""
-    response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume = args
+    response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume, extra_to_qp = args
     p = jnp.exp(x)
     s1, s2, d, nqp, ok = response(p, T_bath, freq)
     # a failed inner solve may return unphysical sigma: flag it and keep the loop finite
@@ -128,7 +133,9 @@ def _state(x, args):
     )
     Qi_qp = line.Qi
     Qi = 1.0 / (1.0 / Qi_qp + inv_extra)
-    P_abs = absorbed_power(P_read, Qi, Qc, Qi_qp=Qi_qp)
+    # Eq. 25: the quasiparticles take the share Qi/Qi_qp of the absorbed power; with
+    # `extra_to_qp` = 1 the extra channel's share too (the paper's choice Qi/Qi,qp = 1)
+    P_abs = absorbed_power(P_read, Qi, Qc) * Qi * (1.0 / Qi_qp + extra_to_qp * inv_extra)
     return dict(s1=s1, s2=s2, gap=d, nqp=nqp, ok=ok, line=line, Qi_qp=Qi_qp, Qi=Qi, P_abs=P_abs,
                 p_new=P_abs / volume)
 
@@ -229,6 +236,7 @@ def power_loop(
     Qc,
     freq,
     Qi_extra=None,
+    extra_loss_heats_qp: bool = False,
     volume_factor=2.0,
     Cg=None,
     Z0=50.0,
@@ -253,6 +261,10 @@ def power_loop(
     - `freq`: drive/readout frequency at which $\sigma$ is evaluated, Hz (the paper: 5.57 GHz,
       the modelled resonance).
     - `Qi_extra`: extra internal loss channel $Q_i^*$ (TLS, radiation, ...; Eq. 24), None = no extra loss.
+    - `extra_loss_heats_qp`: False (default): the quasiparticles absorb the share
+      $Q_i/Q_{i,qp}$ of $P_{abs}$ (Eq. 25) and the power lost through $Q_i^*$ leaves the film.
+      True: all of $P_{abs}$ heats the quasiparticles, the paper's choice $Q_i/Q_{i,qp}=1$ for
+      its Fig. 1 (where $P_{abs}$ follows the measured, not the quasiparticle-limited, $Q_i$).
     - `volume_factor`: $\kappa$, absorbing volume in units of the central-strip volume (paper: 2).
     - `Cg`, `Z0`: coupling capacitance (F) and line impedance (Ohm); if `Cg` is given, $f_{res}$
       includes the coupler's pull $f_0=f_{1/2}(1-2f_{1/2}C_gZ_0)$.
@@ -268,7 +280,8 @@ def power_loop(
                  else 1.0 / check_positive(jnp.asarray(Qi_extra, float), "Qi_extra"))
     volume = volume_factor * geometry.strip_volume()
     freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
-    args = (response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume)
+    extra_to_qp = jnp.asarray(1.0 if extra_loss_heats_qp else 0.0)
+    args = (response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume, extra_to_qp)
     _, st, converged, n_steps = _solve_loop(args, rtol=float(rtol), max_steps=int(max_steps))
     f_line = st["f_line"]
     f_res = f_line if Cg is None else coupled_resonance_frequency(f_line, Cg, Z0)

@@ -9,14 +9,14 @@ import numpy as np
 from diffsc.reproduce import _style, fig_resonator
 
 
-def _fake_sweep(temperatures, powers, *, kinetic=True, n_bins=100):
+def _fake_sweep(temperatures, powers, *, kinetic=True, n_bins=100, **kwargs):
     T = np.asarray(temperatures, float)[:, None] * np.ones(len(powers))
     j = np.arange(len(powers))[None, :]
     base = 1e3 * np.exp((0.36 - T) / 0.02)  # Qi falls steeply with temperature
     # kinetic: power lowers Qi below 0.2 K and raises it above; heating: always lowers it
     slope = np.where(T > 0.2, 0.2, -0.2) if kinetic else -0.2
     qi = base * (1.0 + slope * j)
-    f_res = 5.57e9 * (1.0 - 1e-3 * (T / 0.36) ** 4 + 1e-6 * j)
+    f_res = 5.57e9 * (1.0 - 1e-3 * (T / 0.36) ** 4 + 1e-6 * j * np.where(T > 0.25, 1, -1))
     ok = np.ones(T.shape, bool)
     if kinetic:  # one failed point with a meaningless value, as the kinetic loop can return
         ok[1, 0] = False
@@ -40,6 +40,8 @@ def test_failed_points_are_left_out_and_the_crossover_uses_converged_rows(tmp_pa
     temps = np.linspace(0.08, 0.36, 11)
     first_above = temps[temps > 0.2][0]
     assert f"raises Qi from {first_above * 1e3:.0f} mK upward" in md
+    first_above_f = temps[temps > 0.25][0]
+    assert f"f_res from {first_above_f * 1e3:.0f} mK upward" in md
     assert "1 of 33" in md
     assert "1e+45" not in md and "falls at 80 mK" in md  # the summary skips the failed row
     (ylim_qi, lines_qi), (ylim_df, lines_df), _ = figs["resonator_fig1bc.png"]

@@ -73,6 +73,28 @@ def test_fixed_point_is_self_consistent(geometry):
     np.testing.assert_allclose(sol.f_line[0], line.f_res, rtol=1e-6)
 
 
+def test_extra_loss_heats_qp_is_the_papers_absorption(geometry):
+    """``extra_loss_heats_qp=True`` puts all of P_abs (Eq. 23) into the quasiparticles (the
+    paper's Qi/Qi,qp = 1); the default keeps only the share Qi/Qi,qp (Eq. 25). With a strong
+    extra loss (Qi* = 1e5 << Qi,qp at 150 mK) the paper's choice deposits far more power, which
+    lowers Qi,qp further."""
+    resp = HeatingResponse(AL)
+    P = 1e-3 * 10 ** (-70.0 / 10)
+    base = power_loop(-70.0, 0.15, resp, geometry, Qc=QC, freq=F, Qi_extra=1e5)
+    paper = power_loop(-70.0, 0.15, resp, geometry, Qc=QC, freq=F, Qi_extra=1e5,
+                       extra_loss_heats_qp=True)
+    assert bool(base.success) and bool(paper.success)
+    np.testing.assert_allclose(paper.P_abs, absorbed_power(P, paper.Qi, QC), rtol=1e-5)
+    np.testing.assert_allclose(base.P_abs, absorbed_power(P, base.Qi, QC, Qi_qp=base.Qi_qp),
+                               rtol=1e-5)
+    assert float(paper.P_abs_density) > 3 * float(base.P_abs_density)
+    assert float(paper.Qi_qp) < float(base.Qi_qp)
+    # without an extra loss channel the two choices coincide
+    a = power_loop(-70.0, 0.15, resp, geometry, Qc=QC, freq=F)
+    b = power_loop(-70.0, 0.15, resp, geometry, Qc=QC, freq=F, extra_loss_heats_qp=True)
+    np.testing.assert_allclose(a.P_abs_density, b.P_abs_density, rtol=1e-12)
+
+
 def test_newton_loop_converges_where_fixed_point_iteration_crawls(geometry):
     """A weak electron-phonon coupling (strong self-heating) makes the loop map's slope
     dF/dln p = -0.89 at 150 mK / -64 dBm: plain iteration would oscillate and converge at that
@@ -85,7 +107,7 @@ def test_newton_loop_converges_where_fixed_point_iteration_crawls(geometry):
     assert bool(sol.success) and int(sol.n_steps) <= 8, int(sol.n_steps)
     x = jnp.log(sol.P_abs_density)
     args = (resp, geometry, jnp.asarray(0.15), jnp.asarray(F), dbm_to_watt(jnp.asarray(-64.0)),
-            jnp.asarray(QC), jnp.zeros(()), 2 * geometry.strip_volume())
+            jnp.asarray(QC), jnp.zeros(()), 2 * geometry.strip_volume(), jnp.zeros(()))
     slope = float(jax.grad(lambda y: _loop_map(y, args))(x))
     assert 0.8 < abs(slope) < 1.0, slope
     np.testing.assert_allclose(float(_loop_map(x, args)), float(x), atol=1e-6)
