@@ -232,3 +232,22 @@ def test_sweep_jacobian_finite_and_failed_points_flagged(geometry, sweep):
         fd = (rs[1 + 2 * i] - rs[2 + 2 * i]) / (2 * h)
         good = np.concatenate([ok, ok])
         np.testing.assert_allclose(col[good], fd[good], rtol=1e-4, atol=1e-5)
+
+
+def test_kinetic_response_passes_the_energy_extent():
+    """KineticResponse(energy_extent=...) is the kinetic solve on that grid (3 gaps instead of
+    the default 10: 2 bins per photon instead of 1 at 48 bins, closer to a resolved solve)."""
+    from diffsc._power_loop import KineticResponse
+
+    ext = 3.0 * AL.gap0
+    kw = dict(tau_esc=0.17e-9, n_bins=48)
+    s1, s2, d, nqp, ok = KineticResponse(AL, n_bins=48, energy_extent=ext)(10.0, 0.3, F)
+    sol = diffsc.kinetic_steady_state(AL, 0.3, F, 10.0, energy_extent=ext, **kw)
+    assert bool(ok) and bool(sol.success)
+    np.testing.assert_allclose([s1, s2], sol.sigma(), rtol=1e-12)
+    np.testing.assert_allclose(nqp, sol.nqp, rtol=1e-12)
+    coarse = diffsc.kinetic_steady_state(AL, 0.3, F, 10.0, **kw)
+    assert float(sol.bin_width) < 0.51 * float(coarse.bin_width)  # h*freq/2 instead of h*freq
+    # the finer bins of the shorter grid are closer to a well-resolved solve (240 bins, 10 gaps)
+    ref = diffsc.kinetic_steady_state(AL, 0.3, F, 10.0, tau_esc=0.17e-9, n_bins=240).nqp
+    assert abs(float(nqp / ref) - 1) < 0.5 * abs(float(coarse.nqp / ref) - 1)
