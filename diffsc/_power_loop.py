@@ -66,7 +66,11 @@ class KineticResponse(eqx.Module):
     `energy_extent` (eV above the gap, optional; default that of
     :func:`diffsc.kinetic_steady_state`, $\max(10\Delta_0,20k_BT_b,4h\nu)$). At resonator
     temperatures ($k_BT_b\ll\Delta$) the occupied states lie within about one gap of the gap edge,
-    so a span of ~3 gaps puts 3x more bins on each photon energy at the same cost.
+    so a span of ~3 gaps puts 3x more bins on each photon energy at the same cost. `rtol`
+    (static): the inner solves' tolerance, tighter than the solver's default 1e-10 because below
+    ~100 mK solves that pass 1e-10 can differ by ~2 % in n_qp, which makes the loop's map ragged
+    (80 mK / -76 dBm without an extra loss: the loop failed at 1e-10 and converges in 5 steps at
+    1e-13; Newton's last steps are quadratic, so it costs about two inner steps).
     $\sigma_{1,2}$ from the driven $f(E)$ via Mattis–Bardeen, evaluated at the drive frequency.
     """
 
@@ -75,13 +79,14 @@ class KineticResponse(eqx.Module):
     n_bins: int = eqx.field(static=True, default=200)
     self_consistent_gap: bool = eqx.field(static=True, default=True)
     energy_extent: float | None = None
+    rtol: float = eqx.field(static=True, default=1e-13)
 
     def __call__(self, p, T_bath, freq):
         from ._kinetic import kinetic_steady_state
 
         sol = kinetic_steady_state(
             self.material, T_bath, freq, p, tau_esc=self.tau_esc, n_bins=self.n_bins,
-            energy_extent=self.energy_extent, self_consistent_gap=self.self_consistent_gap, throw=False,
+            energy_extent=self.energy_extent, rtol=self.rtol, self_consistent_gap=self.self_consistent_gap, throw=False,
         )
         s1, s2 = sol.sigma()
         return s1, s2, sol.gap, sol.nqp, sol.success
