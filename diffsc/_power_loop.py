@@ -86,7 +86,8 @@ class KineticResponse(eqx.Module):
 
         sol = kinetic_steady_state(
             self.material, T_bath, freq, p, tau_esc=self.tau_esc, n_bins=self.n_bins,
-            energy_extent=self.energy_extent, rtol=self.rtol, self_consistent_gap=self.self_consistent_gap, throw=False,
+            energy_extent=self.energy_extent, rtol=self.rtol,
+            self_consistent_gap=self.self_consistent_gap, throw=False,
         )
         s1, s2 = sol.sigma()
         return s1, s2, sol.gap, sol.nqp, sol.success
@@ -140,7 +141,8 @@ def _state(x, args):
     Qi = 1.0 / (1.0 / Qi_qp + inv_extra)
     # Eq. 25: the quasiparticles take the share Qi/Qi_qp of the absorbed power; with
     # `extra_to_qp` = 1 the extra channel's share too (the paper's choice Qi/Qi,qp = 1)
-    P_abs = absorbed_power(P_read, Qi, Qc) * Qi * (1.0 / Qi_qp + extra_to_qp * inv_extra)
+    Qi_heating = 1.0 / (1.0 / Qi_qp + extra_to_qp * inv_extra)
+    P_abs = absorbed_power(P_read, Qi, Qc, Qi_qp=Qi_heating)
     return dict(s1=s1, s2=s2, gap=d, nqp=nqp, ok=ok, line=line, Qi_qp=Qi_qp, Qi=Qi, P_abs=P_abs,
                 p_new=P_abs / volume)
 
