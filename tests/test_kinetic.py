@@ -130,6 +130,39 @@ def test_gradients_match_finite_differences():
     np.testing.assert_allclose(gP, fdP, rtol=1e-3)
 
 
+def test_reported_rates_are_those_of_the_solution_and_differentiable():
+    """The phonons, collision rates and tau_qp come from the solver's last residual evaluation
+    (no new one); they must equal a fresh evaluation at the returned f and gap, and carry
+    implicit derivatives: d(power to bath)/d(absorbed power) = 1 (energy balance), and
+    d tau_qp / d tau_esc against finite differences."""
+    T, P = 0.24, 300.0
+    s = solve(T, P, self_consistent_gap=True)
+    assert bool(s.success)
+    args = [jnp.asarray(a) for a in (T, FREQ, P, TAU_ESC, 0.0)]
+    grid, p, unit_P, _ = ss._problem(AL, *args, None, None, 96, None, "energy_conserving", False)
+    v, gap = jnp.log(s.f / (1 - s.f)), s.gap / AL.gap0
+    w, gamma = co.log_phonons(v, gap, grid, p)
+    _, n, _ = co.phonon_escape_power(w, grid, p)
+    np.testing.assert_allclose(s.n[1:], n[1:], rtol=1e-9)
+    rs, rr = co.collision_rates(v, w, gap, grid, p)
+    rho = co.bin_dos(grid, gap)
+    P_qp = -jnp.sum(grid.energies * rho * grid.delta * s.f * (rs + rr)) * unit_P
+    np.testing.assert_allclose(s.power_qp_to_phonons, P_qp, rtol=1e-9)
+
+    def outputs(theta):  # one forward-mode derivative program for both checks
+        s = solve(T, theta[0], tau_esc=theta[1])
+        return jnp.stack([s.power_to_bath, s.tau_qp])
+
+    theta = jnp.array([P, TAU_ESC])
+    jac = jax.jacfwd(outputs)(theta)
+    np.testing.assert_allclose(jac[0, 0], 1.0, rtol=1e-6)
+    hx = jnp.array([0.0, 1e-3 * TAU_ESC])
+    fd = (outputs(theta + hx)[1] - outputs(theta - hx)[1]) / (2 * hx[1])
+    g = jac[1, 1]
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    assert abs(float(g)) > 0
+
+
 def test_failure_is_reported():
     s = solve(0.32, 1e4, max_steps=1, continuation=0)
     assert not bool(s.success) and int(s.result) == int(diffsc._kinetic.RESULTS.max_steps_reached)

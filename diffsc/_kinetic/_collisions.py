@@ -205,14 +205,23 @@ def phonon_escape_power(w, grid: Grid, p):
     return (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Om**3 * (n - nB), n, nB
 
 
-def log_phonons_and_jacobian(v, gap, grid: Grid, p):
-    r"""$\ln n$, $\Gamma$ and $\partial\ln n_j/\partial v_l$ (shape (3N-1, N)), assembled from the
-    normalised source weights in lattice layouts (O(N^2), no scatters)."""
-    N, L, k0 = grid.n_bins, grid.n_phonons, grid.k0
-    t = _phonon_tables(v, gap, grid, p)
-    lnS, s, Es, Er = _phonon_sums(t, grid)
+def _rows(block, start, n_rows):
+    """Rows start..start+n_rows-1 of `block`, zero outside it (`start` may be traced and
+    negative): a pad and a dynamic slice, which XLA fuses into the consumer's loop."""
+    pad = jnp.zeros((n_rows,) + block.shape[1:], block.dtype)
+    padded = jnp.concatenate([pad, block, pad], axis=0)
+    return jax.lax.dynamic_slice_in_dim(padded, start + n_rows, n_rows, axis=0)
+
+
+def _log_phonon_jacobian(v, t, sums, grid: Grid):
+    r"""The two blocks of $\partial\ln n_j/\partial v_l$ that the quasiparticle equations use:
+    phonons $j<N$ (scattering partners, shape (N, N)) and the recombination window
+    $j=k_0..k_0+2N-2$ (shape (2N-1, N)); assembled from the normalised source weights of
+    :func:`_phonon_sums` in lattice layouts (O(N^2), no scatters). Phonons above the window
+    ($j\ge k_0+2N-1$) couple to no bin and are never formed."""
+    N, k0 = grid.n_bins, grid.k0
+    _, s, Es, Er = sums
     gamma = t["gamma"]
-    w = jnp.where(jnp.arange(L) == 0, 0.0, lnS - jnp.log(gamma))
     f = jax.nn.sigmoid(v)
     fp = f * (1.0 - f)  # df/dv
     # scattering (phonon j = l - i): d ln term / dv_l = 1 - f_l (partner), dv_i = -f_i (own)
@@ -224,9 +233,11 @@ def log_phonons_and_jacobian(v, gap, grid: Grid, p):
     g_r = jax.lax.dynamic_slice_in_dim(gamma, k0, 2 * N - 1)
     s_r = jax.lax.dynamic_slice_in_dim(s, k0, 2 * N - 1)
     rec = 2.0 * ((Er / s_r[None, :]).T * (1.0 - f)[None, :] + t["Cr"].T * fp[None, :] / g_r[:, None])
-    dw = _place(top, 0, L) + _place(rec, k0, L)
-    dw = jnp.where((jnp.arange(L) == 0)[:, None], 0.0, dw)
-    return w, gamma, dw
+    # scattering phonons j < N may also be recombination phonons (j >= k0), and vice versa
+    dw_scat = top + _rows(rec, -k0, N)
+    dw_scat = jnp.where((jnp.arange(N) == 0)[:, None], 0.0, dw_scat)  # n_0 is not a phonon
+    dw_rec = rec + _rows(top, k0, 2 * N - 1)
+    return dw_scat, dw_rec
 
 
 # ----------------------------------------------------------------------------- quasiparticles
@@ -305,58 +316,86 @@ def collision_rates(v, w, gap, grid: Grid, p):
     return -jnp.sum(t["Ea"] - t["Eb"], axis=1), -jnp.sum(t["Ec"] - t["Ee"], axis=1)
 
 
-def residual_and_scale(v, gap, grid: Grid, p):
-    r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated) and the gross
+def residual_parts(v, gap, grid: Grid, p):
+    r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated), the gross
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
-    relative; both from one evaluation of the pair terms."""
-    w, _ = log_phonons(v, gap, grid, p)
-    t = _qp_terms(v, w, gap, grid, p)
+    relative, and the intermediates (phonon tables, pair terms, drive terms) from which
+    :func:`jacobian_from_parts` forms the Jacobian without repeating any of this work."""
+    L = grid.n_phonons
+    t = _phonon_tables(v, gap, grid, p)
+    sums = _phonon_sums(t, grid)
+    w = jnp.where(jnp.arange(L) == 0, 0.0, sums[0] - jnp.log(t["gamma"]))
+    q = _qp_terms(v, w, gap, grid, p)
     q_up, q_dn, Z = _drive_terms(v, gap, grid)
     B = p["P"] / Z
-    R = -jnp.sum((t["Ea"] - t["Eb"]) + (t["Ec"] - t["Ee"]), axis=1) + B * (q_up + q_dn)
-    scale = (jnp.sum((t["Ea"] + t["Eb"]) + (t["Ec"] + t["Ee"]), axis=1)
+    R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + B * (q_up + q_dn)
+    scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
              + jnp.abs(B * q_up) + jnp.abs(B * q_dn) + 1e-300)
+    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, B))
+    return R, scale, parts
+
+
+def rates_from_parts(parts):
+    r"""The by-products of one residual evaluation that the solution reports: $\ln n_j$ and
+    $\Gamma_j$ (as :func:`log_phonons`), the relative scattering and recombination rates (as
+    :func:`collision_rates`) and the recombination out-rate $\sum_kE^c_{ik}=\sum_kB_{ik}f_k
+    (1+n_{ik})$ (per $\tau_0$), whose DOS-weighted mean is $1/\tau_{qp}$."""
+    q = parts["q"]
+    return dict(w=parts["w"], gamma=parts["t"]["gamma"],
+                scattering=-jnp.sum(q["Ea"] - q["Eb"], axis=1),
+                recombination=-jnp.sum(q["Ec"] - q["Ee"], axis=1),
+                recombination_out=jnp.sum(q["Ec"], axis=1))
+
+
+def rates(v, gap, grid: Grid, p):
+    """:func:`rates_from_parts` of a fresh evaluation at (v, gap)."""
+    return rates_from_parts(residual_parts(v, gap, grid, p)[2])
+
+
+def residual_and_scale(v, gap, grid: Grid, p):
+    """Residual and row scale of :func:`residual_parts`."""
+    R, scale, _ = residual_parts(v, gap, grid, p)
     return R, scale
 
 
 def residual(v, gap, grid: Grid, p):
     r"""Relative steady-state residual $\dot f_i/f_i$ (per $\tau_0$) with $n(f)$, $B(f)$ eliminated."""
-    return residual_and_scale(v, gap, grid, p)[0]
+    return residual_parts(v, gap, grid, p)[0]
 
 
-def residual_jacobian(v, gap, grid: Grid, p):
-    r"""Residual, its exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) and the row scale of
-    :func:`residual_and_scale`. The Jacobian includes the
-    phonon elimination ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$.
-    The pair-term derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
-    =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no extra transcendental
-    work is done beyond the residual's."""
+def jacobian_from_parts(parts, grid: Grid):
+    r"""Exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) of the residual whose
+    intermediates are `parts` (:func:`residual_parts`). It includes the phonon elimination
+    ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$. The pair-term
+    derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
+    =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no transcendental work is
+    done beyond the residual's."""
     N = grid.n_bins
-    w, _, dw = log_phonons_and_jacobian(v, gap, grid, p)
-    t = _qp_terms(v, w, gap, grid, p)
+    v, gap, t = parts["v"], parts["gap"], parts["q"]
+    dw_scat, dw_rec = _log_phonon_jacobian(v, parts["t"], parts["sums"], grid)
     Ea, Eb, Ec, Ee = t["Ea"], t["Eb"], t["Ec"], t["Ee"]
     f = jax.nn.sigmoid(v)
     fl, gl = f[None, :], 1.0 - f[None, :]
     # R_i = -sum_l (Ea - Eb) - sum_k (Ec - Ee) + B q_i
     J = jnp.diag(-jnp.sum(Eb + Ee, axis=1))  # d/dv_i of the pair terms (own bin)
     J = J - (-fl * Ea - gl * Eb) - (gl * Ec + fl * Ee)  # d/dv_l of the partner
-    # phonon coupling dR_i/dw_j: scattering partner l = i +- j (columns 0..N-1), recombination
+    # phonon coupling dR_i/dw_j: scattering partner l = i +- j (phonons 0..N-1), recombination
     # partner k with j = k0 + i + k (a window of 2N-1 phonons)
     d3s = jnp.where(t["up"], Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
     d3r = t["sig_r"] * Ec - Ee
     lower = shear_left(d3s[::-1, ::-1])[::-1]
     Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, lower, 0.0))
-    J = J + Gs @ dw[:N]
-    win = jax.lax.dynamic_slice_in_dim(dw, grid.k0, 2 * N - 1, axis=0)
-    J = J - shear_right(d3r) @ win
+    J = J + Gs @ dw_scat
+    J = J - shear_right(d3r) @ dw_rec
     # drive
-    q_up, q_dn, Z = _drive_terms(v, gap, grid)
-    q = q_up + q_dn
-    B = p["P"] / Z
+    q, Z, B = parts["drive"]
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
     dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
-    J = J + B * dq - jnp.outer(q, B / Z * dZ)
-    R = -jnp.sum((Ea - Eb) + (Ec - Ee), axis=1) + B * q
-    scale = (jnp.sum((Ea + Eb) + (Ec + Ee), axis=1) + jnp.abs(B * q_up) + jnp.abs(B * q_dn)
-             + 1e-300)
-    return R, J, scale
+    return J + B * dq - jnp.outer(q, B / Z * dZ)
+
+
+def residual_jacobian(v, gap, grid: Grid, p):
+    r"""Residual, its exact Jacobian (:func:`jacobian_from_parts`) and the row scale of
+    :func:`residual_parts`."""
+    R, scale, parts = residual_parts(v, gap, grid, p)
+    return R, jacobian_from_parts(parts, grid), scale

@@ -3,7 +3,8 @@ r"""Newton solver for the kinetic steady state, continuation in power, implicit 
 Unknowns $x=(v_1..v_N,\Delta)$ with $v=\mathrm{logit}\,f$; equations: the relative rates
 $\dot f_i/f_i=0$ (phonons and drive strength eliminated exactly, see ``_collisions``) and the gap
 equation (or $\Delta=\Delta_{th}$ when the gap is held thermal). Pseudo-transient Newton with
-the exact dense Jacobian (one residual-and-Jacobian evaluation per step), rows scaled by the
+the exact dense Jacobian (one residual per step, and the Jacobian from the same intermediates
+at accepted, unconverged points), rows scaled by the
 gross rates of each bin (so the test $\max_i|\dot f_i|/\mathrm{gross}_i$ is relative and
 meaningful at $f\sim10^{-9}$), a step cap and an acceptance test; if the direct solve fails, the absorbed power is ramped geometrically from a
 small fraction (continuation), all in one ``while_loop`` (:func:`solve`). The root is
@@ -16,8 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from ._collisions import (
+    jacobian_from_parts,
+    rates,
+    rates_from_parts,
     residual,
-    residual_jacobian,
+    residual_parts,
     thermal_escape_power,
 )
 from ._grid import Grid, sqrt_diff_squares
@@ -57,24 +61,39 @@ def full_residual(x, grid: Grid, p, self_consistent: bool):
     return jnp.concatenate([R, F[None]])
 
 
-def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = True):
-    """Residual, Jacobian over (v, gap) and row scales. ``gap_column=False`` leaves out dR/dgap
-    (a forward pass through the residual), which the Newton step does not need when the gap is
-    held."""
+def full_residual_parts(x, grid: Grid, p, self_consistent: bool):
+    """Residual of :func:`full_residual`, its row scales and the intermediates of the
+    quasiparticle rows (:func:`~._collisions.residual_parts`)."""
     v, gap = x[:-1], x[-1]
-    R, Jvv, s = residual_jacobian(v, gap, grid, p)
+    R, s, parts = residual_parts(v, gap, grid, p)
+    F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
+    return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)]), parts
+
+
+def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool,
+                             gap_column: bool = True):
+    """Jacobian over (v, gap) from the intermediates of :func:`full_residual_parts`.
+    ``gap_column=False`` leaves out dR/dgap (a forward pass through the residual), which the
+    Newton step does not need when the gap is held."""
+    v, gap = x[:-1], x[-1]
+    Jvv = jacobian_from_parts(parts, grid)
     if gap_column:
         _, Jvg = jax.jvp(lambda g: residual(v, g, grid, p), (gap,), (jnp.ones(()),))
     else:
-        Jvg = jnp.zeros_like(R)
+        Jvg = jnp.zeros_like(v)
     if self_consistent:
-        F, (Jgv, Jgg) = jax.value_and_grad(gap_equation, argnums=(0, 1))(v, gap, grid, p)
+        Jgv, Jgg = jax.grad(gap_equation, argnums=(0, 1))(v, gap, grid, p)
     else:
-        F, Jgv, Jgg = p["gap_th"] - gap, jnp.zeros_like(v), -jnp.ones(())
+        Jgv, Jgg = jnp.zeros_like(v), -jnp.ones(())
     top = jnp.concatenate([Jvv, Jvg[:, None]], axis=1)
     bot = jnp.concatenate([Jgv, Jgg[None]])[None, :]
-    return (jnp.concatenate([R, F[None]]), jnp.concatenate([top, bot], axis=0),
-            jnp.concatenate([s, jnp.ones(1)]))
+    return jnp.concatenate([top, bot], axis=0)
+
+
+def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = True):
+    """Residual, Jacobian over (v, gap) and row scales."""
+    R, s, parts = full_residual_parts(x, grid, p, self_consistent)
+    return R, full_jacobian_from_parts(x, parts, grid, p, self_consistent, gap_column), s
 
 
 def _max_norm(Rs):
@@ -129,12 +148,15 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     last steps are Newton's. One loop body (not nested loops) keeps the compiled program small,
     and under ``vmap`` only the batch members that need a fallback pay for it.
 
-    Each iteration evaluates the residual and the Jacobian once, at the candidate: its residual
-    decides acceptance and, if accepted, its Jacobian makes the next step (a rejected one costs
-    the same as in a loop that tests candidates by their residual alone). After a change of
-    stage one iteration only re-evaluates at the current point (not counted as a step).
+    Each iteration evaluates the residual at the candidate: it decides acceptance, and only if
+    the candidate is accepted and not yet converged is the Jacobian formed there (from the
+    residual's intermediates, in a ``lax.cond``) for the next step. After a change of stage one
+    iteration only re-evaluates at the current point (not counted as a step). Under ``vmap`` the
+    ``cond`` becomes a select and every member forms the Jacobian.
 
-    Returns (x, error, total steps, converged)."""
+    Returns (x, error, total steps, converged, rates at x): the last are the by-products of
+    the final residual evaluation (:func:`~._collisions.rates_from_parts`), which the solution
+    reports without evaluating them again."""
     ones = jnp.ones(2 if continuation > 0 else 1)
     ramp = jnp.logspace(-continuation, 0.0, continuation + 1) if continuation > 0 else ones[:0]
     fracs = jnp.concatenate([ones, ramp])
@@ -147,11 +169,19 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     def cond(st):
         return ~st["done"]
 
-    def evaluate(y, stage):
-        R, J, s = full_jacobian(y, grid, _stage_params(p, fracs[stage]), self_consistent,
-                                gap_column=self_consistent)
+    def evaluate(y, stage, wants_jacobian=lambda err: True):
+        # the residual first; the Jacobian (about half the work) only where it will be used
+        pc = _stage_params(p, fracs[stage])
+        R, s, parts = full_residual_parts(y, grid, pc, self_consistent)
         Rs = R / s
-        return Rs, J / s[:, None], s, _max_norm(Rs)
+        err = _max_norm(Rs)
+        Js = jax.lax.cond(
+            wants_jacobian(err),
+            lambda: full_jacobian_from_parts(y, parts, grid, pc, self_consistent,
+                                             gap_column=self_consistent) / s[:, None],
+            lambda: jnp.zeros((n, n)),
+        )
+        return Rs, Js, s, err, rates_from_parts(parts)
 
     def body(st):
         # One evaluation (residual AND Jacobian) per iteration: the candidate's Jacobian is the
@@ -180,8 +210,14 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         if self_consistent:
             xn = jnp.where(phys, xn.at[-1].set(project_gap(xn[:-1], xn[-1], grid, pc)), xn)
         y = jnp.where(refresh, x, xn)
-        Rn, Jn, sn, en = evaluate(y, stage)
-        good = jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | refresh
+
+        def accepted(en):
+            return jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | refresh
+
+        # a rejected candidate's Jacobian is discarded, and a converged one's is never used (the
+        # loop stops, or the next stage re-evaluates): only the residual is formed for those
+        Rn, Jn, sn, en, rn = evaluate(y, stage, lambda en: refresh | (accepted(en) & (en > rtol)))
+        good = accepted(en)
         x = jnp.where(good, y, x)
         e = jnp.where(good, en, err)
         # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
@@ -203,6 +239,7 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         return dict(
             x=jnp.where(restart, x_restart, x),
             Rs=keep(Rn, Rs), Js=keep(Jn, Js), s=keep(sn, s), err=e,
+            rates=jax.tree_util.tree_map(keep, rn, st["rates"]),
             refresh=move,
             h=jnp.where(move, _PHYS_H0, h),
             stage=jnp.where(move, stage + 1, stage),
@@ -212,12 +249,12 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
             done=(conv & final) | (exhausted & final),
         )
 
-    Rs0, Js0, s0, err0 = evaluate(x0, 0)
-    st = dict(x=x0, Rs=Rs0, Js=Js0, s=s0, err=err0, refresh=jnp.asarray(False),
+    Rs0, Js0, s0, err0, rates0 = evaluate(x0, 0)
+    st = dict(x=x0, Rs=Rs0, Js=Js0, s=s0, err=err0, rates=rates0, refresh=jnp.asarray(False),
               h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
               k_total=jnp.asarray(0), ok=err0 <= rtol, done=err0 <= rtol)
     st = jax.lax.while_loop(cond, body, st)
-    return st["x"], st["err"], st["k_total"], st["ok"]
+    return st["x"], st["err"], st["k_total"], st["ok"], st["rates"]
 
 
 def quasi_thermal_start(x0, grid: Grid, p):
@@ -246,23 +283,29 @@ def quasi_thermal_start(x0, grid: Grid, p):
 
 # ----------------------------------------------------------------------------- implicit adjoint
 def make_root(self_consistent: bool, max_steps: int, rtol: float, continuation: int):
+    r"""The steady state as a function ``root(x0, grid, p) -> (x, rates, (err, steps, ok))``
+    with implicit derivatives: $\dot x=-J^{-1}\partial_\theta R\,\dot\theta$, and the rates
+    (:func:`~._collisions.rates`) differentiated along $(\dot x,\dot\theta)$. Without
+    differentiation the rates are the solver's own by-products (no extra evaluation)."""
+
     @jax.custom_jvp
     def root(x0, grid, p):
-        x, err, k, ok = solve(
+        x, err, k, ok, r = solve(
             quasi_thermal_start(x0, grid, p), grid, p, self_consistent, max_steps, rtol,
             continuation, x_ramp=x0,
         )
-        return x, (err, k.astype(float), ok.astype(float))
+        return x, r, (err, k.astype(float), ok.astype(float))
 
     @root.defjvp
     def _root_jvp(primals, tangents):
         x0, grid, p = primals
         _, dgrid, dp = tangents
-        x, aux = root(x0, grid, p)
+        x, _, aux = root(x0, grid, p)
         _, J, _ = full_jacobian(x, grid, p, self_consistent)
         _, dR = jax.jvp(lambda g, q: full_residual(x, g, q, self_consistent), (grid, p), (dgrid, dp))
         dx = -jnp.linalg.solve(J, dR)
+        r, dr = jax.jvp(lambda y, g, q: rates(y[:-1], y[-1], g, q), (x, grid, p), (dx, dgrid, dp))
         zeros = jax.tree_util.tree_map(jnp.zeros_like, aux)
-        return (x, aux), (dx, zeros)
+        return (x, r, aux), (dx, dr, zeros)
 
     return root

@@ -14,13 +14,7 @@ from .._constants import h as _h
 from .._constants import k_B
 from .._material import Material
 from .._validation import check_nonnegative, check_positive
-from ._collisions import (
-    _pair_tables,
-    collision_rates,
-    drive_strength,
-    log_phonons,
-    phonon_escape_power,
-)
+from ._collisions import drive_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
 from ._solution import RESULTS, KineticSolution
 from ._solver import gap_equation, make_root
@@ -118,15 +112,15 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     E = grid.energies
     v_th = x0[:-1]
     root = make_root(self_consistent, max_steps, rtol, continuation)
-    x, (err, nsteps, ok) = root(x0, grid, p)
+    x, rates, (err, nsteps, ok) = root(x0, grid, p)
     v, gap = x[:-1], x[-1]
     # observables
     gap_thermal = _discrete_thermal_gap(v_th, gap_th, grid, p) if self_consistent else gap_th
     f = jax.nn.sigmoid(v)
     rho = bin_dos(grid, gap)
     d = grid.delta
-    w, gamma = log_phonons(v, gap, grid, p)
-    rs, rr = collision_rates(v, w, gap, grid, p)
+    w, gamma = rates["w"], rates["gamma"]  # the solver's last evaluation, not a new one
+    rs, rr = rates["scattering"], rates["recombination"]
     B, Z = drive_strength(v, gap, grid, p)
     Omj = grid.phonon_energies
     dP, n, nB = phonon_escape_power(w, grid, p)  # reduced, per reduced energy
@@ -135,8 +129,7 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     nqp = 4.0 * N0 * gap0 * jnp.sum(f * rho) * d
     rho_th = bin_dos(grid, gap_thermal)
     nqp_th = 4.0 * N0 * gap0 * jnp.sum(jax.nn.sigmoid(v_th) * rho_th) * d
-    _, Br, _, jr, _ = _pair_tables(gap, grid, p)
-    inv_tr = jnp.sum(Br * f[None, :] * (1.0 + n[jr]), axis=1)  # per tau0
+    inv_tr = rates["recombination_out"]  # sum_k B_ik f_k (1 + n_ik), per tau0
     tau_qp = tau0 * jnp.sum(f * rho) / jnp.sum(f * rho * inv_tr)
     finite = jnp.isfinite(err) & jnp.all(jnp.isfinite(x)) & jnp.all(gamma > 0)
     result = jnp.where(finite, jnp.where(ok > 0.5, RESULTS.successful, RESULTS.max_steps_reached),
