@@ -273,7 +273,7 @@ def _qp_terms(v, w, gap, grid: Grid, p):
     Eb = A * jnp.exp((lf[None, :] - lf[:, None] + lg[:, None]) + lndn)
     Ec = Br * jnp.exp(lf[None, :] + wr1)
     Ee = Br * jnp.exp((lg[:, None] + lg[None, :] - lf[:, None]) + wr)
-    return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr], up=up, js=js)
+    return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr])
 
 
 def _drive_terms(v, gap, grid: Grid):
@@ -381,7 +381,8 @@ def jacobian_from_parts(parts, grid: Grid):
     J = J - (-fl * Ea - gl * Eb) - (gl * Ec + fl * Ee)  # d/dv_l of the partner
     # phonon coupling dR_i/dw_j: scattering partner l = i +- j (phonons 0..N-1), recombination
     # partner k with j = k0 + i + k (a window of 2N-1 phonons)
-    d3s = jnp.where(t["up"], Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
+    up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]  # absorption (l > i)
+    d3s = jnp.where(up, Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
     d3r = t["sig_r"] * Ec - Ee
     lower = shear_left(d3s[::-1, ::-1])[::-1]
     Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, lower, 0.0))

@@ -70,14 +70,30 @@ def full_residual_parts(x, grid: Grid, p, self_consistent: bool):
     return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)]), parts
 
 
+def linearized_residual_parts(x, grid: Grid, p, self_consistent: bool, gap_column: bool):
+    r""":func:`full_residual_parts`, and a function that returns $\partial R/\partial\Delta$
+    (the quasiparticle rows) from the same primal pass (``jax.linearize``: calling it costs a
+    tangent pass only), or None when ``gap_column`` is False."""
+    v, gap = x[:-1], x[-1]
+    if not gap_column:
+        return full_residual_parts(x, grid, p, self_consistent), None
+    out, lin = jax.linearize(
+        lambda g: full_residual_parts(jnp.concatenate([v, g[None]]), grid, p, self_consistent),
+        gap)
+    return out, lambda: lin(jnp.ones_like(gap))[0][:-1]
+
+
 def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool,
-                             gap_column: bool = True):
+                             gap_column=True):
     """Jacobian over (v, gap) from the intermediates of :func:`full_residual_parts`.
-    ``gap_column=False`` leaves out dR/dgap (a forward pass through the residual), which the
-    Newton step does not need when the gap is held."""
+    `gap_column`: True (dR/dgap by a forward pass through the residual), a function returning
+    it (:func:`linearized_residual_parts`), or False (left out: the Newton step does not need
+    it when the gap is held)."""
     v, gap = x[:-1], x[-1]
     Jvv = jacobian_from_parts(parts, grid)
-    if gap_column:
+    if callable(gap_column):
+        Jvg = gap_column()
+    elif gap_column:
         _, Jvg = jax.jvp(lambda g: residual(v, g, grid, p), (gap,), (jnp.ones(()),))
     else:
         Jvg = jnp.zeros_like(v)
@@ -172,13 +188,14 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     def evaluate(y, stage, wants_jacobian=lambda err: True):
         # the residual first; the Jacobian (about half the work) only where it will be used
         pc = _stage_params(p, fracs[stage])
-        R, s, parts = full_residual_parts(y, grid, pc, self_consistent)
+        (R, s, parts), gap_column = linearized_residual_parts(y, grid, pc, self_consistent,
+                                                              self_consistent)
         Rs = R / s
         err = _max_norm(Rs)
         Js = jax.lax.cond(
             wants_jacobian(err),
             lambda: full_jacobian_from_parts(y, parts, grid, pc, self_consistent,
-                                             gap_column=self_consistent) / s[:, None],
+                                             gap_column=gap_column) / s[:, None],
             lambda: jnp.zeros((n, n)),
         )
         return Rs, Js, s, err, rates_from_parts(parts)
