@@ -276,26 +276,59 @@ def _qp_terms(v, w, gap, grid: Grid, p):
     return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr])
 
 
-def _drive_terms(v, gap, grid: Grid):
+def _drive_terms(v, gap, grid: Grid, m=None):
     r"""Photon terms per unit $B$, relative to $f_i$: absorption from below and emission to
     above, $q_i=q^\uparrow_i+q^\downarrow_i=I_i/(Bf_i)$, and the absorbed energy per unit $B$,
     $Z=\sum_iE_i\bar\rho_i\delta\,I_i/B=2h\nu\,\delta\sum_kg_k(f_k-f_{k+m})$ with the pair
     weight $g_k=(1+\Delta^2/\tilde E_k\tilde E_{k+m})\bar\rho_k\bar\rho_{k+m}$. The pair form has
     no cancellation between up and down transitions (near equilibrium they almost cancel, and
-    the bin-wise sum would carry a relative round-off of ~1e-9 into $B=P/Z$)."""
+    the bin-wise sum would carry a relative round-off of ~1e-9 into $B=P/Z$). `m`: photon
+    energy in bins (default the grid's, $h\nu=m\delta$)."""
     N = grid.n_bins
+    m = grid.m if m is None else m
     rho = bin_dos(grid, gap)
     Et = jnp.maximum(grid.energies, gap)
     idx = jnp.arange(N)
-    up, dn = idx + grid.m, idx - grid.m
+    up, dn = idx + m, idx - m
     vu, vd = up < N, dn >= 0
     uc, dc = jnp.clip(up, 0, N - 1), jnp.clip(dn, 0, N - 1)
     lf = _lf(v)
     c_up = jnp.where(vu, 1.0 + gap**2 / (Et * Et[uc]), 0.0)
     q_up = 2.0 * c_up * rho[uc] * jnp.expm1(lf[uc] - lf)
     q_dn = jnp.where(vd, 2.0 * (1.0 + gap**2 / (Et * Et[dc])) * rho[dc], 0.0) * jnp.expm1(lf[dc] - lf)
-    Z = -2.0 * grid.m * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
+    Z = -2.0 * m * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
     return q_up, q_dn, Z
+
+
+def _pair_breaking_q(v, gap, grid: Grid, p):
+    r"""Pair-breaking photons at $h\nu_s=m_s\delta>2\Delta$ (physics reference §3.4), per unit
+    $B_s$ and relative to $f_i$: the scattering bracket of :func:`_drive_terms` at $m_s$ plus
+    pair generation $2c^-_{ik}\bar\rho_k(1-f_i-f_k)/f_i$ with $E_k=h\nu_s-E_i$ (bin
+    $k=m_s-k_0-i$) and $c^-=1-\Delta^2/\tilde E_i\tilde E_k$. Returns $q^s_i=I^s_i/(B_sf_i)$ and the
+    absorbed energy per unit $B_s$, $Z_s=\sum_iE_i\bar\rho_i\delta\,I^s_i/B_s$; the pair part in
+    its symmetric form $h\nu_s\delta\sum_i\bar\rho_ic^-_{ik}\bar\rho_k(1-f_i-f_k)$ (each pair
+    absorbs $E_i+E_k=h\nu_s$)."""
+    N, ms = grid.n_bins, p["ms"]
+    q_up, q_dn, Z_scat = _drive_terms(v, gap, grid, ms)
+    rho = bin_dos(grid, gap)
+    Et = jnp.maximum(grid.energies, gap)
+    k = ms - grid.k0 - jnp.arange(N)
+    kc = jnp.clip(k, 0, N - 1)
+    c = jnp.where((k >= 0) & (k < N), (1.0 - gap**2 / (Et * Et[kc])) * rho[kc], 0.0)
+    lf, lg = _lf(v), _lg(v)
+    q_pair = 2.0 * c * (jnp.exp(lg - lf) - jnp.exp(lf[kc] - lf))
+    Z_pair = ms * grid.delta**2 * jnp.sum(rho * c * (jnp.exp(lg) - jnp.exp(lf[kc])))
+    return q_up + q_dn + q_pair, Z_scat + Z_pair
+
+
+def pair_breaking_strength(v, gap, grid: Grid, p):
+    """B_s (reduced, per tau0) of the pair-breaking photons for the requested power (0 if none),
+    and the rate of quasiparticle generation by them (per tau0, in units of 4 N0 Delta_0)."""
+    if "Ps" not in p:
+        return jnp.zeros(()), jnp.zeros(())
+    q, Z = _pair_breaking_q(v, gap, grid, p)
+    Bs = p["Ps"] / Z
+    return Bs, Bs * grid.delta * jnp.sum(bin_dos(grid, gap) * jax.nn.sigmoid(v) * q)
 
 
 def _drive_q(v, gap, grid: Grid):
@@ -332,6 +365,12 @@ def residual_parts(v, gap, grid: Grid, p):
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
              + jnp.abs(B * q_up) + jnp.abs(B * q_dn) + 1e-300)
     parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, B))
+    if "Ps" in p:  # pair-breaking photons
+        q_s, Z_s = _pair_breaking_q(v, gap, grid, p)
+        B_s = p["Ps"] / Z_s
+        R = R + B_s * q_s
+        scale = scale + jnp.abs(B_s * q_s)
+        parts["pair_drive"] = (q_s, Z_s, B_s)
     return R, scale, parts
 
 
@@ -363,7 +402,7 @@ def residual(v, gap, grid: Grid, p):
     return residual_parts(v, gap, grid, p)[0]
 
 
-def jacobian_from_parts(parts, grid: Grid):
+def jacobian_from_parts(parts, grid: Grid, p):
     r"""Exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) of the residual whose
     intermediates are `parts` (:func:`residual_parts`). It includes the phonon elimination
     ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$. The pair-term
@@ -392,11 +431,17 @@ def jacobian_from_parts(parts, grid: Grid):
     q, Z, B = parts["drive"]
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
     dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
-    return J + B * dq - jnp.outer(q, B / Z * dZ)
+    J = J + B * dq - jnp.outer(q, B / Z * dZ)
+    if "pair_drive" in parts:
+        q_s, Z_s, B_s = parts["pair_drive"]
+        dq_s = jax.jacfwd(lambda x: _pair_breaking_q(x, gap, grid, p)[0])(v)
+        dZ_s = jax.grad(lambda x: _pair_breaking_q(x, gap, grid, p)[1])(v)
+        J = J + B_s * dq_s - jnp.outer(q_s, B_s / Z_s * dZ_s)
+    return J
 
 
 def residual_jacobian(v, gap, grid: Grid, p):
     r"""Residual, its exact Jacobian (:func:`jacobian_from_parts`) and the row scale of
     :func:`residual_parts`."""
     R, scale, parts = residual_parts(v, gap, grid, p)
-    return R, jacobian_from_parts(parts, grid), scale
+    return R, jacobian_from_parts(parts, grid, p), scale

@@ -47,7 +47,11 @@ class KineticSolution(eqx.Module):
     - `nqp`: $4N_0\sum_if_i\bar\rho_i\delta$, 1/m^3; `nqp_thermal`: same with the thermal $f$.
     - `tau_qp`: number-averaged recombination time $n_{qp}/\Gamma_r$, s.
     - `drive_rate`: $B$, 1/s.
-    - `absorbed_power`, `power_qp_to_phonons`, `power_to_bath`: W/m^3 (equal in steady state).
+    - `absorbed_power` (sub-gap photons), `power_qp_to_phonons`, `power_to_bath`: W/m^3; in
+      steady state $P_{qp\to ph}=P_{abs}+P_s$ and $P_{ph\to b}=P_{abs}+P_s+P_{ph}$.
+    - `pair_breaking_power`: $P_s$, W/m^3, of the optional pair-breaking photons;
+      `pair_breaking_rate`: their strength $B_s$, 1/s; `pair_generation_rate`: the net number of
+      quasiparticles they create, $4N_0\int\rho I^s_{qp}dE$, 1/(m^3 s) (0 without them).
     - `sigma1_grid`: grid-consistent $\sigma_1/\sigma_N$ with
       $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$.
     - `freq`: drive frequency, Hz; `T_bath`: K.
@@ -70,6 +74,9 @@ class KineticSolution(eqx.Module):
     tau_qp: Float[Array, ""]
     drive_rate: Float[Array, ""]
     absorbed_power: Float[Array, ""]
+    pair_breaking_rate: Float[Array, ""]
+    pair_breaking_power: Float[Array, ""]
+    pair_generation_rate: Float[Array, ""]
     power_qp_to_phonons: Float[Array, ""]
     power_to_bath: Float[Array, ""]
     sigma1_grid: Float[Array, ""]

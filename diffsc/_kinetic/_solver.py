@@ -90,7 +90,7 @@ def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool,
     it (:func:`linearized_residual_parts`), or False (left out: the Newton step does not need
     it when the gap is held)."""
     v, gap = x[:-1], x[-1]
-    Jvv = jacobian_from_parts(parts, grid)
+    Jvv = jacobian_from_parts(parts, grid, p)
     if callable(gap_column):
         Jvg = gap_column()
     elif gap_column:
@@ -118,7 +118,10 @@ def _max_norm(Rs):
 
 
 def _stage_params(p, frac):
-    return dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
+    q = dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
+    if "Ps" in p:
+        q["Ps"] = p["Ps"] * frac
+    return q
 
 
 def project_gap(v, gap, grid: Grid, p, iters: int = 4):
@@ -280,7 +283,7 @@ def quasi_thermal_start(x0, grid: Grid, p):
     (bisection in $\ln T^*$). It puts $n_{qp}$ on the right scale, so the drive strength $B$ is
     moderate from the first step."""
     E = grid.energies
-    target = p["P"]
+    target = p["P"] + p.get("Ps", 0.0)
     escape = thermal_escape_power(x0[-1], grid, p)
 
     def power(lt):

@@ -14,7 +14,7 @@ from .._constants import h as _h
 from .._constants import k_B
 from .._material import Material
 from .._validation import check_nonnegative, check_positive
-from ._collisions import drive_strength, phonon_escape_power
+from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
 from ._solution import RESULTS, KineticSolution
 from ._solver import gap_equation, make_root
@@ -57,9 +57,10 @@ def _discrete_thermal_gap(v_th, gap_guess, grid, p):
 
 
 def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins, bins_per_photon,
-             tau0_ph_mode, has_ph):
+             tau0_ph_mode, has_ph, P_s=None, freq_s=None):
     """Grid and reduced parameters of one kinetic problem; also the power unit (W/m^3) and the
-    undriven start x0 = (thermal logits, thermal gap)."""
+    undriven start x0 = (thermal logits, thermal gap). `P_s`, `freq_s`: pair-breaking photons
+    (W/m^3, Hz), or None."""
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
@@ -70,8 +71,18 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
         hnu, hnu >= 2.0 * gap_th,
         "diffsc: argument `freq` must be sub-gap (h*freq < 2*gap(T_bath)) for the microwave drive.",
     )
+    has_s = freq_s is not None
+    if has_s:
+        hnu_s = _h * freq_s / gap0
+        hnu_s = eqx.error_if(
+            hnu_s, hnu_s <= 2.0 * gap_th,
+            "diffsc: argument `pair_breaking_freq` must be above the gap edge "
+            "(h*freq > 2*gap(T_bath)) for pair-breaking photons.",
+        )
     if extent is None:
         ext = jnp.maximum(jnp.maximum(10.0, 20.0 * p["kT"]), 4.0 * hnu)
+        if has_s:
+            ext = jnp.maximum(ext, 2.0 * hnu_s)
     else:
         ext = extent / gap0
     grid = make_grid(hnu, gap_th, p["kT"], n_bins, bins_per_photon, ext)
@@ -82,6 +93,16 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
     )
     unit_P = 4.0 * N0 * gap0**2 / tau0 * _e_charge  # W/m^3 per reduced power unit
     p["P"] = P_abs / unit_P
+    if has_s:
+        # photon energy rounded to the lattice: pairs E_i + E_k = (k0 + i + k) delta
+        ms = jnp.round(hnu_s / grid.delta).astype(int)
+        ms = eqx.error_if(
+            ms, ms - grid.k0 > n_bins - 1,
+            "diffsc: the energy grid is too short for the pair-breaking photons: it must reach "
+            "h*pair_breaking_freq - gap; raise energy_extent or n_bins.",
+        )
+        p["ms"] = ms
+        p["Ps"] = P_s / unit_P
     p["gap_th"] = gap_th
     L = grid.n_phonons
     if has_ph:
@@ -100,14 +121,15 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
 @functools.partial(
     eqx.filter_jit,
 )
-def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, static):
+def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None, freq_s=None,
+           *, static):
     (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, max_steps, rtol, continuation,
      throw, has_ph) = static
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
     grid, p, unit_P, x0 = _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent,
-                                   n_bins, bins_per_photon, tau0_ph_mode, has_ph)
+                                   n_bins, bins_per_photon, tau0_ph_mode, has_ph, P_s, freq_s)
     gap_th = p["gap_th"]
     E = grid.energies
     v_th = x0[:-1]
@@ -122,6 +144,7 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
     w, gamma = rates["w"], rates["gamma"]  # the solver's last evaluation, not a new one
     rs, rr = rates["scattering"], rates["recombination"]
     B, Z = drive_strength(v, gap, grid, p)
+    B_s, G_s = pair_breaking_strength(v, gap, grid, p)
     Omj = grid.phonon_energies
     dP, n, nB = phonon_escape_power(w, grid, p)  # reduced, per reduced energy
     P_bath = jnp.sum(dP) * d * unit_P
@@ -153,6 +176,9 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, *, stati
         tau_qp=tau_qp,
         drive_rate=B / tau0,
         absorbed_power=jnp.asarray(P_abs, float),
+        pair_breaking_rate=B_s / tau0,
+        pair_breaking_power=jnp.asarray(0.0 if P_s is None else P_s, float),
+        pair_generation_rate=4.0 * N0 * gap0 * G_s / tau0,
         power_qp_to_phonons=P_qp,
         power_to_bath=P_bath,
         sigma1_grid=Z / (grid.m * d) ** 2,
@@ -199,6 +225,8 @@ def kinetic_steady_state(
     tau0_ph: str = "energy_conserving",
     phonon_power_density=0.0,
     phonon_energy=None,
+    pair_breaking_power_density=0.0,
+    pair_breaking_freq=None,
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
@@ -242,6 +270,10 @@ def kinetic_steady_state(
       (the material's value; the phonon DOS is then scaled consistently).
     - `phonon_power_density`, `phonon_energy`: optional injected phonons, W/m^3 at eV (rounded
       to the lattice).
+    - `pair_breaking_power_density`, `pair_breaking_freq`: optional pair-breaking photons,
+      absorbed power density W/m^3 at frequency Hz ($h\nu_s>2\Delta$; the photon energy is
+      rounded to the lattice, and the default `energy_extent` grows to $2h\nu_s$). Their strength
+      $B_s$ is eliminated like $B$: $P_s=4N_0\int I^s_{qp}E\rho\,dE$ (physics reference §3.4).
     - `max_steps`: Newton steps per stage (the fast path stops at min(60, `max_steps`) when a
       fallback follows); `rtol`: tolerance on the max relative rate residual;
       `continuation`: number of power-ramp stages; 0 disables both fallbacks.
@@ -255,6 +287,16 @@ def kinetic_steady_state(
     Pph = check_nonnegative(jnp.asarray(phonon_power_density, float), "phonon_power_density", "W/m^3")
     has_ph = phonon_energy is not None
     Om = check_positive(jnp.asarray(phonon_energy, float), "phonon_energy", "eV") if has_ph else None
+    if pair_breaking_freq is None:
+        Ps = fs = None
+        if pair_breaking_power_density is not None and jnp.any(
+                jnp.asarray(pair_breaking_power_density) != 0):
+            raise ValueError("diffsc: argument `pair_breaking_power_density` needs "
+                             "`pair_breaking_freq` (Hz).")
+    else:
+        Ps = check_nonnegative(jnp.asarray(pair_breaking_power_density, float),
+                               "pair_breaking_power_density", "W/m^3")
+        fs = check_positive(jnp.asarray(pair_breaking_freq, float), "pair_breaking_freq", "Hz")
     static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
                      continuation, throw, has_ph)
-    return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, static=static)
+    return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, Ps, fs, static=static)
