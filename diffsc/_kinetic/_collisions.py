@@ -185,13 +185,15 @@ def phonon_rates(v, gap, grid: Grid, p):
     return t["gamma"] - p["esc"], S_qp
 
 
+def _log_occupation(t, sums, grid: Grid):
+    r"""$\ln n_j=\ln S_j-\ln\Gamma_j$ from the tables and sums ($\ln n_0=0$: not a phonon)."""
+    return jnp.where(jnp.arange(grid.n_phonons) == 0, 0.0, sums[0] - jnp.log(t["gamma"]))
+
+
 def log_phonons(v, gap, grid: Grid, p):
     r"""Steady-state $\ln n_j=\ln S_j-\ln\Gamma_j$ for given $f$ (and $\Gamma_j$), $j=0..3N-2$."""
-    L = grid.n_phonons
     t = _phonon_tables(v, gap, grid, p)
-    lnS, _, _, _ = _phonon_sums(t, grid)
-    w = lnS - jnp.log(t["gamma"])
-    return jnp.where(jnp.arange(L) == 0, 0.0, w), t["gamma"]
+    return _log_occupation(t, _phonon_sums(t, grid), grid), t["gamma"]
 
 
 def phonon_escape_power(w, grid: Grid, p):
@@ -354,10 +356,9 @@ def residual_parts(v, gap, grid: Grid, p):
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
     relative, and the intermediates (phonon tables, pair terms, drive terms) from which
     :func:`jacobian_from_parts` forms the Jacobian without repeating any of this work."""
-    L = grid.n_phonons
     t = _phonon_tables(v, gap, grid, p)
     sums = _phonon_sums(t, grid)
-    w = jnp.where(jnp.arange(L) == 0, 0.0, sums[0] - jnp.log(t["gamma"]))
+    w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
     q_up, q_dn, Z = _drive_terms(v, gap, grid)
     B = p["P"] / Z
