@@ -22,7 +22,8 @@ def solve(P_s, P=0.0, **kw):
 
 def test_energy_and_number_balance():
     """P_qp->ph = P_ph->bath = P_abs + P_s; the photons' net quasiparticle generation equals
-    the net recombination, and is (just below) two quasiparticles per absorbed photon."""
+    the net recombination, and is (just below) two quasiparticles per absorbed photon of the
+    lattice energy."""
     P_s, P = 10.0, 100.0
     s = solve(P_s, P)
     assert bool(s.success)
@@ -38,7 +39,8 @@ def test_energy_and_number_balance():
     hnu_s = p["ms"] * grid.delta * AL.gap0  # eV: the photon energy rounded to the lattice
     assert abs(float(hnu_s) / (h * FREQ_S) - 1) < 0.5 * float(grid.delta) / float(hnu_s / AL.gap0)
     photons = P_s / (hnu_s * e)  # absorbed photons per m^3 per s
-    assert 0.95 * 2 * photons < float(s.pair_generation_rate) < 2 * photons
+    # at 120 mK almost every absorbed photon breaks a pair (few quasiparticles to absorb it)
+    assert 0.999 * 2 * photons < float(s.pair_generation_rate) < 2 * photons
 
 
 def test_strong_drive_is_recombination_limited_and_beats_subgap_photons():
