@@ -69,8 +69,15 @@ from ._resonator_geometry import calibrate_geometry as calibrate_geometry
 from ._resonator_geometry import linearised_response as linearised_response
 from ._resonator_fit import S21Fit as S21Fit
 from ._resonator_fit import fit_s21 as fit_s21
+from ._fit_status import FIT_RESULTS as FIT_RESULTS
 from ._touchstone import read_touchstone as read_touchstone
 from ._touchstone import write_touchstone as write_touchstone
+
+# --- measured data: files, temperature sweeps, two-level systems ---
+from ._sweep_io import Sweep as Sweep
+from ._sweep_io import SweepFormatError as SweepFormatError
+from ._sweep_io import read_sweep as read_sweep
+from ._sweep_io import read_sweeps as read_sweeps
 from ._power_loop import power_loop as power_loop
 from ._power_loop import fit_power_sweep as fit_power_sweep
 from ._power_loop import PowerSweepFit as PowerSweepFit

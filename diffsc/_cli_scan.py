@@ -1,4 +1,4 @@
-"""``diffsc scan CONFIG`` and ``diffsc fit s21 FILE``: the scan/fit command line.
+"""``diffsc scan CONFIG``: the scan command line (``diffsc fit`` lives in ``_cli_fit``).
 
 A scan config is a TOML file::
 
@@ -28,7 +28,6 @@ import dataclasses
 import importlib
 import inspect
 import json
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 
 
 class ConfigError(ValueError):
-    """A scan config or fit input that cannot be used; the message says what to change."""
+    """A scan config that cannot be used; the message says what to change."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -408,76 +407,6 @@ def _units_for(config, fn):
 
 
 # ------------------------------------------------------------------------------------------------
-# fit s21
-# ------------------------------------------------------------------------------------------------
-
-
-def read_s21(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``(freq [Hz], s21 [complex])`` from ``.s2p``/``.s1p`` Touchstone, ``.csv`` or ``.npz``.
-
-    CSV: columns ``freq, re, im`` (frequency in Hz; a header line is allowed). NPZ: arrays
-    ``freq`` (Hz) and ``s21`` (complex), or ``s21_re`` and ``s21_im``.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"file {str(path)!r} not found.")
-    suffix = path.suffix.lower()
-    if suffix.startswith(".s") and suffix.endswith("p"):
-        from ._touchstone import read_touchstone
-
-        freq, s = read_touchstone(path)
-        key = "S21" if "S21" in s else "S11"
-        return np.asarray(freq, float), np.asarray(s[key])
-    if suffix == ".csv":
-        try:
-            data = np.loadtxt(path, delimiter=",", ndmin=2)
-        except ValueError:
-            data = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)
-        if data.shape[1] != 3:
-            raise ConfigError(f"{path.name}: CSV needs 3 columns freq, re, im; got {data.shape[1]}.")
-        return data[:, 0], data[:, 1] + 1j * data[:, 2]
-    if suffix == ".npz":
-        with np.load(path) as z:
-            if "freq" not in z:
-                raise ConfigError(f"{path.name}: NPZ needs an array `freq` (Hz).")
-            if "s21" in z:
-                s21 = z["s21"]
-            elif "s21_re" in z and "s21_im" in z:
-                s21 = z["s21_re"] + 1j * z["s21_im"]
-            else:
-                raise ConfigError(f"{path.name}: NPZ needs `s21` (complex) or `s21_re`, `s21_im`.")
-            return np.asarray(z["freq"], float), np.asarray(s21)
-    raise ConfigError(f"{path.name}: unsupported format {suffix!r}; use .s2p/.s1p, .csv or .npz.")
-
-
-_S21_UNITS = {"f_res": "Hz", "phi": "rad", "alpha": "rad", "tau": "s"}
-
-
-def fit_s21_file(path, *, model: str = "notch") -> dict:
-    """Fit one S21 file with ``diffsc.fit_s21``; returns a JSON-ready dict of values and sigmas."""
-    import diffsc
-
-    fit_s21 = getattr(diffsc, "fit_s21", None)
-    if fit_s21 is None:
-        raise ConfigError("diffsc.fit_s21 is not available in this installation.")
-    freq, s21 = read_s21(path)
-    res = fit_s21(freq, s21, model=model)
-    values = {k: np.asarray(v).tolist() for k, v in res.values.items()}
-    std = {k: np.asarray(v).tolist() for k, v in res.std.items()}
-    return {
-        "file": str(path),
-        "model": model,
-        "n_points": int(freq.size),
-        "success": np.asarray(res.success).tolist(),
-        "reduced_chi2": np.asarray(res.reduced_chi2).tolist(),
-        "parameters": {
-            k: {"value": values[k], "std": std.get(k), "unit": _S21_UNITS.get(k, "1")}
-            for k in values
-        },
-    }
-
-
-# ------------------------------------------------------------------------------------------------
 # argparse glue
 # ------------------------------------------------------------------------------------------------
 
@@ -511,34 +440,8 @@ def _cmd_scan(args) -> int:
     return 0
 
 
-def _cmd_fit_s21(args) -> int:
-    try:
-        result = fit_s21_file(args.file, model=args.model)
-    except ConfigError as err:
-        print(f"diffsc fit s21: {err}", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else Path(args.file).with_name(Path(args.file).stem + "_fit.json")
-    if out.suffix.lower() == ".csv":
-        lines = ["name,value,std,unit"]
-        for k, p in result["parameters"].items():
-            lines.append(f"{k},{_fmt(p['value'])},{_fmt(p['std'])},{p['unit']}")
-        out.write_text("\n".join(lines) + "\n")
-    else:
-        out.write_text(json.dumps(result, indent=1))
-    print(f"diffsc fit s21: {args.file} -> {out}")
-    for k, p in result["parameters"].items():
-        print(f"  {k:8s} = {_fmt(p['value'])} +/- {_fmt(p['std'])} {p['unit']}")
-    return 0
-
-
-def _fmt(x) -> str:
-    if isinstance(x, float) and math.isfinite(x):
-        return f"{x:.10g}"
-    return str(x)
-
-
 def add_subcommands(subparsers) -> None:
-    """Add ``scan`` and ``fit`` to the ``diffsc`` argparse sub-parsers."""
+    """Add ``scan`` to the ``diffsc`` argparse sub-parsers."""
     sc = subparsers.add_parser("scan", help="run a parameter scan described by a TOML config")
     sc.add_argument("config", nargs="?", help="TOML config (see `diffsc scan --help`)")
     sc.add_argument("--resume", action="store_true", help="continue an interrupted scan")
@@ -547,12 +450,3 @@ def add_subcommands(subparsers) -> None:
     sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     sc.add_argument("--list-models", action="store_true", help="list the scannable models")
     sc.set_defaults(func=_cmd_scan)
-
-    fit = subparsers.add_parser("fit", help="fit measured data with diffsc's models")
-    fit_sub = fit.add_subparsers(dest="fit_kind", required=True)
-    s21 = fit_sub.add_parser("s21", help="fit a resonator's complex S21 (.s2p, .csv, .npz)")
-    s21.add_argument("file", help=".s2p/.s1p Touchstone, .csv (freq,re,im) or .npz (freq, s21)")
-    s21.add_argument("--model", default="notch", help="notch | notch_no_delay | ideal")
-    s21.add_argument("--out", help="result file (.json or .csv; default <file>_fit.json)")
-    s21.set_defaults(func=_cmd_fit_s21)
-

@@ -23,8 +23,6 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import optax
-import optimistix as optx
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
@@ -149,6 +147,8 @@ def _to_unconstrained(x, spec, name="params"):
 
 
 def _solver(method, rtol, atol):
+    import optimistix as optx  # imported when a fit runs: keeps `import diffsc` light
+
     if method == "lm":
         return optx.LevenbergMarquardt(rtol=rtol, atol=atol)
     if method == "gauss_newton":
@@ -245,6 +245,8 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
     ``(z, value, grad_norm, n_steps, result)``; result 0 = converged, 1 = `max_steps` reached,
     8 = non-finite loss.
     """
+    import optax  # imported when a fit runs: keeps `import diffsc` light
+
     f = lambda z: loss(z, args)
     if method == "lbfgs":
         opt = optax.lbfgs(learning_rate=learning_rate)
@@ -384,6 +386,8 @@ def _least_squares_jit(
         )
         z = _with_implicit_gradient(loss, z, args)
     else:
+        import optimistix as optx
+
         solver = _solver(method, rtol, atol)
         if method == "bfgs":
             sol = optx.minimise(loss, solver, z0, args, max_steps=max_steps, throw=False)
@@ -434,7 +438,7 @@ def minimize(
     args: Any = None,
     *,
     transforms: PyTree | None = None,
-    method: str | optax.GradientTransformation = "lbfgs",
+    method: str | optax.GradientTransformation = "lbfgs",  # noqa: F821  (lazy import)
     max_steps: int = 1000,
     learning_rate: float | None = None,
     tol: float = 1e-9,

@@ -1,235 +1,699 @@
-r"""Batched least-squares fits of complex $S_{21}$ sweeps of notch-type resonators.
+r"""Batched least-squares fits of measured resonator sweeps: notch ($S_{21}$) and reflection ($S_{11}$).
 
-Model (:func:`diffsc.s21_notch`, physics reference §5.4):
-$$S_{21}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{(Q_l/|Q_c|)e^{j\phi}}{1+2jQ_l(f/f_{res}-1)}\Big],
+Model (:func:`diffsc.s21_notch` for $k=1$; the one-port reflection of Probst et al. for $k=2$):
+$$S(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{k\,(Q_l/|Q_c|)\,e^{j\phi}}{1+2jQ_l(f/f_{res}-1)}\Big],
 \qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
 
-Pipeline per sweep, all in JAX with fixed shapes (so thousands of sweeps run in one ``vmap``):
+Pipeline per sweep, all in JAX with fixed shapes, so that thousands of sweeps of *any* lengths run
+in one compiled ``vmap`` (sweeps are padded to a few bucket lengths and masked):
 
-1. cable delay from the phase slope between the two ends of the sweep;
-2. algebraic (Kåsa) circle fit of the delay-corrected data -> centre, radius;
-3. off-resonance point $P=a e^{j\alpha}$ opposite the resonance point; $f_{res}$ = frequency of the
-   sample closest to the resonance point; $Q_l$ from the angle swept around the centre,
-   $|\theta|=2\arctan(2Q_l|f/f_{res}-1|)$; $|Q_c|=Q_l a/(2r)$, $\phi$ from the circle's rotation;
-4. Levenberg–Marquardt on the complex residual (real and imaginary parts stacked) with
-   :func:`diffsc.least_squares`, in well-scaled coordinates: $x=(f_{res}/f_g-1)Q_{l,g}$,
-   $\ln Q_i$, $\ln|Q_c|$ (so $Q_i,Q_c>0$), $\phi$, $\ln a$, the phase at the sweep centre and the
-   delay times the span. Uncertainties: Jacobian covariance scaled by the reduced $\chi^2$
-   (unknown noise level), mapped to the physical parameters by the delta method.
+1. the data are divided by their mean magnitude (the fit is scale-free; `a` is reported in the
+   data's units);
+2. cable delay from the phase slope between the two ends of the sweep (or fixed by the user);
+3. algebraic (Kåsa) circle fit of the delay-corrected data -> centre, radius; off-resonance point
+   $P=a e^{j\alpha}$ opposite the resonance point; $f_{res}$ = the sample closest to the resonance
+   point; $Q_l$ from the angle swept around the centre, $|\theta|=2\arctan(2Q_l|f/f_{res}-1|)$;
+   $|Q_c|=kQ_la/(2r)$; $\phi$ from the circle's rotation;
+4. optionally (``delay="baseline"``) the delay from the off-resonance phase slope of the data divided
+   by the guessed resonance, then held fixed; optionally (``crop``) a window around the guessed
+   resonance, after which the guess is repeated on the window;
+5. Levenberg–Marquardt on the weighted complex residual (real and imaginary parts stacked) in
+   well-scaled coordinates $x=(f_{res}/f_g-1)Q_{l,g}$, $\ln Q_i$, $\ln|Q_c|$, $\phi$, $\ln a$, the
+   phase at the sweep centre and $2\pi\tau\times$span. Residual and Jacobian come from one
+   forward-mode pass; members of a batch that have converged stop moving.
+6. Uncertainties: Jacobian covariance scaled by the reduced $\chi^2$ (the noise level is unknown),
+   mapped to physical parameters by the delta method; a direction the data do not determine gets
+   ``inf``, never NaN.
+7. Validity checks (:class:`diffsc.FIT_RESULTS`): no signal, non-finite values, not converged,
+   resonance outside the sweep, sweep narrower than ``MIN_SPAN_LINEWIDTHS`` linewidths, resonance
+   not out of the noise (matched-filter SNR below ``MIN_SNR``), $|\phi|\ge\pi/2$, undetermined
+   parameters. ``success`` is true only when all pass.
 """
 
 from __future__ import annotations
+
+import functools
+import math
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._validation import check_finite, check_positive
+from ._compilation_cache import cache_dir, exported_call
+from ._fit import _inverse_with_inf
+from ._fit_status import FIT_RESULTS, flag, result_from_checks
+from ._resonator_fit_result import MAX_Q, NAMES, S21Fit
 
-_NAMES = ("f_res", "Qi", "Qc", "phi", "a", "alpha", "tau")
+MIN_SPAN_LINEWIDTHS = 3.0
+"""A sweep must span at least this many linewidths $f_{res}/Q_l$ (valid points only)."""
+MIN_SNR = 10.0
+r"""Minimum matched-filter SNR of the resonance, $\sqrt{\sum_i w_i|S_{res}(f_i)|^2}/\sigma$, with
+$S_{res}$ the fitted resonance term (model minus its background) and $\sigma$ the residual noise per
+quadrature. A fit to pure noise finds 'resonances' of SNR ~3."""
+MAX_RELATIVE_STD = 1.0
+"""A positive parameter (Qi, Qc, a) whose 1-sigma uncertainty exceeds this fraction of its value
+is reported as undetermined."""
+
+_MODELS = {
+    # name: (free mask over NAMES, k, phi/a/alpha fixed to the "ideal" values, reflection)
+    "notch": ((1, 1, 1, 1, 1, 1, 1), 1.0, False),
+    "notch_no_delay": ((1, 1, 1, 1, 1, 1, 0), 1.0, False),
+    "ideal": ((1, 1, 1, 0, 0, 0, 0), 1.0, True),
+    "reflection": ((1, 1, 1, 1, 1, 1, 1), 2.0, False),
+    "reflection_ideal": ((1, 1, 1, 0, 0, 0, 0), 2.0, True),
+}
+_PARAM_INDEX = {name: i for i, name in enumerate(NAMES)}
+# box of the internal coordinates (x, ln Qi, ln|Qc|, phi, ln a, centre phase, 2 pi tau span);
+# x is set per sweep (f_res within one span of the data)
+_LOWER = np.array([-1e4, 0.0, 0.0, -50.0, -50.0, -1e4, -1e6])
+_UPPER = np.array([1e4, math.log(MAX_Q), math.log(MAX_Q), 50.0, 50.0, 1e4, 1e6])
+_MIN_POINTS = 20
 
 
-def _initial_guess(f, z):
-    """Circle/phase estimate of the notch parameters of one sweep (see module docstring)."""
-    n = f.shape[0]
-    k = max(n // 10, 2)
-    f_c = 0.5 * (f[0] + f[-1])
-    span = f[-1] - f[0]
-    ph = jnp.unwrap(jnp.angle(z))
-    slope = (jnp.mean(ph[-k:]) - jnp.mean(ph[:k])) / (jnp.mean(f[-k:]) - jnp.mean(f[:k]))
-    tau = -slope / (2.0 * jnp.pi)
+# ------------------------------------------------------------------------------------------------
+# initial guess (per sweep, masked)
+# ------------------------------------------------------------------------------------------------
+
+
+def _wmean(x, m):
+    return jnp.sum(jnp.where(m, x, 0.0)) / jnp.maximum(jnp.sum(m), 1)
+
+
+def _edges(valid):
+    """Masks of the first and last ``max(n_valid // 10, 2)`` valid points."""
+    count = jnp.cumsum(valid)
+    n = count[-1]
+    k = jnp.maximum(n // 10, 2)
+    return valid & (count <= k), valid & (count > n - k)
+
+
+def _resonance_term(f, fr, Ql, Qc, phi, k):
+    return 1.0 - k * (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (f / fr - 1.0))
+
+
+def _kasa(f, z, valid, tau, f_c):
+    """Algebraic circle fit of the delay-corrected data: centre, radius, relative misfit."""
     z1 = z * jnp.exp(2j * jnp.pi * (f - f_c) * tau)
-    scale = jnp.mean(jnp.abs(z1))
+    scale = _wmean(jnp.abs(z1), valid)
+    scale = jnp.where(scale > 0, scale, 1.0)
     w = z1 / scale
     x, y = jnp.real(w), jnp.imag(w)
-    A = jnp.stack([x, y, jnp.ones_like(x)], axis=1)
-    rhs = -(x**2 + y**2)
-    D, E, F = jnp.linalg.solve(A.T @ A, A.T @ rhs)
-    zc = (-0.5 * D - 0.5j * E) * scale
-    r = jnp.sqrt(jnp.maximum(0.25 * (D**2 + E**2) - F, 1e-30)) * scale
-    z_edge = 0.5 * (jnp.mean(z1[:k]) + jnp.mean(z1[-k:]))
-    u = (z_edge - zc) / jnp.abs(z_edge - zc)
+    m = valid.astype(f.dtype)
+    A = jnp.stack([x, y, jnp.ones_like(x)], axis=1) * m[:, None]
+    rhs = -(x**2 + y**2) * m
+    D, E, F = jnp.linalg.solve(A.T @ A + 1e-12 * jnp.eye(3), A.T @ rhs)
+    zc = -0.5 * D - 0.5j * E
+    r = jnp.sqrt(jnp.maximum(0.25 * (D**2 + E**2) - F, 1e-30))
+    misfit = _wmean((jnp.abs(w - zc) - r) ** 2, valid) / r**2
+    return z1, zc * scale, r * scale, misfit
+
+
+def _circle_guess(f, z, valid, tau, k):
+    """Circle/phase estimate of the parameters for a given delay (see module docstring)."""
+    f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
+    f_hi = jnp.max(jnp.where(valid, f, -jnp.inf))
+    f_c, span = 0.5 * (f_lo + f_hi), f_hi - f_lo
+    first, last = _edges(valid)
+    z1, zc, r, _ = _kasa(f, z, valid, tau, f_c)
+    z_edge = 0.5 * (_wmean(z1, first) + _wmean(z1, last))
+    u = (z_edge - zc) / jnp.maximum(jnp.abs(z_edge - zc), 1e-300)
     p_off = zc + r * u
     z_res = zc - r * u
-    i_res = jnp.argmin(jnp.abs(z1 - z_res))
+    i_res = jnp.argmin(jnp.where(valid, jnp.abs(z1 - z_res), jnp.inf))
     fr = f[i_res]
     theta = jnp.abs(jnp.angle((z1 - zc) / (z_res - zc)))
     xr = jnp.abs(f / fr - 1.0)
-    ok = xr > 0
+    ok = valid & (xr > 0)
     ql_i = jnp.tan(jnp.minimum(theta, 3.0) / 2.0) / (2.0 * jnp.where(ok, xr, 1.0))
     wgt = jnp.where(ok & (theta > 0.2) & (theta < 2.9), jnp.sin(theta) ** 2, 0.0) + 1e-30
     Ql = jnp.exp(jnp.sum(wgt * jnp.log(jnp.maximum(ql_i, 1.0))) / jnp.sum(wgt))
-    Ql = jnp.clip(Ql, 2.0 * fr / span / n, 1e9)
-    a = jnp.abs(p_off)
-    d = jnp.clip(2.0 * r / a, 1e-4, 2.0)
-    Qc = Ql / d
+    n_valid = jnp.maximum(jnp.sum(valid), 2)
+    Ql = jnp.clip(Ql, 2.0 * fr / span / n_valid, 1e9)
+    a = jnp.maximum(jnp.abs(p_off), 1e-300)
+    d = jnp.clip(2.0 * r / a, 1e-4, 2.0 * k)
+    Qc = k * Ql / d
     phi = jnp.angle(-(z_res - p_off) / p_off)
     inv_qi = jnp.maximum(1.0 / Ql - jnp.cos(phi) / Qc, 1e-3 / Ql)
-    alpha_c = jnp.angle(p_off)
-    return dict(
-        f_res=fr, Qi=1.0 / inv_qi, Qc=Qc, phi=phi, a=a, alpha_c=alpha_c, tau=tau, Ql=Ql,
-        f_c=f_c, span=span,
-    )
+    return dict(f_res=fr, Qi=1.0 / inv_qi, Qc=Qc, phi=phi, a=a, alpha_c=jnp.angle(p_off), tau=tau,
+                Ql=Ql, f_c=f_c, span=span)
 
 
-def _to_physical(p, ref):
-    """Internal coordinates -> (f_res, Qi, Qc, phi, a, alpha, tau)."""
-    fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
-    tau = p[6] / (2.0 * jnp.pi * ref["span"])
-    alpha = p[5] + 2.0 * jnp.pi * ref["f_c"] * tau  # phase at f = 0 (model convention)
-    return jnp.stack([fr, jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4]), alpha, tau])
+def _slope_delay(f, z, valid):
+    r"""Delay (s) from the phase slope of the two ends of the sweep.
+
+    The difference of the mean unwrapped phases of the two ends is precise but ambiguous by
+    whole turns: a reflection resonance winds once around the origin when overcoupled, and a deep
+    notch passing near the origin may or may not. The common slope within the two ends (a line
+    per end) is free of that ambiguity but noisier; it picks the number of turns $m$ in
+    $	au=	au_{ends}+m/\Delta f$.
+    """
+    first, last = _edges(valid)
+    ph = jnp.unwrap(jnp.angle(z))
+    df = _wmean(f, last) - _wmean(f, first)
+    df = jnp.where(df != 0, df, 1.0)
+    tau_ends = -(_wmean(ph, last) - _wmean(ph, first)) / (2.0 * jnp.pi * df)
+    num, den = 0.0, 0.0
+    for m in (first, last):
+        fc, pc = f - _wmean(f, m), ph - _wmean(ph, m)
+        num = num + jnp.sum(jnp.where(m, fc * pc, 0.0))
+        den = den + jnp.sum(jnp.where(m, fc * fc, 0.0))
+    tau_local = -num / (2.0 * jnp.pi * jnp.where(den > 0, den, 1.0))
+    return tau_ends + jnp.round((tau_local - tau_ends) * df) / df
 
 
-def _model_internal(p, f, ref):
+def _baseline_delay(f, z, valid, g, k):
+    r"""Delay from the off-resonance phase slope of the data divided by the guessed resonance.
+
+    Points further than 3 linewidths from the guessed resonance (the two ends of the sweep when
+    fewer than 6 such points exist) are fitted with a straight line, phase $=c-2\pi f\tau$.
+    """
+    u = z / _resonance_term(f, g["f_res"], g["Ql"], g["Qc"], g["phi"], k)
+    ph = jnp.unwrap(jnp.angle(u))
+    off = valid & (jnp.abs(f - g["f_res"]) > 3.0 * g["f_res"] / g["Ql"])
+    first, last = _edges(valid)
+    use = jnp.where(jnp.sum(off) >= 6, off, first | last)
+    fm, pm = _wmean(f, use), _wmean(ph, use)
+    cov = _wmean((f - fm) * (ph - pm), use)
+    var = _wmean((f - fm) ** 2, use)
+    return -cov / (2.0 * jnp.pi * jnp.where(var > 0, var, 1.0))
+
+
+def _guess(f, z, valid, opts):
+    tau_free = _slope_delay(f, z, valid)
+    tau = jnp.where(opts["tau_fixed"], opts["tau_value"], tau_free)
+    g = _circle_guess(f, z, valid, tau, opts["k"])
+    tau_b = _baseline_delay(f, z, valid, g, opts["k"])
+    g = jax.tree.map(lambda new, old: jnp.where(opts["baseline"], new, old),
+                     _circle_guess(f, z, valid, tau_b, opts["k"]), g)
+    return g
+
+
+def _crop_mask(f, valid, g, opts):
+    half = opts["crop_linewidths"] * g["f_res"] / g["Ql"]
+    inside = (f >= opts["crop_lo"]) & (f <= opts["crop_hi"]) & (jnp.abs(f - g["f_res"]) <= half)
+    return valid & inside
+
+
+# ------------------------------------------------------------------------------------------------
+# model in internal coordinates and the Levenberg–Marquardt loop
+# ------------------------------------------------------------------------------------------------
+
+
+def _model(p, f, ref, k):
     fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
     Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
     env = a * jnp.exp(1j * (p[5] - p[6] * (f - ref["f_c"]) / ref["span"]))
-    return env * (1.0 - (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (f / fr - 1.0)))
+    return env * _resonance_term(f, fr, Ql, Qc, phi, k)
 
 
-def _full(p_sub, free):
-    """Embed the free parameters into the 7-vector (fixed ones are 0 in internal coordinates)."""
-    idx = np.flatnonzero(np.asarray(free))
-    return jnp.zeros(7, dtype=p_sub.dtype).at[idx].set(p_sub)
-
-
-def _residual(p_sub, args):
-    f, z, ref, free = args
-    r = _model_internal(_full(p_sub, free), f, ref) - z
+def _residual(p, f, z, sw, ref, k):
+    r = sw * (_model(p, f, ref, k) - z)
     return jnp.concatenate([jnp.real(r), jnp.imag(r)])
 
 
-class S21Fit(eqx.Module):
-    r"""Result of :func:`fit_s21`; every array has the leading (batch) shape of the input.
+def _residual_and_jacobian(p, args):
+    fn = lambda q: _residual(q, *args)
+    basis = jnp.eye(p.shape[0], dtype=p.dtype)
+    r, J = jax.vmap(lambda t: jax.jvp(fn, (p,), (t,)), out_axes=(None, 1))(basis)
+    return r, J
 
-    **Fields:**
 
-    - `values`, `std`: dicts over ``f_res`` (Hz), ``Qi``, ``Qc`` (= $|Q_c|$), ``phi`` (rad),
-      ``a``, ``alpha`` (rad, phase at $f=0$ as in :func:`diffsc.s21_notch`), ``tau`` (s),
-      ``Ql`` and ``Qc_eff`` ($|Q_c|/\cos\phi$, Khalil's diameter-corrected value) with their
-      1-sigma uncertainties.
-    - `covariance`: ``(..., 7, 7)`` covariance of (f_res, Qi, Qc, phi, a, alpha, tau).
-    - `initial`: dict of the automatic initial guess (same keys as `values` minus derived ones).
-    - `chi2`, `reduced_chi2`: of the unweighted complex residual; `success` (bool), `n_steps`.
+def _levenberg_marquardt(p0, free, lower, upper, args, max_steps):
+    r"""Minimise the sum of squared residuals over the free entries of `p0` within a box.
 
-    Properties ``f_res, Qi, Qc, Ql, phi, a, alpha, tau`` and ``<name>_std`` give direct access.
+    Marquardt-scaled damping $(J^TJ+\lambda\,\mathrm{diag}\,J^TJ)\delta=-J^Tr$ over the
+    parameters that are free and not held at a bound by the gradient (active set), the step
+    projected on the box `lower`..`upper`; a step is accepted when it lowers $\chi^2$.
+    Converged when an accepted step moves every parameter by less than 1e-6 of its
+    uncertainty, lowers $\chi^2$ by less than 1e-12 relative, or the residual is at round-off,
+    or when no step is possible any more and the projected gradient vanishes. Returns
+    ``(p, r, J, n_steps, converged)``.
     """
+    n_res = args[0].shape[0] * 2
+    eye = jnp.eye(p0.shape[0], dtype=p0.dtype)
 
-    values: dict
-    std: dict
-    covariance: jnp.ndarray
-    initial: dict
-    chi2: jnp.ndarray
-    reduced_chi2: jnp.ndarray
-    success: jnp.ndarray
-    n_steps: jnp.ndarray
+    def active(p, g):
+        held = ((p <= lower) & (g > 0)) | ((p >= upper) & (g < 0))
+        return free & ~held
 
-    def __getattr__(self, name):
-        # only called when normal lookup fails: expose values/std by name
-        values = object.__getattribute__(self, "values")
-        std = object.__getattribute__(self, "std")
-        if name in values:
-            return values[name]
-        if name.endswith("_std") and name[:-4] in std:
-            return std[name[:-4]]
-        raise AttributeError(name)
+    def solve(J, r, p, lam):
+        A = J.T @ J
+        g = J.T @ r
+        act = active(p, g)
+        d = jnp.where(act, jnp.maximum(jnp.diag(A), 1e-30 * jnp.max(jnp.diag(A)) + 1e-300), 1.0)
+        A_l = jnp.where(act[:, None] & act[None, :], A + lam * jnp.diag(d), eye)
+        g = jnp.where(act, g, 0.0)
+        return -jnp.linalg.solve(A_l, g), d, g
+
+    r0, J0 = _residual_and_jacobian(p0, args)
+    chi0 = jnp.sum(r0**2)
+
+    def cond(s):
+        return (~s["done"]) & (s["k"] < max_steps)
+
+    def body(s):
+        delta, d, g = solve(s["J"], s["r"], s["p"], s["lam"])
+        p_new = jnp.clip(s["p"] + delta, lower, upper)
+        r_new, J_new = _residual_and_jacobian(p_new, args)
+        chi_new = jnp.sum(r_new**2)
+        accept = jnp.isfinite(chi_new) & (chi_new <= s["chi2"])
+        sigma2 = jnp.maximum(s["chi2"], 1e-300) / n_res
+        step_small = jnp.max(jnp.abs(p_new - s["p"]) * jnp.sqrt(d / sigma2)) < 1e-6
+        drop_small = (s["chi2"] - chi_new) <= 1e-12 * s["chi2"]
+        roundoff = chi_new <= 1e-26 * n_res
+        done = accept & (step_small | drop_small | roundoff)
+        # stuck: damping so large that no step is possible any more; done if the gradient vanishes
+        cosine = jnp.max(jnp.abs(g) / jnp.sqrt(d * jnp.maximum(s["chi2"], 1e-300)))
+        stuck = (~accept) & (s["lam"] > 1e12)
+        pick = lambda a, b: jnp.where(accept, a, b)
+        return dict(
+            p=pick(p_new, s["p"]), r=pick(r_new, s["r"]), J=pick(J_new, s["J"]),
+            chi2=pick(chi_new, s["chi2"]),
+            lam=jnp.where(accept, jnp.maximum(s["lam"] / 5.0, 1e-12), s["lam"] * 4.0),
+            k=s["k"] + 1, done=done | stuck | (cosine == 0),
+            converged=done | ((stuck | (cosine == 0)) & (cosine < 1e-6)),
+        )
+
+    init = dict(p=p0, r=r0, J=J0, chi2=chi0, lam=jnp.asarray(1e-3, p0.dtype),
+                k=jnp.asarray(0), done=~jnp.isfinite(chi0), converged=jnp.asarray(False))
+    s = jax.lax.while_loop(cond, body, init)
+    return s["p"], s["r"], s["J"], s["k"], s["converged"]
 
 
-def _fit_one(f, z, free, method, max_steps):
-    from ._fit import least_squares
+# ------------------------------------------------------------------------------------------------
+# one sweep: guess, fit, covariance, checks
+# ------------------------------------------------------------------------------------------------
 
-    g = _initial_guess(f, z)
+
+def _propagate(Jp, cov):
+    """``Jp cov Jp^T`` where `cov` may hold ``inf`` variances: rows touching them become inf."""
+    inf = jnp.isinf(jnp.diag(cov))
+    finite_cov = jnp.where(inf[:, None] | inf[None, :], 0.0, cov)
+    out = Jp @ finite_cov @ Jp.T
+    touched = jnp.any((Jp != 0) & inf[None, :], axis=1)
+    out = jnp.where(touched[:, None] | touched[None, :], 0.0, out)
+    return out + jnp.diag(jnp.where(touched, jnp.inf, 0.0))
+
+
+def _physical(p, ref, scale):
+    fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
+    tau = p[6] / (2.0 * jnp.pi * ref["span"])
+    alpha = p[5] + 2.0 * jnp.pi * ref["f_c"] * tau  # phase at f = 0 (model convention)
+    return jnp.stack([fr, jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4]) * scale, alpha, tau])
+
+
+def _derived(q):
+    """(Ql, Qc_eff) from the physical vector (f_res, Qi, Qc, phi, ...)."""
+    Qi, Qc, phi = q[1], q[2], q[3]
+    return jnp.stack([1.0 / (1.0 / Qi + jnp.cos(phi) / Qc), Qc / jnp.cos(phi)])
+
+
+def _internal_start(g, scale, opts):
+    """Internal start vector from the guess, with user guesses and fixed values put in."""
     ref = dict(f_res=g["f_res"], Ql=g["Ql"], f_c=g["f_c"], span=g["span"])
-    p0 = jnp.stack([
-        jnp.zeros(()), jnp.log(g["Qi"]), jnp.log(g["Qc"]), g["phi"], jnp.log(g["a"]),
-        g["alpha_c"], 2.0 * jnp.pi * g["tau"] * g["span"],
+    user = opts["guess_value"]
+    has = opts["guess_given"]
+    tau = jnp.where(has[6], user[6], g["tau"])
+    tau = jnp.where(opts["tau_fixed"], opts["tau_value"], tau)
+    tau = jnp.where(opts["baseline"] & ~has[6], g["tau"], tau)
+    # phase at the sweep centre: from the guess, or from a user alpha (phase at f = 0)
+    alpha_c = jnp.where(has[5], user[5] - 2.0 * jnp.pi * g["f_c"] * tau, g["alpha_c"])
+    phys0 = jnp.stack([
+        jnp.where(has[0], user[0], g["f_res"]), jnp.where(has[1], user[1], g["Qi"]),
+        jnp.where(has[2], user[2], g["Qc"]), jnp.where(has[3], user[3], g["phi"]),
+        jnp.where(has[4], user[4] / scale, g["a"] / scale),
     ])
-    idx = np.flatnonzero(np.asarray(free))
-    sol = least_squares(
-        lambda q, args: _residual(q, (*args, free)), p0[idx], (f, z, ref),
-        method=method, max_steps=max_steps,
+    ideal = opts["ideal"]
+    phi = jnp.where(ideal, 0.0, phys0[3])
+    a_n = jnp.where(ideal, 1.0 / scale, phys0[4])
+    alpha_c = jnp.where(ideal, 0.0, alpha_c)
+    tau = jnp.where(ideal, 0.0, tau)
+    p = jnp.stack([
+        (phys0[0] / g["f_res"] - 1.0) * g["Ql"], jnp.log(phys0[1]), jnp.log(phys0[2]), phi,
+        jnp.log(a_n), alpha_c, 2.0 * jnp.pi * tau * g["span"],
+    ])
+    return p, ref
+
+
+def _fit_one(f, z, w, opts, max_steps):
+    valid0 = w > 0
+    # no signal: nothing but zeros, or one value repeated
+    z_mean = _wmean(z, valid0)
+    spread = jnp.max(jnp.where(valid0, jnp.abs(z - z_mean), 0.0))
+    no_signal = spread <= 1e-12 * jnp.maximum(jnp.abs(z_mean), 1e-300)
+    scale = _wmean(jnp.abs(z), valid0)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    zn = jnp.where(no_signal, 1.0 + 0.0j, z / scale)  # keep the arithmetic finite; flagged below
+
+    g = _guess(f, zn, valid0, opts)
+    valid = _crop_mask(f, valid0, g, opts)
+    g = jax.tree.map(lambda new, old: jnp.where(opts["cropped"], new, old),
+                     _guess(f, zn, valid, opts), g)
+    p0, ref = _internal_start(g, scale, opts)
+    # box: f_res within one span of the data, Q in [1, MAX_Q]; the rest wide
+    f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
+    f_hi = jnp.max(jnp.where(valid, f, -jnp.inf))
+    span = f_hi - f_lo
+    x_lim = jnp.stack([(f_lo - span) / ref["f_res"] - 1.0, (f_hi + span) / ref["f_res"] - 1.0])
+    x_lim = x_lim * ref["Ql"]
+    lower = jnp.asarray(_LOWER).at[0].set(x_lim[0])
+    upper = jnp.asarray(_UPPER).at[0].set(x_lim[1])
+    p0 = jnp.clip(p0, lower, upper)
+    hold_tau = (jnp.arange(7) == 6) & (opts["tau_fixed"] | opts["baseline"])
+    free = opts["free"] & ~hold_tau
+    sw = jnp.sqrt(jnp.where(valid, w, 0.0))
+    args = (f, zn, sw, ref, opts["k"])
+    p, r, J, n_steps, converged = _levenberg_marquardt(p0, free, lower, upper, args, max_steps)
+
+    n_valid = jnp.sum(valid)
+    n_free = jnp.sum(free)
+    chi2_n = jnp.sum(r**2)
+    dof = jnp.maximum(2 * n_valid - n_free, 1)
+    cov_int = _inverse_with_inf(J.T @ J) * (chi2_n / dof)
+    both = free[:, None] & free[None, :]
+    cov_int = jnp.where(both, cov_int, 0.0)
+
+    phys = _physical(p, ref, scale)
+    Jp = jax.jacfwd(_physical)(p, ref, scale)
+    cov = _propagate(Jp, cov_int)
+    std = jnp.sqrt(jnp.diag(cov))
+    dv = _derived(phys)
+    dcov = _propagate(jax.jacfwd(_derived)(phys), cov)
+    dstd = jnp.sqrt(jnp.diag(dcov))
+    phi = jnp.angle(jnp.exp(1j * phys[3]))  # report phi in (-pi, pi]
+    phys = phys.at[3].set(phi).at[5].set(jnp.angle(jnp.exp(1j * phys[5])))
+    phys = phys.at[4].set(jnp.where(opts["ideal"], 1.0, phys[4]))  # exact, not exp(log(1/s))*s
+
+    # --- checks -----------------------------------------------------------------------------
+    fr, Qi, Ql = phys[0], phys[1], dv[0]
+    linewidths = (f_hi - f_lo) * jnp.abs(Ql) / fr
+    sigma = jnp.sqrt(chi2_n / dof)  # noise per quadrature, normalised units
+    # matched-filter SNR: energy of the fitted resonance term over the noise
+    env_free = _model(p.at[2].set(jnp.inf), f, ref, opts["k"])  # |Qc| -> inf: background only
+    signal = sw * (_model(p, f, ref, opts["k"]) - env_free)
+    snr = jnp.sqrt(jnp.sum(jnp.abs(signal) ** 2)) / jnp.maximum(sigma, 1e-300)
+    snr = jnp.where(no_signal, 0.0, snr)
+    finite = jnp.all(jnp.isfinite(phys)) & jnp.isfinite(chi2_n) & jnp.all(jnp.isfinite(dv))
+    rel = std / jnp.abs(phys)
+    at_bound = jnp.any(free[1:3] & (jnp.abs(p[1:3] - math.log(MAX_Q)) < 1e-6))
+    undetermined = (
+        (free[1] & ~(rel[1] <= MAX_RELATIVE_STD)) | (free[2] & ~(rel[2] <= MAX_RELATIVE_STD))
+        | (free[4] & ~(rel[4] <= MAX_RELATIVE_STD))
+        | (free[0] & ~(std[0] <= fr / jnp.abs(Ql))) | (free[3] & ~(std[3] <= 0.5 * jnp.pi))
+        | jnp.any(free & ~jnp.isfinite(std))
     )
-    p = _full(sol.params, free)
-    J = jax.jacfwd(lambda q: _to_physical(_full(q, free), ref))(sol.params)
-    cov = J @ sol.covariance @ J.T
-    p0 = _full(p0[idx], free)
-    phys = _to_physical(p, ref)
-    values = dict(zip(_NAMES, phys, strict=True))
-    values["alpha"] = jnp.angle(jnp.exp(1j * values["alpha"]))
-    std = dict(zip(_NAMES, jnp.sqrt(jnp.maximum(jnp.diag(cov), 0.0)), strict=True))
-    # derived: Ql and Qc_eff by the delta method
-    def derived(q):
-        Qi, Qc, phi = q[1], q[2], q[3]
-        return jnp.stack([1.0 / (1.0 / Qi + jnp.cos(phi) / Qc), Qc / jnp.cos(phi)])
-
-    Jd = jax.jacfwd(derived)(phys)
-    dv = derived(phys)
-    dstd = jnp.sqrt(jnp.maximum(jnp.diag(Jd @ cov @ Jd.T), 0.0))
-    values["Ql"], values["Qc_eff"] = dv[0], dv[1]
-    std["Ql"], std["Qc_eff"] = dstd[0], dstd[1]
-    init = dict(zip(_NAMES, _to_physical(p0, ref), strict=True))
-    return S21Fit(
-        values=values, std=std, covariance=cov, initial=init, chi2=sol.chi2,
-        reduced_chi2=sol.reduced_chi2, success=sol.success, n_steps=sol.n_steps,
+    checks = (
+        flag(no_signal, FIT_RESULTS.no_signal)
+        + flag(~no_signal & ~finite, FIT_RESULTS.nonfinite)
+        + flag(~no_signal & finite & ~converged, FIT_RESULTS.max_steps_reached)
+        + flag(~no_signal & finite & ((fr < f_lo) | (fr > f_hi)), FIT_RESULTS.resonance_outside_sweep)
+        + flag(~no_signal & finite & (linewidths < MIN_SPAN_LINEWIDTHS), FIT_RESULTS.sweep_too_narrow)
+        + flag(~no_signal & finite & ~(snr >= MIN_SNR), FIT_RESULTS.no_resonance)
+        + flag(~no_signal & finite & ~(Qi > 0), FIT_RESULTS.negative_qi)
+        + flag(~no_signal & finite & ~(jnp.abs(phi) < 0.5 * jnp.pi), FIT_RESULTS.phi_out_of_range)
+        + flag(~no_signal & finite & undetermined, FIT_RESULTS.undetermined)
+        + flag(~no_signal & finite & at_bound, FIT_RESULTS.at_bound)
+    )
+    std = jnp.where(no_signal, jnp.where(free, jnp.inf, 0.0), std)
+    dstd = jnp.where(no_signal, jnp.inf, dstd)
+    init = _physical(p0, ref, scale)
+    return dict(
+        values=jnp.concatenate([phys, dv]), std=jnp.concatenate([std, dstd]), covariance=cov,
+        initial=init, chi2=chi2_n * scale**2, reduced_chi2=chi2_n / dof * scale**2,
+        noise=sigma * scale, snr=snr, linewidths=linewidths, n_points=n_valid, n_steps=n_steps,
+        checks=checks, weights=jnp.where(valid, w, 0.0),
     )
 
 
-@eqx.filter_jit
-def _fit_batch(f, z, free: tuple, method: str, max_steps: int):
-    return jax.vmap(lambda ff, zz: _fit_one(ff, zz, free, method, max_steps))(f, z)
+def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool):
+    out = jax.vmap(lambda ff, zz, ww, oo: _fit_one(ff, zz, ww, oo, max_steps))(f, z, w, opts)
+    if throw:
+        out["checks"] = eqx.error_if(
+            out["checks"], jnp.any(out["checks"] != 0),
+            "diffsc.fit_s21: at least one sweep failed its checks (not converged or not "
+            "physically meaningful); pass throw=False and read S21Fit.reasons.",
+        )
+    out["result"] = result_from_checks(out["checks"])
+    return out
 
 
-def fit_s21(freq, s21, *, model: str = "notch", method: str = "lm", max_steps: int = 200,
-            throw: bool = False) -> S21Fit:
-    r"""Fit complex $S_{21}$ sweeps of notch-type resonators; batched over leading axes.
+_fit_batch = eqx.filter_jit(_fit_batch_impl)
+_MODULES = ("diffsc._resonator_fit", "diffsc._fit_status", "diffsc._fit")
 
-    **Arguments:**
 
-    - `freq`: frequencies, Hz, shape ``(n,)`` shared by all sweeps or the shape of `s21`.
-    - `s21`: complex transmission (dimensionless), shape ``(..., n)``; ``n >= 20`` points,
-      covering several linewidths (the ends of the sweep define the off-resonance point).
-    - `model`: ``"notch"`` (all 7 parameters of :func:`diffsc.s21_notch`), ``"notch_no_delay"``
-      ($\tau=0$ fixed) or ``"ideal"`` (paper Eq. 19: only $f_{res}$, $Q_i$, $Q_c$ with
-      $a=1$, $\alpha=\phi=\tau=0$).
-    - `method`: solver of :func:`diffsc.least_squares` ("lm", "gauss_newton", ...).
-    - `max_steps`: iteration limit per sweep.
-    - `throw`: raise if any sweep fails to converge (otherwise inspect ``result.success``).
+@functools.lru_cache(maxsize=16)
+def _fit_batch_for_export(max_steps: int):
+    return jax.jit(functools.partial(_fit_batch_impl, max_steps=max_steps, throw=False))
 
-    **Returns:** :class:`S21Fit` with values and 1-sigma uncertainties of ``f_res`` (Hz),
-    ``Qi``, ``Qc`` ($|Q_c|$), ``Qc_eff``, ``Ql``, ``phi`` (rad), ``a``, ``alpha`` (rad), ``tau``
-    (s), each of the batch shape ``s21.shape[:-1]``.
-    """
-    z = jnp.asarray(s21)
-    if not jnp.iscomplexobj(z):
+
+def _run(F, Z, W, opts, max_steps, throw):
+    """The compiled batch fit; through the on-disk program cache when it is enabled."""
+    if throw or cache_dir() is None:
+        return _fit_batch(jnp.asarray(F), jnp.asarray(Z), jnp.asarray(W),
+                          jax.tree.map(jnp.asarray, opts), max_steps, throw)
+    return exported_call(f"fit_s21_{max_steps}", _fit_batch_for_export(max_steps),
+                         (F, Z, W, opts), modules=_MODULES)
+
+
+# ------------------------------------------------------------------------------------------------
+# host side: inputs, padding to bucket lengths, options
+# ------------------------------------------------------------------------------------------------
+
+
+def bucket_length(n: int) -> int:
+    """Padded length for a sweep of `n` points: the smallest of 2^k and 3*2^(k-1) >= n (>= 32),
+    so that sweeps of any length share a few compilations and waste at most a third."""
+    size = 32
+    while size < n:
+        size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
+    return size
+
+
+def _pad_rows(rows, length):
+    """Stack 1-D (f, z, w) rows padded to `length`: frequencies continue the last step, values
+    repeat the last sample, weights are 0."""
+    F = np.empty((len(rows), length))
+    Z = np.empty((len(rows), length), complex)
+    W = np.zeros((len(rows), length))
+    for i, (f, z, w) in enumerate(rows):
+        n = f.size
+        step = f[-1] - f[-2]
+        F[i, :n], Z[i, :n], W[i, :n] = f, z, w
+        F[i, n:] = f[-1] + step * np.arange(1, length - n + 1)
+        Z[i, n:] = z[-1]
+    return F, Z, W
+
+
+def _as_rows(freq, s21, weights):
+    """Normalise the inputs to a list of (f, z, w) rows, the batch shape and names."""
+    from ._sweep_io import Sweep
+
+    if isinstance(freq, Sweep) or (isinstance(freq, (list, tuple)) and freq
+                                   and all(isinstance(s, Sweep) for s in freq)):
+        if s21 is not None:
+            raise ValueError("diffsc.fit_s21: pass either Sweep(s) or (freq, s21), not both.")
+        sweeps = [freq] if isinstance(freq, Sweep) else list(freq)
+        if weights is not None:
+            wl = [weights] if isinstance(freq, Sweep) else list(weights)
+            if len(wl) != len(sweeps):
+                raise ValueError(f"diffsc.fit_s21: `weights` has {len(wl)} entries for "
+                                 f"{len(sweeps)} sweeps.")
+        else:
+            wl = [None] * len(sweeps)
+        rows = []
+        for s, wi in zip(sweeps, wl, strict=True):
+            rows.append(_check_row(np.asarray(s.freq, float), np.asarray(s.s), wi, s.name))
+        batch = () if isinstance(freq, Sweep) else (len(sweeps),)
+        return rows, batch, tuple(s.name for s in sweeps)
+    if s21 is None:
+        raise ValueError("diffsc.fit_s21: `s21` is missing (or pass a diffsc.Sweep as `freq`).")
+    z = np.asarray(s21)
+    if not np.iscomplexobj(z):
         raise ValueError("diffsc.fit_s21: `s21` must be complex (stack real + 1j*imag).")
-    if z.ndim < 1 or z.shape[-1] < 20:
-        raise ValueError(f"diffsc.fit_s21: `s21` needs >= 20 points on its last axis, got {z.shape}.")
-    f = jnp.asarray(freq, dtype=float)
+    if z.ndim < 1 or z.shape[-1] < _MIN_POINTS:
+        raise ValueError(f"diffsc.fit_s21: `s21` needs >= {_MIN_POINTS} points on its last axis, "
+                         f"got shape {z.shape}.")
+    f = np.asarray(freq, dtype=float)
     if f.shape != z.shape and f.shape != z.shape[-1:]:
         raise ValueError(
             f"diffsc.fit_s21: `freq` shape {f.shape} must be ({z.shape[-1]},) or {z.shape}."
         )
-    f = check_positive(f, "freq", "Hz")
-    z = check_finite(z, "s21")
-    free_sets = {
-        "notch": [1, 1, 1, 1, 1, 1, 1],
-        "notch_no_delay": [1, 1, 1, 1, 1, 1, 0],
-        "ideal": [1, 1, 1, 0, 0, 0, 0],
-    }
-    if model not in free_sets:
-        raise ValueError(f"diffsc.fit_s21: unknown `model` {model!r}; use {sorted(free_sets)}.")
-    free = tuple(bool(v) for v in free_sets[model])
-    batch = z.shape[:-1]
-    n = z.shape[-1]
+    batch, n = z.shape[:-1], z.shape[-1]
+    fb = np.broadcast_to(f, z.shape).reshape(-1, n)
     zb = z.reshape(-1, n)
-    fb = jnp.broadcast_to(f, z.shape).reshape(-1, n)
-    if model == "ideal":
-        zb = zb.astype(complex)
-    res = _fit_batch(fb, zb, free, method, max_steps)
-    res = jax.tree_util.tree_map(lambda x: x.reshape(batch + x.shape[1:]), res)
-    if throw and not bool(jnp.all(res.success)):
-        bad = int(jnp.sum(~res.success))
-        raise RuntimeError(f"diffsc.fit_s21: {bad} of {zb.shape[0]} sweeps did not converge.")
-    return res
+    if weights is None:
+        wb = [None] * zb.shape[0]
+    else:
+        w = np.asarray(weights, float)
+        if w.shape != z.shape and w.shape != z.shape[-1:]:
+            raise ValueError(f"diffsc.fit_s21: `weights` shape {w.shape} must be ({n},) or "
+                             f"{z.shape}.")
+        wb = list(np.broadcast_to(w, z.shape).reshape(-1, n))
+    rows = [_check_row(fb[i], zb[i], wb[i], None) for i in range(zb.shape[0])]
+    return rows, batch, None
+
+
+def _check_row(f, z, w, name):
+    where = f" (sweep {name!r})" if name else ""
+    if f.ndim != 1 or f.shape != z.shape:
+        raise ValueError(f"diffsc.fit_s21: `freq` and `s21` must be 1-D of equal length{where}.")
+    if f.size < _MIN_POINTS:
+        raise ValueError(f"diffsc.fit_s21: a sweep needs >= {_MIN_POINTS} points, got "
+                         f"{f.size}{where}.")
+    if not np.all(np.isfinite(f)) or np.any(f <= 0):
+        raise ValueError(f"diffsc.fit_s21: `freq` must be finite and > 0 Hz{where}.")
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"diffsc.fit_s21: `s21` contains NaN or inf{where}.")
+    d = np.diff(f)
+    if np.all(d < 0):
+        f, z = f[::-1], z[::-1]
+        w = None if w is None else np.asarray(w)[::-1]
+    elif not np.all(d > 0):
+        raise ValueError(f"diffsc.fit_s21: `freq` must be strictly increasing (or decreasing)"
+                         f"{where}.")
+    if w is None:
+        w = np.ones(f.size)
+    w = np.asarray(w, float)
+    if w.shape != f.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"diffsc.fit_s21: `weights` must be finite, >= 0 and one per point"
+                         f"{where}.")
+    if np.count_nonzero(w) < _MIN_POINTS:
+        raise ValueError(f"diffsc.fit_s21: fewer than {_MIN_POINTS} points with weight > 0"
+                         f"{where}.")
+    return f, z, w
+
+
+def _crop_options(crop, n):
+    lo, hi, lw = np.full(n, -np.inf), np.full(n, np.inf), np.full(n, np.inf)
+    if crop is None:
+        return lo, hi, lw, False
+    if isinstance(crop, (tuple, list)) and len(crop) == 2:
+        lo[:], hi[:] = float(crop[0]), float(crop[1])
+        if not lo[0] < hi[0]:
+            raise ValueError(f"diffsc.fit_s21: `crop` window {crop!r} must be (f_min, f_max) "
+                             "in Hz with f_min < f_max.")
+        return lo, hi, lw, True
+    if isinstance(crop, (int, float)) and not isinstance(crop, bool):
+        if not (math.isfinite(crop) and crop > 0):
+            raise ValueError(f"diffsc.fit_s21: `crop` = {crop!r} linewidths must be > 0.")
+        lw[:] = float(crop)
+        return lo, hi, lw, True
+    raise ValueError(f"diffsc.fit_s21: `crop` must be None, (f_min, f_max) in Hz or a number of "
+                     f"linewidths; got {crop!r}.")
+
+
+def _guess_options(guess, n_rows, batch):
+    value = np.ones((n_rows, 7))
+    given = np.zeros((n_rows, 7), bool)
+    if not guess:
+        return value, given
+    if not isinstance(guess, dict):
+        raise ValueError("diffsc.fit_s21: `guess` must be a dict of starting values by name.")
+    for name, v in guess.items():
+        if name not in _PARAM_INDEX:
+            raise ValueError(f"diffsc.fit_s21: unknown parameter {name!r} in `guess`; choose from "
+                             f"{list(NAMES)}.")
+        v = np.asarray(v, float)
+        if v.shape not in ((), batch):
+            raise ValueError(f"diffsc.fit_s21: `guess[{name!r}]` must be a scalar or of the batch "
+                             f"shape {batch}, got {v.shape}.")
+        v = np.broadcast_to(v, batch).reshape(-1) if batch else np.full(n_rows, float(v))
+        if not np.all(np.isfinite(v)):
+            raise ValueError(f"diffsc.fit_s21: `guess[{name!r}]` must be finite.")
+        if name in ("f_res", "Qi", "Qc", "a") and np.any(v <= 0):
+            raise ValueError(f"diffsc.fit_s21: `guess[{name!r}]` must be > 0.")
+        i = _PARAM_INDEX[name]
+        value[:, i], given[:, i] = v, True
+    return value, given
+
+
+def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_steps: int = 200,
+            throw: bool = False, delay=None, crop=None, guess: dict | None = None,
+            weights=None) -> S21Fit:
+    r"""Fit measured resonator sweeps (notch $S_{21}$ or reflection $S_{11}$), batched.
+
+    **Arguments:**
+
+    - `freq`: frequencies, Hz, shape ``(n,)`` shared by all sweeps or the shape of `s21`; or a
+      :class:`diffsc.Sweep` (from :func:`diffsc.read_sweep`), or a list of them of any lengths
+      (then `s21` is omitted): all are fitted in one compiled call (padded and masked; a new
+      sweep length does not cost a compilation unless it needs a longer bucket).
+    - `s21`: complex scattering parameter (dimensionless, any scale), shape ``(..., n)`` with
+      ``n >= 20``, strictly increasing (or decreasing) frequencies.
+    - `model`: ``"notch"`` (all 7 parameters of :func:`diffsc.s21_notch`), ``"notch_no_delay"``
+      ($\tau=0$), ``"ideal"`` (only $f_{res}, Q_i, Q_c$; $a=1$, $\alpha=\phi=\tau=0$, calibrated
+      data), ``"reflection"`` (one-port $S_{11}$, same 7 parameters with the circle of diameter
+      $2Q_l/|Q_c|$) or ``"reflection_ideal"``.
+    - `method`: ``"lm"`` (the only method: a batched Levenberg–Marquardt written for this model).
+    - `max_steps`: iteration limit per sweep.
+    - `throw`: raise (also under ``jit``) if any sweep fails its checks; default: report them in
+      ``S21Fit.result`` / ``S21Fit.reasons``.
+    - `delay`: cable delay $\tau$: ``None`` (a free parameter), a float in s (held fixed), or
+      ``"baseline"`` (taken from the off-resonance phase slope of the data divided by the guessed
+      resonance, then held fixed; robust when a background trades off against $Q_c$ and $\phi$).
+    - `crop`: ``None``, a window ``(f_min, f_max)`` in Hz, or a number $n$ of linewidths: keep
+      $|f-f_{res}|\le n f_{res}/Q_l$ around the guessed resonance.
+    - `guess`: dict of starting values for any of ``f_res`` (Hz), ``Qi``, ``Qc``, ``phi`` (rad),
+      ``a``, ``alpha`` (rad, phase at $f=0$), ``tau`` (s); scalars or of the batch shape.
+    - `weights`: per-point weights $w_i\ge0$ (e.g. $1/\sigma_i^2$; 0 drops a point), shape of
+      `s21` or ``(n,)``; one array per Sweep for a list of Sweeps.
+
+    **Returns:** :class:`diffsc.S21Fit` with values and 1-sigma uncertainties of ``f_res`` (Hz),
+    ``Qi``, ``Qc`` ($|Q_c|$), ``Qc_eff``, ``Ql``, ``phi`` (rad), ``a``, ``alpha`` (rad), ``tau``
+    (s), each of the batch shape; ``success`` is true only for converged, physically meaningful
+    fits (``result``/``reasons`` say why not).
+    """
+    if model not in _MODELS:
+        raise ValueError(f"diffsc.fit_s21: unknown `model` {model!r}; use {sorted(_MODELS)}.")
+    if method != "lm":
+        raise ValueError(f"diffsc.fit_s21: unknown `method` {method!r}; only 'lm' is available.")
+    if not (isinstance(max_steps, int) and max_steps >= 1):
+        raise ValueError(f"diffsc.fit_s21: `max_steps` must be an int >= 1, got {max_steps!r}.")
+    rows, batch, names = _as_rows(freq, s21, weights)
+    free_mask, k, ideal = _MODELS[model]
+    n_rows = len(rows)
+    tau_fixed, baseline, tau_value = False, False, 0.0
+    if delay is None:
+        pass
+    elif isinstance(delay, str):
+        if delay != "baseline":
+            raise ValueError(f"diffsc.fit_s21: `delay` must be None, a float (s) or 'baseline'; "
+                             f"got {delay!r}.")
+        baseline = not ideal and free_mask[6]
+    else:
+        tau_value = float(delay)
+        if not math.isfinite(tau_value):
+            raise ValueError(f"diffsc.fit_s21: `delay` must be finite, got {delay!r}.")
+        tau_fixed = True
+    if not free_mask[6]:
+        tau_fixed, tau_value, baseline = True, 0.0, False
+    lo, hi, lw, cropped = _crop_options(crop, n_rows)
+    g_value, g_given = _guess_options(guess, n_rows, batch)
+
+    length = bucket_length(max(r[0].size for r in rows))
+    n_batch = 1 << max(n_rows - 1, 0).bit_length()  # pad the batch to a power of two
+    rows_p = rows + [rows[0]] * (n_batch - n_rows)
+    F, Z, W = _pad_rows(rows_p, length)
+
+    def per_row(x):
+        x = np.asarray(x)
+        return np.concatenate([x, np.repeat(x[:1], n_batch - n_rows, axis=0)]) if n_rows else x
+
+    opts = dict(
+        free=np.tile(np.asarray(free_mask, bool), (n_batch, 1)),
+        k=np.full(n_batch, k), ideal=np.full(n_batch, ideal),
+        tau_fixed=np.full(n_batch, tau_fixed), tau_value=np.full(n_batch, tau_value),
+        baseline=np.full(n_batch, baseline),
+        crop_lo=per_row(lo), crop_hi=per_row(hi), crop_linewidths=per_row(lw),
+        cropped=np.full(n_batch, cropped),
+        guess_value=per_row(g_value), guess_given=per_row(g_given),
+    )
+    out = _run(F, Z, W, opts, max_steps, throw)
+    out = jax.tree.map(lambda x: np.asarray(x)[:n_rows].reshape(batch + x.shape[1:]),
+                       jax.device_get(out))
+    n_data = np.asarray([r[0].size for r in rows]).reshape(batch)
+    return S21Fit.from_arrays(out, F[:n_rows].reshape(batch + (length,)),
+                              Z[:n_rows].reshape(batch + (length,)), n_data, model=model,
+                              names=names)

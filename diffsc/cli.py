@@ -1,6 +1,7 @@
 """Command line: ``diffsc reproduce [--quick] [--only NAME] [--out DIR]``.
 
-Subcommands ``scan`` and ``fit`` are added by the scan/fit modules (see ``diffsc scan --help``).
+Subcommands ``scan`` (``_cli_scan``) and ``fit s21`` / ``fit temperature`` (``_cli_fit``) are
+added by their modules (see ``diffsc scan --help``, ``diffsc fit s21 --help``).
 """
 
 from __future__ import annotations
@@ -124,12 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--quick", action="store_true", help="coarse grids, for a fast check")
     rep.add_argument("--only", nargs="+", metavar="NAME", help="run only these figure sets")
     rep.set_defaults(func=_cmd_reproduce)
-    try:  # scan/fit subcommands live with the scan module
-        from ._cli_scan import add_subcommands
-    except ImportError:
-        pass
-    else:
-        add_subcommands(sub)
+    from ._cli_fit import add_subcommands as add_fit
+    from ._cli_scan import add_subcommands as add_scan
+
+    add_scan(sub)
+    add_fit(sub)
     return parser
 
 

@@ -1,6 +1,5 @@
-"""Command line: `diffsc scan CONFIG`, `diffsc fit s21 FILE`, `diffsc reproduce` reports."""
+"""Command line: `diffsc scan CONFIG` and `diffsc reproduce` reports (`diffsc fit`: test_cli_fit.py)."""
 
-import json
 import types
 
 import jax
@@ -10,7 +9,7 @@ import pytest
 
 import diffsc
 from diffsc import cli
-from diffsc._cli_scan import ConfigError, load_config, read_s21, unit_factor
+from diffsc._cli_scan import ConfigError, load_config, unit_factor
 
 GAP_TOML = """
 model = "gap"
@@ -109,49 +108,6 @@ def test_unit_factor_prefixes():
     assert unit_factor("ohm", "Ohm", what="R") == 1.0
     with pytest.raises(ConfigError, match="not compatible"):
         unit_factor("K", "Hz", what="f")
-
-
-@pytest.fixture(scope="module")
-def s21_truth():
-    if not hasattr(diffsc, "s21_notch") or not hasattr(diffsc, "fit_s21"):
-        pytest.skip("resonator module not available")
-    f_res, Qi, Qc = 5.0e9, 2.0e5, 5.0e4
-    freq = np.linspace(f_res - 3 * f_res / 4e4, f_res + 3 * f_res / 4e4, 201)
-    s21 = np.asarray(diffsc.s21_notch(freq, f_res, Qi, Qc, phi=0.1, a=0.9, alpha=0.3, tau=0.0))
-    rng = np.random.default_rng(1)
-    noise = 2e-3 * (rng.standard_normal(freq.size) + 1j * rng.standard_normal(freq.size))
-    return freq, s21 + noise, dict(f_res=f_res, Qi=Qi, Qc=Qc)
-
-
-def test_s21_readers_agree(tmp_path, s21_truth):
-    freq, s21, _ = s21_truth
-    np.savetxt(tmp_path / "d.csv", np.c_[freq, s21.real, s21.imag], delimiter=",",
-               header="freq,re,im", comments="")
-    np.savez(tmp_path / "d.npz", freq=freq, s21=s21)
-    from diffsc._touchstone import write_touchstone
-
-    write_touchstone(tmp_path / "d.s2p", freq, {"S11": 0 * s21, "S21": s21, "S12": s21, "S22": 0 * s21})
-    for name in ("d.csv", "d.npz", "d.s2p"):
-        f, z = read_s21(tmp_path / name)
-        np.testing.assert_allclose(f, freq, rtol=1e-12)
-        np.testing.assert_allclose(z, s21, rtol=1e-8, atol=1e-12)
-    with pytest.raises(ConfigError, match="unsupported format"):
-        read_s21(_write(tmp_path, "x", "d.txt"))
-
-
-def test_fit_s21_command_recovers_truth(tmp_path, s21_truth, capsys):
-    freq, s21, truth = s21_truth
-    np.savez(tmp_path / "sweep.npz", freq=freq, s21=s21)
-    assert cli.main(["fit", "s21", str(tmp_path / "sweep.npz")]) == 0
-    result = json.loads((tmp_path / "sweep_fit.json").read_text())
-    assert result["success"]
-    for k, v in truth.items():
-        p = result["parameters"][k]
-        assert abs(p["value"] - v) < 5 * p["std"], (k, p, v)
-    assert cli.main(["fit", "s21", str(tmp_path / "sweep.npz"), "--out", str(tmp_path / "r.csv")]) == 0
-    assert (tmp_path / "r.csv").read_text().startswith("name,value,std,unit\n")
-    assert cli.main(["fit", "s21", str(tmp_path / "missing.npz")]) == 2
-    assert "not found" in capsys.readouterr().err
 
 
 def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):

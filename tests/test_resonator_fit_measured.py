@@ -1,0 +1,215 @@
+"""fit_s21 on measured-style data: reflection, delay modes, crop, guesses, weights, sweeps of
+mixed lengths in one compilation, and validity (a meaningless fit never reports success).
+
+Sweeps have 401 points (one padded length, 512) so that the tests share a few compilations."""
+
+import json
+import logging
+
+import jax
+import numpy as np
+import pytest
+
+from diffsc import FIT_RESULTS, fit_s21
+from diffsc._fit_status import codes_from_checks
+from diffsc._resonator_fit import bucket_length
+from diffsc._resonator_fit_result import model_response
+
+N = 401
+
+
+def synth(seed, *, n=N, f_res=6.0e9, Qi=2e5, Qc=5e4, phi=0.3, a=0.2, alpha=0.5, tau=60e-9,
+          snr=200.0, model="notch", half_width=8.0):
+    """A sweep of +-half_width linewidths with complex Gaussian noise a/snr per quadrature."""
+    rng = np.random.default_rng(seed)
+    Ql = 1 / (1 / Qi + np.cos(phi) / Qc)
+    f = f_res + np.linspace(-half_width, half_width, n) * f_res / Ql
+    truth = dict(f_res=f_res, Qi=Qi, Qc=Qc, phi=phi, a=a, alpha=alpha, tau=tau)
+    z = model_response(f, truth, model)
+    z = z + a / snr * (rng.normal(size=n) + 1j * rng.normal(size=n))
+    return f, z, truth
+
+
+def pulls(fit, truth, names=("f_res", "Qi", "Qc", "phi")):
+    return {k: (float(fit.values[k]) - truth[k]) / float(fit.std[k]) for k in names}
+
+
+def assert_no_nan(fit):
+    for d in (fit.values, fit.std):
+        for k, v in d.items():
+            assert not np.any(np.isnan(np.asarray(v))), k
+
+
+@pytest.mark.parametrize("Qi, Qc", [(2e5, 5e4), (3e4, 1e5)], ids=["overcoupled", "undercoupled"])
+def test_reflection_fit_recovers_truth(Qi, Qc):
+    # overcoupled: the S11 circle encloses the origin and its phase winds once across the sweep
+    f, z, t = synth(1, Qi=Qi, Qc=Qc, model="reflection")
+    fit = fit_s21(f, z, model="reflection")
+    assert bool(fit.success), fit.reasons
+    assert all(abs(p) < 4 for p in pulls(fit, t).values()), pulls(fit, t)
+    # read as a notch, the same circle (diameter 2 Ql/Qc, not Ql/Qc) means another Qi: wrong by
+    # many sigma (undercoupled) or impossible (overcoupled: 1/Qi = 1/Ql - 2cos(phi)/Qc < 0)
+    notch = fit_s21(f, z, model="notch")
+    assert (not bool(notch.success)) or abs(float(notch.Qi) - Qi) > 10 * float(notch.Qi_std)
+
+
+def test_delay_modes():
+    f, z, t = synth(2)
+    free = fit_s21(f, z)
+    fixed = fit_s21(f, z, delay=t["tau"])
+    base = fit_s21(f, z, delay="baseline")
+    for fit in (free, fixed, base):
+        assert bool(fit.success), fit.reasons
+        assert abs(pulls(fit, t)["Qi"]) < 3
+    # a fixed delay is reported exactly, with zero uncertainty, and shrinks the Qi error bar
+    assert float(fixed.tau) == t["tau"] and float(fixed.tau_std) == 0.0
+    assert float(fixed.Qi_std) <= float(free.Qi_std)
+    # the baseline delay comes from the off-resonance phase slope: within 1 % of the truth here
+    assert abs(float(base.tau) / t["tau"] - 1) < 0.01 and float(base.tau_std) == 0.0
+    # a wrong fixed delay is visible in chi2
+    wrong = fit_s21(f, z, delay=t["tau"] + 20e-9)
+    assert float(wrong.reduced_chi2) > 5 * float(fixed.reduced_chi2)
+
+
+def test_crop_window_and_linewidths():
+    f, z, t = synth(3, half_width=40.0)
+    full = fit_s21(f, z)
+    by_lw = fit_s21(f, z, crop=6.0)
+    lo, hi = t["f_res"] * (1 - 2e-4), t["f_res"] * (1 + 2e-4)
+    by_window = fit_s21(f, z, crop=(lo, hi))
+    Ql = 1 / (1 / t["Qi"] + np.cos(t["phi"]) / t["Qc"])
+    n_lw = np.sum(np.abs(f - t["f_res"]) <= 6 * t["f_res"] / Ql)
+    assert abs(int(by_lw.n_points) - n_lw) <= 4
+    assert int(by_window.n_points) == np.sum((f >= lo) & (f <= hi))
+    for fit in (full, by_lw, by_window):
+        assert bool(fit.success), fit.reasons
+        assert all(abs(p) < 4 for p in pulls(fit, t).values())
+    # the cropped-out points are kept with weight 0 (drawn grey by plot())
+    assert np.sum(np.asarray(by_lw.weights) > 0) == int(by_lw.n_points)
+    # a window narrower than three linewidths is flagged, not trusted
+    narrow = fit_s21(f, z, crop=1.0)
+    assert not bool(narrow.success)
+    assert FIT_RESULTS.sweep_too_narrow in codes_from_checks(int(narrow.checks))
+
+
+def test_guess_and_weights():
+    f, z, t = synth(4)
+    # a start one linewidth off with Qi 3x off converges to the same answer
+    Ql = 1 / (1 / t["Qi"] + np.cos(t["phi"]) / t["Qc"])
+    start = dict(f_res=t["f_res"] + t["f_res"] / Ql, Qi=t["Qi"] / 3)
+    fit = fit_s21(f, z, guess=start)
+    ref = fit_s21(f, z)
+    assert float(fit.initial["f_res"]) == pytest.approx(start["f_res"], rel=1e-12)
+    assert float(fit.initial["Qi"]) == pytest.approx(start["Qi"], rel=1e-12)
+    assert bool(fit.success)
+    np.testing.assert_allclose(float(fit.Qi), float(ref.Qi), rtol=1e-6)
+    # spikes on 30 points (a glitch of the VNA) ruin a plain fit; weight 0 removes them
+    bad = z.copy()
+    idx = np.arange(150, 180)
+    bad[idx] += 0.5 * t["a"]
+    w = np.ones(N)
+    w[idx] = 0
+    plain = fit_s21(f, bad)
+    weighted = fit_s21(f, bad, weights=w)
+    assert bool(weighted.success) and int(weighted.n_points) == N - 30
+    assert all(abs(p) < 4 for p in pulls(weighted, t).values())
+    assert abs(float(plain.Qi) / t["Qi"] - 1) > 5 * abs(float(weighted.Qi) / t["Qi"] - 1)
+    with pytest.raises(ValueError, match="weights"):
+        fit_s21(f, z, weights=-w)
+    with pytest.raises(ValueError, match="guess"):
+        fit_s21(f, z, guess=dict(Q=1e5))
+
+
+def test_mixed_lengths_share_one_compilation(caplog):
+    sweeps, truths = [], []
+    from diffsc import Sweep
+
+    for i, n in enumerate((390, 401, 455, 512)):
+        f, z, t = synth(10 + i, n=n, Qi=1e5 * (i + 1))
+        sweeps.append(Sweep(freq=f, s=z, parameter="S21", path=f"res_{i}.s2p", metadata={}))
+        truths.append(t)
+    assert len({bucket_length(len(s)) for s in sweeps}) == 1
+    fit_s21(sweeps[:1])  # warm-up: compiles the (batch 1, length 512) program
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING):
+        caplog.clear()
+        singles = [fit_s21(s) for s in sweeps]
+        compiled = [r.getMessage() for r in caplog.records if "_fit_batch" in r.getMessage()]
+    assert compiled == [], compiled  # four lengths, no new compilation
+    batch = fit_s21(sweeps)
+    assert batch.batch_shape == (4,) and batch.names == ("res_0", "res_1", "res_2", "res_3")
+    for i, s in enumerate(singles):
+        assert int(batch.n_points[i]) == len(sweeps[i])
+        for k in ("f_res", "Qi", "Qc", "phi"):
+            np.testing.assert_allclose(batch.values[k][i], s.values[k], rtol=1e-7, atol=1e-9)
+        assert abs(pulls(s, truths[i])["Qi"]) < 4
+
+
+def test_meaningless_fits_are_flagged_never_nan():
+    rng = np.random.default_rng(5)
+    f = 6e9 + np.linspace(-1e6, 1e6, N)
+    noise = 0.3 * (1 + 0.01 * (rng.normal(size=N) + 1j * rng.normal(size=N)))
+    zeros = np.zeros(N, complex)
+    tiny = 1e-10 * (rng.normal(size=N) + 1j * rng.normal(size=N))
+    _, deep, _ = synth(6, Qi=1e7, Qc=1e4, snr=10.0)  # Qi >> Qc at 20 dB SNR
+    _, narrow, _ = synth(7, half_width=1.0)
+    # a circle rotated by 2 rad (a peak above the baseline): Qc_eff = |Qc|/cos(phi) < 0
+    _, mismatch, _ = synth(8, Qi=5e4, phi=2.0)
+    zs = np.stack([noise, zeros, tiny, deep, narrow, mismatch])
+    ff = np.stack([f, f, f, synth(6)[0], synth(7, half_width=1.0)[0],
+                   synth(8, Qi=5e4, phi=2.0)[0]])
+    fit = fit_s21(ff, zs)
+    assert_no_nan(fit)
+    assert not np.any(np.asarray(fit.success))
+    expect = [
+        {FIT_RESULTS.no_resonance, FIT_RESULTS.resonance_outside_sweep, FIT_RESULTS.undetermined},
+        {FIT_RESULTS.no_signal},
+        {FIT_RESULTS.no_resonance, FIT_RESULTS.resonance_outside_sweep, FIT_RESULTS.undetermined},
+        {FIT_RESULTS.undetermined, FIT_RESULTS.at_bound},
+        {FIT_RESULTS.sweep_too_narrow},
+        {FIT_RESULTS.phi_out_of_range},
+    ]
+    reasons = fit.reasons
+    for i, allowed in enumerate(expect):
+        codes = set(codes_from_checks(int(fit.checks[i])))
+        assert codes & allowed, (i, codes, reasons[i])
+        assert FIT_RESULTS(int(fit.result[i])) == min(codes)
+        assert len(reasons[i]) >= 1 and all(isinstance(r, str) for r in reasons[i])
+    # the deep resonance still gives Qc and f_res; Qi has only a lower limit
+    assert float(fit.std["Qc"][3]) < 0.05 * float(fit.Qc[3])
+    assert "lower limit" in " ".join(reasons[3])
+    # the no-signal fit has no finite uncertainty
+    assert np.all(np.isinf([fit.std[k][1] for k in ("f_res", "Qi", "Qc")]))
+
+
+def test_throw_raises_only_on_failure():
+    f, z, _ = synth(9)
+    fit_s21(f, z, throw=True)
+    with pytest.raises(Exception, match="reasons"):
+        fit_s21(f, np.zeros(N, complex), throw=True)
+
+
+def test_export_and_plot(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    f1, z1, _ = synth(11)
+    f2, z2, _ = synth(12, Qi=5e4)
+    fit = fit_s21(np.stack([f1, f2]), np.stack([z1, np.zeros(N, complex)]))
+    rows = fit.to_rows()
+    assert len(rows) == 2 and rows[0]["success"] and not rows[1]["success"]
+    assert rows[1]["result"] == "no_signal" and "no signal" in rows[1]["reasons"]
+    assert rows[0]["Qi"] == pytest.approx(float(fit.Qi[0]))
+    cols = fit.to_dict()
+    assert cols["Qi"][0] == rows[0]["Qi"] and cols["units"]["f_res"] == "Hz"
+    json.dumps(rows)  # JSON-ready (inf/nan allowed by Python's json)
+    single = fit_s21(f1, z1)
+    d = single.to_dict()
+    assert d["success"] is True and d["reasons"] == "" and d["file"] is None
+    fig = fit.plot()
+    assert len(fig.axes) == 6
+    fig.savefig(tmp_path / "fit.png")
+    fig1 = single.plot()
+    assert len(fig1.axes) == 3
+    # the model drawn is the fitted model: it passes through the data at the resonance
+    model = single.model_response()
+    assert np.sqrt(np.mean(np.abs(model - z1) ** 2)) < 2 * float(single.noise)
