@@ -213,3 +213,22 @@ def test_export_and_plot(tmp_path):
     # the model drawn is the fitted model: it passes through the data at the resonance
     model = single.model_response()
     assert np.sqrt(np.mean(np.abs(model - z1) ** 2)) < 2 * float(single.noise)
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0], ids=["notch", "reflection"])
+def test_analytic_jacobian_matches_autodiff(k):
+    import jax.numpy as jnp
+
+    from diffsc._resonator_fit import _residual, _residual_and_jacobian
+
+    rng = np.random.default_rng(13)
+    f = jnp.linspace(6e9 - 1e6, 6e9 + 1e6, 97)
+    z = jnp.asarray(rng.normal(size=97) + 1j * rng.normal(size=97))
+    sw = jnp.asarray(rng.uniform(0, 1, 97))
+    ref = dict(f_res=6e9 + 1e4, Ql=3e4, f_c=6e9, span=2e6)
+    p = jnp.array([0.3, np.log(1e5), np.log(4e4), 0.4, np.log(0.3), 0.2, 1.1])
+    args = (f, z, sw, ref, k)
+    r, J = _residual_and_jacobian(p, args)
+    J_ad = jax.jacfwd(lambda q: _residual(q, *args))(p)
+    np.testing.assert_allclose(r, _residual(p, *args), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(J, J_ad, rtol=0, atol=1e-10 * float(jnp.max(jnp.abs(J_ad))))
