@@ -78,6 +78,12 @@ from ._sweep_io import Sweep as Sweep
 from ._sweep_io import SweepFormatError as SweepFormatError
 from ._sweep_io import read_sweep as read_sweep
 from ._sweep_io import read_sweeps as read_sweeps
+from ._temperature_fit import TemperatureSweepFit as TemperatureSweepFit
+from ._temperature_fit import fit_temperature_sweep as fit_temperature_sweep
+from ._temperature_fit import resonance_vs_temperature as resonance_vs_temperature
+from ._tls import tls_frequency_shift as tls_frequency_shift
+from ._tls import tls_loss as tls_loss
+from ._compilation_cache import enable_compilation_cache as enable_compilation_cache
 from ._power_loop import power_loop as power_loop
 from ._power_loop import fit_power_sweep as fit_power_sweep
 from ._power_loop import PowerSweepFit as PowerSweepFit

@@ -44,6 +44,9 @@ class FIT_RESULTS(enum.IntEnum):
     """A parameter is not determined by the data (infinite or > 100 % uncertainty)."""
     at_bound = 10
     """A parameter sits at the edge of its allowed range (e.g. alpha_k -> 1)."""
+    poor_fit = 11
+    """The model does not describe the data within their given uncertainties (chi2 far above
+    its degrees of freedom: a missing physical term, or uncertainties that are too small)."""
 
     @property
     def message(self) -> str:
@@ -62,6 +65,7 @@ _MESSAGES = {
     8: "|phi| >= pi/2, i.e. a negative effective coupling Qc_eff",
     9: "a parameter is not determined by the data",
     10: "a parameter sits at the edge of its allowed range",
+    11: "the model does not describe the data within their uncertainties",
 }
 _N_CODES = len(FIT_RESULTS) - 1
 

@@ -150,3 +150,36 @@ def test_second_process_reuses_the_compilation_cache(folder, tmp_path):
     # same numbers from the stored program
     assert first.stdout.splitlines()[2] == second.stdout.splitlines()[2]
     assert list((tmp_path / "cache" / "exported").glob("fit_s21_*.jaxexport")) == stored
+
+
+def test_temperature_command_from_file_names(tmp_path, capsys):
+    from diffsc import material, resonance_vs_temperature
+
+    al = material("Al")
+    temps = np.arange(60, 301, 20) * 1e-3  # whole mK: the names carry T exactly
+    truth = dict(f0=6.1e9, alpha_k=0.06, gap0=182e-6, Qi0=4e5)
+    f_res, qi = resonance_vs_temperature(temps, **truth, tc_ratio=al.gap_ratio,
+                                         debye_energy=al.debye_energy)
+    for i, (T, fr, q) in enumerate(zip(temps, np.asarray(f_res), np.asarray(qi), strict=True)):
+        f, z, _ = _sweep(20 + i, f_res=fr, Qi=q)
+        _db_rad_csv(tmp_path / f"res_{T * 1e3:.0f}mK.csv", f, z)
+    table = tmp_path / "results.csv"
+    code, out, _ = _run(["fit", "s21", str(tmp_path / "res_*mK.csv"), "--out", str(table),
+                         "--no-cache", "--quiet"], capsys)
+    assert code == 0, out
+    params = tmp_path / "params.json"
+    code, out, err = _run(["fit", "temperature", str(table), "--material", "Al", "--out",
+                           str(params), "--plot", str(tmp_path / "t.png"), "--no-cache",
+                           "--quiet"], capsys)
+    assert code == 0, out + err
+    result = json.loads(params.read_text())
+    assert result["success"]
+    for k in ("gap0", "alpha_k", "f0"):
+        p = result["parameters"][k]
+        assert abs(p["value"] - truth[k]) < 3 * p["std"], (k, p, truth[k])
+    assert (tmp_path / "t.png").stat().st_size > 10_000
+    # no temperature in the names and no column: a usage error that says what to pass
+    bad = tmp_path / "bad.csv"
+    bad.write_text(table.read_text().replace("mK", "xx"))
+    code, _, err = _run(["fit", "temperature", str(bad), "--no-cache"], capsys)
+    assert code == 2 and "--pattern" in err
