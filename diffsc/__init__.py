@@ -53,6 +53,7 @@ from ._kinetic import kinetic_relaxation as kinetic_relaxation
 from ._resonator import loaded_q as loaded_q
 from ._resonator import s21_ideal as s21_ideal
 from ._resonator import s21_notch as s21_notch
+from ._resonator import s11_reflection as s11_reflection
 from ._resonator import coupling_q as coupling_q
 from ._resonator import coupling_capacitance as coupling_capacitance
 from ._resonator import coupled_resonance_frequency as coupled_resonance_frequency

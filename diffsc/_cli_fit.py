@@ -191,7 +191,8 @@ def _cmd_fit_s21(args) -> int:
         bar = _bar(chunks, "fitting", args.quiet or len(chunks) == 1)
         for chunk in bar:
             try:
-                fit = fit_s21(chunk, model=model, delay=delay, crop=crop)
+                fit = fit_s21(chunk, model=model, delay=delay, crop=crop,
+                              background=args.background)
             except ValueError as err:
                 print(f"diffsc fit s21: {err}", file=sys.stderr)
                 return 2
@@ -384,6 +385,8 @@ def add_subcommands(subparsers) -> None:
                      help="default: notch for S21/S12, reflection for S11/S22")
     s21.add_argument("--delay", help="cable delay: free (default), baseline, or seconds")
     s21.add_argument("--crop", help="linewidths around the resonance (e.g. 8) or FMIN:FMAX in Hz")
+    s21.add_argument("--background", choices=["flat", "linear"], default="flat",
+                     help="amplitude background: flat (default) or a fitted linear tilt")
     s21.add_argument("--skip-bad-rows", action="store_true",
                      help="drop rows that do not parse (with a warning) instead of failing")
     s21.add_argument("--out", help="write the results table (.csv or .json)")

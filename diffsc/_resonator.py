@@ -83,6 +83,29 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
     return env * (1.0 - (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
 
 
+def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
+    r"""Reflection $S_{11}$ of a one-port (reflection-coupled) resonator (Probst et al. 2015).
+
+    $$S_{11}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{2(Q_l/|Q_c|)\,e^{j\phi}}
+    {1+2jQ_l(f/f_{res}-1)}\Big],\qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
+    The circle has twice the diameter of the notch (:func:`s21_notch`); at resonance with
+    $\phi=0$, $S_{11}=(Q_c-Q_i)/(Q_c+Q_i)$: zero at critical coupling, and the circle encloses the
+    origin (the phase winds once) when overcoupled, $Q_i>Q_c$.
+
+    **Arguments:** as :func:`s21_notch` (`freq`, `f_res` in Hz; `Qi`, `Qc` = $|Q_c|$; `phi`,
+    `alpha` in rad; `a` > 0; `tau` in s). **Returns:** complex $S_{11}$, broadcast shape.
+    """
+    freq = check_positive(freq, "freq", "Hz")
+    f_res = check_positive(f_res, "f_res", "Hz")
+    Qi = check_positive(Qi, "Qi")
+    Qc = check_positive(Qc, "Qc")
+    a = check_positive(a, "a")
+    phi, alpha, tau = check_finite(phi, "phi"), check_finite(alpha, "alpha"), check_finite(tau, "tau")
+    Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
+    env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * tau))
+    return env * (1.0 - 2.0 * (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
+
+
 def coupling_q(freq, Cg, Z0=50.0):
     r"""Coupling quality factor of a half-wave line with coupling capacitor (supplement Eq. 16).
 

@@ -56,18 +56,21 @@ MAX_RELATIVE_STD = 1.0
 is reported as undetermined."""
 
 _MODELS = {
-    # name: (free mask over NAMES, k, phi/a/alpha fixed to the "ideal" values, reflection)
+    # name: (free mask over NAMES without the background slope, k, phi/a/alpha/tau fixed)
     "notch": ((1, 1, 1, 1, 1, 1, 1), 1.0, False),
     "notch_no_delay": ((1, 1, 1, 1, 1, 1, 0), 1.0, False),
     "ideal": ((1, 1, 1, 0, 0, 0, 0), 1.0, True),
     "reflection": ((1, 1, 1, 1, 1, 1, 1), 2.0, False),
     "reflection_ideal": ((1, 1, 1, 0, 0, 0, 0), 2.0, True),
 }
+_BACKGROUNDS = ("flat", "linear")
 _PARAM_INDEX = {name: i for i, name in enumerate(NAMES)}
-# box of the internal coordinates (x, ln Qi, ln|Qc|, phi, ln a, centre phase, 2 pi tau span);
+# box of the internal coordinates (x, ln Qi, ln|Qc|, phi, ln a, centre phase, 2 pi tau span,
+# slope span: |a| stays positive across the sweep);
 # x is set per sweep (f_res within one span of the data)
-_LOWER = np.array([-1e4, 0.0, 0.0, -50.0, -50.0, -1e4, -1e6])
-_UPPER = np.array([1e4, math.log(MAX_Q), math.log(MAX_Q), 50.0, 50.0, 1e4, 1e6])
+_LOWER = np.array([-1e4, 0.0, 0.0, -50.0, -50.0, -1e4, -1e6, -0.5])
+_UPPER = np.array([1e4, math.log(MAX_Q), math.log(MAX_Q), 50.0, 50.0, 1e4, 1e6, 0.5])
+_N_PAR = len(NAMES)
 _MIN_POINTS = 20
 
 
@@ -212,7 +215,8 @@ def _model(p, f, ref, k):
     fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
     Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
-    env = a * jnp.exp(1j * (p[5] - p[6] * (f - ref["f_c"]) / ref["span"]))
+    background = 1.0 + p[7] * (f - fr) / ref["span"]
+    env = a * background * jnp.exp(1j * (p[5] - p[6] * (f - ref["f_c"]) / ref["span"]))
     return env * _resonance_term(f, fr, Ql, Qc, phi, k)
 
 
@@ -222,14 +226,15 @@ def _residual(p, f, z, sw, ref, k):
 
 
 def _residual_and_jacobian(p, args):
-    r"""Complex residual and its Jacobian (n, 7) in the internal coordinates, analytically.
+    r"""Complex residual and its Jacobian (n, 8) in the internal coordinates, analytically.
 
     With $u=f/f_{res}-1$, $s=2Q_lu$, $D=1+js$, $q=kQ_l/|Q_c|$, $E=e^{j\phi}/D$ and
     $S=\mathrm{env}\,(1-qE)$: $\partial S/\partial q=-\mathrm{env}\,E$,
     $\partial S/\partial\phi|_{expl}=-jq\,\mathrm{env}\,E$,
     $\partial S/\partial s=jq\,\mathrm{env}\,E/D$; $Q_l$, $q$ and $s$ depend on the
-    parameters through $1/Q_l=1/Q_i+\cos\phi/|Q_c|$. One pass, no automatic differentiation
-    (checked against ``jax.jacfwd`` in the tests).
+    parameters through $1/Q_l=1/Q_i+\cos\phi/|Q_c|$; the background $B=1+b(f-f_{res})/\Delta f$
+    multiplies the envelope. One pass, no automatic differentiation (checked against
+    ``jax.jacfwd`` in the tests).
     """
     f, z, sw, ref, k = args
     fg, qlg = ref["f_res"], ref["Ql"]
@@ -242,8 +247,11 @@ def _residual_and_jacobian(p, args):
     D = 1.0 + 2j * Ql * u
     E = (cphi + 1j * sphi) / D
     t = (f - ref["f_c"]) / ref["span"]
-    env = sw * a * jnp.exp(1j * (p[5] - p[6] * t))
+    v = (f - fr) / ref["span"]
+    B = 1.0 + p[7] * v
+    env = sw * a * B * jnp.exp(1j * (p[5] - p[6] * t))
     S = env * (1.0 - q * E)
+    S_over_B = S / B
     dq = -env * E  # dS/dq
     ds = 1j * q * env * E / D  # dS/ds, s = 2 Ql u
     # dQl/dp for p = ln Qi, ln Qc, phi
@@ -253,19 +261,20 @@ def _residual_and_jacobian(p, args):
     col = lambda dQl, dq_extra=0.0: dq * (k * dQl / Qc + dq_extra) + ds * 2.0 * dQl * u
     du_dx = -(f / fr) * (fg / qlg) / fr
     J = jnp.stack([
-        ds * 2.0 * Ql * du_dx,
+        ds * 2.0 * Ql * du_dx - S_over_B * p[7] * (fg / qlg) / ref["span"],
         col(dQl_lnQi),
         col(dQl_lnQc, -q),
         col(dQl_phi) + (-1j * q) * env * E,
         S,
         1j * S,
         -1j * t * S,
+        S_over_B * v,
     ], axis=1)
     return S - sw * z, J
 
 
 def _normal_equations(p, args):
-    """J^T J (7x7) and J^T r (7) of the real-stacked residual at `p`."""
+    """J^T J (8x8) and J^T r (8) of the real-stacked residual at `p`."""
     r, J = _residual_and_jacobian(p, args)
     Jt = jnp.concatenate([J.real.T, J.imag.T], axis=1)  # (7, 2n): one real matrix product
     rr = jnp.concatenate([r.real, r.imag])
@@ -349,7 +358,8 @@ def _physical(p, ref, scale):
     fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
     tau = p[6] / (2.0 * jnp.pi * ref["span"])
     alpha = p[5] + 2.0 * jnp.pi * ref["f_c"] * tau  # phase at f = 0 (model convention)
-    return jnp.stack([fr, jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4]) * scale, alpha, tau])
+    return jnp.stack([fr, jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4]) * scale, alpha, tau,
+                      p[7] / ref["span"]])
 
 
 def _derived(q):
@@ -378,9 +388,10 @@ def _internal_start(g, scale, opts):
     a_n = jnp.where(ideal, 1.0 / scale, phys0[4])
     alpha_c = jnp.where(ideal, 0.0, alpha_c)
     tau = jnp.where(ideal, 0.0, tau)
+    slope = jnp.where(has[7], user[7], 0.0)  # 1/Hz; 0 for a flat background
     p = jnp.stack([
         (phys0[0] / g["f_res"] - 1.0) * g["Ql"], jnp.log(phys0[1]), jnp.log(phys0[2]), phi,
-        jnp.log(a_n), alpha_c, 2.0 * jnp.pi * tau * g["span"],
+        jnp.log(a_n), alpha_c, 2.0 * jnp.pi * tau * g["span"], slope * g["span"],
     ])
     return p, ref
 
@@ -408,7 +419,7 @@ def _fit_one(f, z, w, opts, max_steps):
     lower = jnp.asarray(_LOWER).at[0].set(x_lim[0])
     upper = jnp.asarray(_UPPER).at[0].set(x_lim[1])
     p0 = jnp.clip(p0, lower, upper)
-    hold_tau = (jnp.arange(7) == 6) & (opts["tau_fixed"] | opts["baseline"])
+    hold_tau = (jnp.arange(_N_PAR) == 6) & (opts["tau_fixed"] | opts["baseline"])
     free = opts["free"] & ~hold_tau
     sw = jnp.sqrt(jnp.where(valid, w, 0.0))
     args = (f, zn, sw, ref, opts["k"])
@@ -650,8 +661,8 @@ def _crop_options(crop, n):
 
 
 def _guess_options(guess, n_rows, batch):
-    value = np.ones((n_rows, 7))
-    given = np.zeros((n_rows, 7), bool)
+    value = np.ones((n_rows, _N_PAR))
+    given = np.zeros((n_rows, _N_PAR), bool)
     if not guess:
         return value, given
     if not isinstance(guess, dict):
@@ -676,7 +687,7 @@ def _guess_options(guess, n_rows, batch):
 
 def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_steps: int = 200,
             throw: bool = False, delay=None, crop=None, guess: dict | None = None,
-            weights=None) -> S21Fit:
+            weights=None, background: str = "flat") -> S21Fit:
     r"""Fit measured resonator sweeps (notch $S_{21}$ or reflection $S_{11}$), batched.
 
     **Arguments:**
@@ -701,17 +712,24 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
     - `crop`: ``None``, a window ``(f_min, f_max)`` in Hz, or a number $n$ of linewidths: keep
       $|f-f_{res}|\le n f_{res}/Q_l$ around the guessed resonance.
     - `guess`: dict of starting values for any of ``f_res`` (Hz), ``Qi``, ``Qc``, ``phi`` (rad),
-      ``a``, ``alpha`` (rad, phase at $f=0$), ``tau`` (s); scalars or of the batch shape.
+      ``a``, ``alpha`` (rad, phase at $f=0$), ``tau`` (s), ``slope`` (1/Hz); scalars or of the
+      batch shape.
     - `weights`: per-point weights $w_i\ge0$ (e.g. $1/\sigma_i^2$; 0 drops a point), shape of
       `s21` or ``(n,)``; one array per Sweep for a list of Sweeps.
+    - `background`: ``"flat"`` (the model above) or ``"linear"``: the amplitude varies across the
+      sweep as $a\,[1+b\,(f-f_{res})]$ with a fitted slope $b$ (``slope``, 1/Hz), for the
+      background tilt of cables and amplifiers that would otherwise bias $Q_i$.
 
     **Returns:** :class:`diffsc.S21Fit` with values and 1-sigma uncertainties of ``f_res`` (Hz),
     ``Qi``, ``Qc`` ($|Q_c|$), ``Qc_eff``, ``Ql``, ``phi`` (rad), ``a``, ``alpha`` (rad), ``tau``
-    (s), each of the batch shape; ``success`` is true only for converged, physically meaningful
+    (s), ``slope`` (1/Hz, 0 unless fitted), each of the batch shape; ``success`` is true only for converged, physically meaningful
     fits (``result``/``reasons`` say why not).
     """
     if model not in _MODELS:
         raise ValueError(f"diffsc.fit_s21: unknown `model` {model!r}; use {sorted(_MODELS)}.")
+    if background not in _BACKGROUNDS:
+        raise ValueError(f"diffsc.fit_s21: unknown `background` {background!r}; use "
+                         f"{list(_BACKGROUNDS)}.")
     if method != "lm":
         raise ValueError(f"diffsc.fit_s21: unknown `method` {method!r}; only 'lm' is available.")
     if not (isinstance(max_steps, int) and max_steps >= 1):
@@ -747,7 +765,7 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
         return np.concatenate([x, np.repeat(x[:1], n_batch - n_rows, axis=0)]) if n_rows else x
 
     opts = dict(
-        free=np.tile(np.asarray(free_mask, bool), (n_batch, 1)),
+        free=np.tile(np.asarray(free_mask + (background == "linear",), bool), (n_batch, 1)),
         k=np.full(n_batch, k), ideal=np.full(n_batch, ideal),
         tau_fixed=np.full(n_batch, tau_fixed), tau_value=np.full(n_batch, tau_value),
         baseline=np.full(n_batch, baseline),

@@ -10,23 +10,26 @@ from ._fit_status import FIT_RESULTS, codes_from_checks, reasons_from_checks
 
 MAX_Q = 1e13
 """Upper bound of Qi and |Qc| in the fit."""
-NAMES = ("f_res", "Qi", "Qc", "phi", "a", "alpha", "tau")
+NAMES = ("f_res", "Qi", "Qc", "phi", "a", "alpha", "tau", "slope")
 """Fitted parameters, in the order of ``S21Fit.covariance``."""
 DERIVED = ("Ql", "Qc_eff")
 UNITS = {"f_res": "Hz", "Qi": "1", "Qc": "1", "phi": "rad", "a": "1", "alpha": "rad",
-         "tau": "s", "Ql": "1", "Qc_eff": "1"}
+         "tau": "s", "slope": "1/Hz", "Ql": "1", "Qc_eff": "1"}
 _K = {"notch": 1.0, "notch_no_delay": 1.0, "ideal": 1.0, "reflection": 2.0,
       "reflection_ideal": 2.0}
 
 
 def model_response(freq, values: dict, model: str = "notch"):
-    r"""The fitted model $S(f)$ at frequencies `freq` (Hz) from a dict of values (NumPy)."""
+    r"""The fitted model $S(f)$ at frequencies `freq` (Hz) from a dict of values (NumPy):
+    :func:`diffsc.s21_notch` ($k=1$) or the reflection ($k=2$), times the background
+    $1+b\,(f-f_{res})$ when a ``slope`` $b$ is given."""
     k = _K[model]
     f = np.asarray(freq, float)
     fr, Qi, Qc, phi = (float(values[n]) for n in ("f_res", "Qi", "Qc", "phi"))
     a, alpha, tau = (float(values[n]) for n in ("a", "alpha", "tau"))
+    slope = float(values.get("slope", 0.0))
     Ql = 1.0 / (1.0 / Qi + np.cos(phi) / Qc)
-    env = a * np.exp(1j * (alpha - 2.0 * np.pi * f * tau))
+    env = a * (1.0 + slope * (f - fr)) * np.exp(1j * (alpha - 2.0 * np.pi * f * tau))
     return env * (1.0 - k * (Ql / Qc) * np.exp(1j * phi) / (1.0 + 2j * Ql * (f / fr - 1.0)))
 
 
@@ -47,10 +50,12 @@ class S21Fit(eqx.Module):
 
     - `values`, `std`: dicts over ``f_res`` (Hz), ``Qi``, ``Qc`` (= $|Q_c|$), ``phi`` (rad),
       ``a`` (units of the data), ``alpha`` (rad, phase at $f=0$ as in :func:`diffsc.s21_notch`),
-      ``tau`` (s), ``Ql`` and ``Qc_eff`` ($|Q_c|/\cos\phi$, Khalil's diameter-corrected value),
+      ``tau`` (s), ``slope`` (1/Hz: the background $a[1+b(f-f_{res})]$, 0 unless fitted with
+      ``background="linear"``), ``Ql`` and ``Qc_eff`` ($|Q_c|/\cos\phi$, Khalil's diameter-corrected value),
       with 1-sigma uncertainties (``inf`` for a quantity the data do not determine, 0 when held
       fixed). Also as attributes: ``fit.Qi``, ``fit.Qi_std``, ...
-    - `covariance`: ``(..., 7, 7)`` covariance of ``NAMES`` = (f_res, Qi, Qc, phi, a, alpha, tau).
+    - `covariance`: ``(..., 8, 8)`` covariance of ``NAMES`` = (f_res, Qi, Qc, phi, a, alpha, tau,
+      slope).
     - `initial`: dict of the starting values (automatic guess, or the user's `guess`).
     - `chi2`, `reduced_chi2`: of the weighted complex residual (data units squared);
       `noise`: residual noise per quadrature (data units); `snr`: matched-filter SNR of the
@@ -113,6 +118,7 @@ class S21Fit(eqx.Module):
     a = property(lambda self: self.values["a"], doc="Off-resonance amplitude (data units).")
     alpha = property(lambda self: self.values["alpha"], doc="Phase at f = 0, rad.")
     tau = property(lambda self: self.values["tau"], doc="Cable delay, s.")
+    slope = property(lambda self: self.values["slope"], doc="Background slope, 1/Hz.")
     f_res_std = property(lambda self: self.std["f_res"], doc="1-sigma of f_res, Hz.")
     Qi_std = property(lambda self: self.std["Qi"], doc="1-sigma of Qi.")
     Qc_std = property(lambda self: self.std["Qc"], doc="1-sigma of |Qc|.")
@@ -122,6 +128,7 @@ class S21Fit(eqx.Module):
     a_std = property(lambda self: self.std["a"], doc="1-sigma of a.")
     alpha_std = property(lambda self: self.std["alpha"], doc="1-sigma of alpha, rad.")
     tau_std = property(lambda self: self.std["tau"], doc="1-sigma of tau, s.")
+    slope_std = property(lambda self: self.std["slope"], doc="1-sigma of slope, 1/Hz.")
 
     @property
     def batch_shape(self) -> tuple:
@@ -177,9 +184,14 @@ class S21Fit(eqx.Module):
         }
         return reasons_from_checks(self.checks, details)
 
-    def status(self, index=()) -> FIT_RESULTS:
-        """The :class:`diffsc.FIT_RESULTS` member of one sweep (``index`` into the batch)."""
-        return FIT_RESULTS(int(np.asarray(self.result)[index]))
+    @property
+    def status(self):
+        """The :class:`diffsc.FIT_RESULTS` member of `result`: one for a single sweep, a (nested)
+        list for a batch."""
+        r = np.asarray(self.result)
+        if r.ndim == 0:
+            return FIT_RESULTS(int(r))
+        return np.frompyfunc(lambda x: FIT_RESULTS(int(x)), 1, 1)(r).tolist()
 
     def model_response(self, freq=None, index=()):
         """The fitted model at `freq` (Hz; default: the fitted points) for one sweep."""
@@ -259,45 +271,55 @@ class S21Fit(eqx.Module):
         n_real = int(np.asarray(self.n_data)[index])
         f, z, w = f[:n_real], z[:n_real], w[:n_real]
         used = w > 0
-        fm = np.linspace(f[used].min(), f[used].max(), 2000)
-        zm = model_response(fm, v, self.model)
-        unwind = lambda ff, zz: zz * np.exp(2j * np.pi * ff * v["tau"])
-        x0 = v["f_res"]
+        codes = codes_from_checks(int(np.asarray(self.checks)[index]))
+        has_model = not {FIT_RESULTS.no_signal, FIT_RESULTS.nonfinite} & set(codes)
+        # the cable delay is removed from data and model, so the resonance is a circle
+        tau = v["tau"] if has_model and np.isfinite(v["tau"]) else 0.0
+        unwind = lambda ff, zz: zz * np.exp(2j * np.pi * ff * tau)
+        x0 = v["f_res"] if has_model else 0.5 * (f[0] + f[-1])
         scale, unit = (1e-6, "MHz") if np.ptp(f) > 2e6 else (1e-3, "kHz")
-        xd, xm = (f - x0) * scale, (fm - x0) * scale
-        db = lambda zz: 20 * np.log10(np.maximum(np.abs(zz), 1e-300))
+        xd = (f - x0) * scale
+        db = lambda zz: 20 * np.log10(np.maximum(np.abs(zz), 1e-15))
         ph = lambda ff, zz: np.degrees(np.unwrap(np.angle(unwind(ff, zz))))
+        zd, phd = unwind(f, z), ph(f, z)
         for mask, style in ((~used, dict(color="0.7", ms=2)), (used, dict(color="C0", ms=2.5))):
             ax[0].plot(xd[mask], db(z[mask]), ".", **style)
-            ax[2].plot(z.real[mask], z.imag[mask], ".", **style)
-        phd = ph(f, z)
-        phm = ph(fm, zm)
-        phm += 360 * np.round((np.interp(fm[0], f, phd) - phm[0]) / 360)
-        ax[1].plot(xd[~used], phd[~used], ".", color="0.7", ms=2)
-        ax[1].plot(xd[used], phd[used], ".", color="C0", ms=2.5, label="data")
-        label = "\n".join([
-            f"$f_{{res}}$ = {_fmt(v['f_res'], sd['f_res'], 'Hz')}",
-            f"$Q_i$ = {_fmt(v['Qi'], sd['Qi'])}",
-            f"$|Q_c|$ = {_fmt(v['Qc'], sd['Qc'])}",
-            f"$\\phi$ = {_fmt(v['phi'], sd['phi'], 'rad')}",
-            f"$\\tau$ = {_fmt(v['tau'] * 1e9, sd['tau'] * 1e9, 'ns')}",
-        ])
-        ax[0].plot(xm, db(zm), "-", color="C3", lw=1.4, label=label)
-        ax[1].plot(xm, phm, "-", color="C3", lw=1.4, label="fit")
-        ax[2].plot(zm.real, zm.imag, "-", color="C3", lw=1.4)
+            ax[1].plot(xd[mask], phd[mask], ".", **style)
+            ax[2].plot(zd.real[mask], zd.imag[mask], ".", **style)
+        ax[1].lines[-1].set_label("data")
+        if has_model:
+            fm = np.linspace(f[used].min(), f[used].max(), 2000)
+            zm = model_response(fm, v, self.model)
+            xm = (fm - x0) * scale
+            phm = ph(fm, zm)
+            phm += 360 * np.round((np.interp(fm[0], f, phd) - phm[0]) / 360)
+            label = "\n".join([
+                f"$f_{{res}}$ = {_fmt(v['f_res'], sd['f_res'], 'Hz')}",
+                f"$Q_i$ = {_fmt(v['Qi'], sd['Qi'])}",
+                f"$|Q_c|$ = {_fmt(v['Qc'], sd['Qc'])}",
+                f"$\\phi$ = {_fmt(v['phi'], sd['phi'], 'rad')}",
+                f"$\\tau$ = {_fmt(v['tau'] * 1e9, sd['tau'] * 1e9, 'ns')}",
+            ])
+            ax[0].plot(xm, db(zm), "-", color="C3", lw=1.4, label=label)
+            ax[1].plot(xm, phm, "-", color="C3", lw=1.4, label="fit")
+            zmu = unwind(fm, zm)
+            ax[2].plot(zmu.real, zmu.imag, "-", color="C3", lw=1.4)
+            ax[0].legend(fontsize=7, loc="best", handlelength=1.0, framealpha=0.85)
+        else:
+            ax[0].text(0.5, 0.5, "no model: " + codes[0].name, transform=ax[0].transAxes,
+                       ha="center", va="center", color="C3")
         ax[2].plot([0], [0], "+", color="k", ms=6)
         ax[2].set_aspect("equal", adjustable="datalim")
-        ax[0].set_xlabel(f"f − f_res ({unit})")
-        ax[1].set_xlabel(f"f − f_res ({unit})")
+        ax[2].locator_params(nbins=5)
+        ax[0].set_xlabel(f"f − f_res ({unit})" if has_model else f"f − f_centre ({unit})")
+        ax[1].set_xlabel(ax[0].get_xlabel())
         ax[0].set_ylabel(f"|{'S11' if self.model.startswith('reflection') else 'S21'}| (dB)")
         ax[1].set_ylabel("phase, delay removed (deg)")
-        ax[2].set_xlabel("Re S")
-        ax[2].set_ylabel("Im S")
-        ax[0].legend(fontsize=7, loc="best", handlelength=1.0)
+        ax[2].set_xlabel("Re S, delay removed")
+        ax[2].set_ylabel("Im S, delay removed")
         ax[1].legend(fontsize=7, loc="best")
         ok = bool(np.asarray(self.success)[index])
         name = self._name(index)
-        codes = codes_from_checks(int(np.asarray(self.checks)[index]))
         verdict = "success" if ok else "FAILED: " + ", ".join(c.name for c in codes)
         title = (f"{name}: " if name else "") + f"{self.model} fit — {verdict}"
         ax[1].set_title(title, color="k" if ok else "C3", fontsize=10)

@@ -782,8 +782,10 @@ def fit_temperature_sweep(
     $\alpha_k$, optional TLS terms). Parameters: ``gap0`` $\Delta_0$ (eV), ``alpha_k`` (in
     (0, 1)), ``f0`` (Hz, $T\to0$ without TLS), ``Qi0`` (temperature-independent loss; only with
     `Qi`), and with ``tls=True`` ``F_delta0`` (shared by the TLS shift and loss) and, when
-    `photon_number` is given and varies, ``n_c`` (otherwise $n_c$ is held at 1 or at
-    ``fixed["n_c"]``; $\beta$ is 1/2).
+    `Qi` and a non-zero `photon_number` are given, ``n_c`` ($F\delta_0$ from the shift, the
+    loss's saturation $(1+n/n_c)^{-1/2}$ from its size: one readout power suffices; it is
+    undetermined when $n\ll n_c$). Otherwise $n_c$ is held at 1 or at ``fixed["n_c"]``;
+    $\beta$ is 1/2.
 
     **Residuals.** With uncertainties given: $(f^{model}-f)/\sigma_f$ and
     $(Q_i^{model}-Q_i)/\sigma_Q$, covariance with absolute sigma. Without: relative residuals
@@ -851,8 +853,8 @@ def fit_temperature_sweep(
     q_std = jnp.ones(n) if Qi_std is None else _per_point(Qi_std, "Qi_std", n, check_positive)
     photons = (jnp.zeros(n) if photon_number is None
                else _per_point(photon_number, "photon_number", n, check_nonnegative))
-    varies = photon_number is not None and float(jnp.max(photons)) > 1.01 * float(
-        jnp.min(photons))
+    saturates = photon_number is not None and float(jnp.max(photons)) > 0.0
+    varies = saturates and float(jnp.max(photons)) > 1.01 * float(jnp.min(photons))
     mat = _material_of(material)
 
     allowed = ["gap0", "alpha_k", "f0"] + (["Qi0"] if has_q else []) + (
@@ -865,7 +867,9 @@ def fit_temperature_sweep(
         free.append("Qi0")
     if tls and "F_delta0" not in fixed:
         free.append("F_delta0")
-    if tls and has_q and varies and "n_c" not in fixed:
+    # n_c: the TLS loss saturates as (1 + n/n_c)^-beta; with the frequency shift fixing
+    # F_delta0, one readout power already determines n_c from the size of the TLS loss
+    if tls and has_q and saturates and "n_c" not in fixed:
         free.append("n_c")
     if not free:
         raise ValueError("diffsc.fit_temperature_sweep: every parameter is fixed.")
@@ -888,7 +892,7 @@ def fit_temperature_sweep(
         )
     fixed_values = np.array([fixed.get(k, defaults.get(k, 1.0)) for k in PARAM_NAMES])
     i_low = int(jnp.argmin(T))
-    nc_ref = float(jnp.exp(jnp.mean(jnp.log(jnp.maximum(photons, 1e-3))))) if varies else 1.0
+    nc_ref = float(jnp.exp(jnp.mean(jnp.log(jnp.maximum(photons, 1e-3))))) if saturates else 1.0
     a = _Args(
         T=T, f=f_res, Qi=Qi if has_q else jnp.ones(n), f_std=f_std, Qi_std=q_std,
         sig_f=jnp.where(f_est, _PRIOR_REL_SIGMA_F * f_res, f_std),

@@ -118,7 +118,8 @@ def test_options_fix_what_failed(folder, tmp_path, capsys):
                        "--freq-unit", "Hz", "--no-cache", "--quiet"], capsys)
     assert code == 0
     code, out, _ = _run(["fit", "s21", str(folder / "g_value_error.csv"), "--skip-bad-rows",
-                         "--delay", "baseline", "--crop", "5", "--no-cache"], capsys)
+                         "--delay", "baseline", "--crop", "5", "--background", "linear",
+                         "--no-cache"], capsys)
     assert code == 0, out
 
 

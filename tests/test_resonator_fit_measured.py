@@ -188,6 +188,23 @@ def test_throw_raises_only_on_failure():
         fit_s21(f, np.zeros(N, complex), throw=True)
 
 
+def test_linear_background_removes_the_bias_of_a_tilted_baseline():
+    # a 4 % amplitude tilt across the sweep (cables, amplifiers): the flat model biases Qi by
+    # several sigma; background="linear" fits the tilt and recovers the truth
+    f, z, t = synth(14, snr=300.0)
+    slope = 0.04 / (f[-1] - f[0])
+    z = z * (1 + slope * (f - t["f_res"]))
+    flat = fit_s21(f, z)
+    linear = fit_s21(f, z, background="linear")
+    assert bool(linear.success), linear.reasons
+    assert abs(pulls(flat, t)["Qi"]) > 3
+    assert all(abs(p) < 3 for p in pulls(linear, t).values()), pulls(linear, t)
+    assert abs(float(linear.slope) - slope) < 3 * float(linear.slope_std)
+    assert float(flat.slope) == 0.0 and float(flat.slope_std) == 0.0
+    with pytest.raises(ValueError, match="background"):
+        fit_s21(f, z, background="quadratic")
+
+
 def test_export_and_plot(tmp_path):
     import matplotlib
 
@@ -226,9 +243,29 @@ def test_analytic_jacobian_matches_autodiff(k):
     z = jnp.asarray(rng.normal(size=97) + 1j * rng.normal(size=97))
     sw = jnp.asarray(rng.uniform(0, 1, 97))
     ref = dict(f_res=6e9 + 1e4, Ql=3e4, f_c=6e9, span=2e6)
-    p = jnp.array([0.3, np.log(1e5), np.log(4e4), 0.4, np.log(0.3), 0.2, 1.1])
+    p = jnp.array([0.3, np.log(1e5), np.log(4e4), 0.4, np.log(0.3), 0.2, 1.1, 0.07])
     args = (f, z, sw, ref, k)
     r, J = _residual_and_jacobian(p, args)
     J_ad = jax.jacfwd(lambda q: _residual(q, *args))(p)
     np.testing.assert_allclose(r, _residual(p, *args), rtol=0, atol=1e-15)
     np.testing.assert_allclose(J, J_ad, rtol=0, atol=1e-10 * float(jnp.max(jnp.abs(J_ad))))
+
+
+def test_s11_reflection_model():
+    from diffsc import s11_reflection
+
+    f = 5e9 + np.linspace(-2e6, 2e6, 41)
+    # phi = 0 at resonance: (Qc - Qi) / (Qc + Qi); zero at critical coupling
+    for Qi, Qc in ((1e5, 1e5), (2e5, 5e4), (3e4, 1e5)):
+        z0 = complex(s11_reflection(5e9, 5e9, Qi, Qc))
+        assert abs(z0 - (Qc - Qi) / (Qc + Qi)) < 1e-12
+    # overcoupled: the circle encloses the origin, the phase winds once (2 pi) across the sweep
+    z = np.asarray(s11_reflection(5e9 + np.linspace(-5e7, 5e7, 2001), 5e9, 2e5, 5e4))
+    assert abs(abs(np.unwrap(np.angle(z))[-1] - np.unwrap(np.angle(z))[0]) - 2 * np.pi) < 0.05
+    # the fit's model is this function
+    v = dict(f_res=5e9, Qi=8e4, Qc=3e4, phi=0.3, a=0.2, alpha=0.4, tau=30e-9)
+    np.testing.assert_allclose(model_response(f, v, "reflection"),
+                               s11_reflection(f, 5e9, 8e4, 3e4, phi=0.3, a=0.2, alpha=0.4,
+                                              tau=30e-9), rtol=1e-9)  # 2 pi f tau ~ 1e3 rad
+    with pytest.raises(Exception, match="Qc"):
+        s11_reflection(f, 5e9, 1e5, -1.0)
