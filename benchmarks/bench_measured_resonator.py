@@ -9,6 +9,9 @@
 3. Wall time of ``diffsc fit s21 FILE`` in a fresh process, cold (empty compilation cache) and
    warm (second and later runs).
 
+On a CPU the cores are made JAX devices first (``jax_num_cpu_devices``, as ``diffsc fit s21``
+does), so ``fit_s21`` splits the batch over them; the single-device rate is measured too.
+
 Usage: python benchmarks/bench_measured_resonator.py [--n 1000] [--rt-subset 100]
 Writes benchmarks/results/measured_resonator_<platform>.json.
 """
@@ -27,9 +30,14 @@ import warnings
 from pathlib import Path
 
 import jax
-import numpy as np
 
-import diffsc
+if __name__ == "__main__":  # before JAX starts: the CPU cores as devices (no effect on a GPU)
+    _n = next((int(a.split("=")[1]) for a in sys.argv if a.startswith("--devices=")), None)
+    jax.config.update("jax_num_cpu_devices", _n or min(os.cpu_count() or 1, 8))
+
+import numpy as np  # noqa: E402
+
+import diffsc  # noqa: E402
 from diffsc._resonator_fit_result import model_response
 
 
@@ -66,8 +74,9 @@ def bench_diffsc(sweeps, truth):
         times.append(time.perf_counter() - t0)
     ok = np.asarray(fit.success)
     return fit, dict(
-        first_call_seconds=first, seconds=min(times), runs_seconds=times,
-        fits_per_second=len(sweeps) / min(times), success_fraction=float(ok.mean()),
+        devices=jax.local_device_count(), first_call_seconds=first, seconds=min(times),
+        runs_seconds=times, fits_per_second=len(sweeps) / min(times),
+        success_fraction=float(ok.mean()),
         rms_relative_error={k: rms_rel(fit.values[k], [t[k] for t in truth])
                             for k in ("f_res", "Qi", "Qc")},
     )
@@ -130,11 +139,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000, help="number of sweeps")
     ap.add_argument("--rt-subset", type=int, default=100, help="sweeps fitted by resonator_tools")
+    ap.add_argument("--devices", type=int, help="CPU devices (default: the cores, at most 8)")
     args = ap.parse_args()
     dev = jax.devices()[0]
     sweeps, truth = synth(args.n)
     fit, ours = bench_diffsc(sweeps, truth)
     rt = bench_resonator_tools(sweeps, truth, args.rt_subset)
+    if rt:  # our accuracy on the same subset
+        sub = range(rt["fits_timed"])
+        rt["diffsc_rms_relative_error_same_sweeps"] = {
+            k: rms_rel(np.asarray(fit.values[k])[list(sub)], [truth[i][k] for i in sub])
+            for k in ("f_res", "Qi", "Qc")}
     cli = bench_cli(sweeps[0])
     lengths = [len(s) for s in sweeps]
     out = dict(
@@ -147,7 +162,8 @@ def main():
     )
     res_dir = Path(__file__).parent / "results"
     res_dir.mkdir(exist_ok=True)
-    path = res_dir / f"measured_resonator_{dev.platform}.json"
+    suffix = "" if args.devices is None else f"_{args.devices}dev"
+    path = res_dir / f"measured_resonator_{dev.platform}{suffix}.json"
     path.write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
 

@@ -18,7 +18,13 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import diffsc
-from diffsc._resonator_fit import _initial_guess
+from diffsc._resonator_fit import _circle_guess, _slope_delay
+
+
+def _initial_guess(f, z):
+    """diffsc's automatic starting point (delay from the phase slope, circle estimate)."""
+    valid = jax.numpy.ones(f.shape, bool)
+    return _circle_guess(f, z, valid, _slope_delay(f, z, valid), 1.0)
 
 
 def synth(n, m, snr, seed=0):
@@ -53,7 +59,7 @@ def scipy_fit(f, z, guess):
         return np.concatenate([r.real, r.imag])
 
     p0 = [0.0, np.log(g["Qi"]), np.log(g["Qc"]), g["phi"], np.log(g["a"]), g["alpha_c"],
-          2 * np.pi * g["tau"] * span]
+          2 * np.pi * g["tau"] * span]  # the same internal coordinates as diffsc.fit_s21
     s = least_squares(res, p0, method="lm", xtol=1e-10, ftol=1e-10)
     p = s.x
     return dict(f_res=g["f_res"] * (1 + p[0] / g["Ql"]), Qi=np.exp(p[1]), Qc=np.exp(p[2]))

@@ -32,6 +32,28 @@ class _Fatal(Exception):
 _CHUNK = 256  # sweeps per compiled call on the command line (the progress bar moves per chunk)
 
 
+def _use_cpu_cores() -> None:
+    """Let JAX see the CPU cores as devices, so that fit_s21 splits a batch over them.
+
+    Only before JAX has run anything, and never over the user's own setting
+    (``JAX_NUM_CPU_DEVICES``, or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``).
+    On a machine with a GPU the fits run there and this changes nothing.
+    """
+    import os
+
+    import jax
+
+    if "JAX_NUM_CPU_DEVICES" in os.environ or "host_platform_device_count" in os.environ.get(
+            "XLA_FLAGS", ""):
+        return
+    n = min(os.cpu_count() or 1, 8)
+    if n > 1:
+        try:
+            jax.config.update("jax_num_cpu_devices", n)
+        except RuntimeError:  # the backend already runs (main() called from a session)
+            pass
+
+
 def _progress(msg: str, quiet: bool) -> None:
     if not quiet:
         print(msg, file=sys.stderr, flush=True)
@@ -144,6 +166,7 @@ def _read_error_row(path, message):
 def _cmd_fit_s21(args) -> int:
     from ._compilation_cache import enable_compilation_cache
 
+    _use_cpu_cores()
     if not args.no_cache:
         enable_compilation_cache()
     try:
@@ -274,6 +297,7 @@ def _float(row, key):
 def _cmd_fit_temperature(args) -> int:
     from ._compilation_cache import enable_compilation_cache
 
+    _use_cpu_cores()
     if not args.no_cache:
         enable_compilation_cache()
     path = Path(args.results)

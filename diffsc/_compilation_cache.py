@@ -91,6 +91,7 @@ def _key(name: str, modules, args) -> str:
     leaves, treedef = jax.tree.flatten(args)
     avals = [(tuple(jax.numpy.shape(x)), str(jax.numpy.result_type(x))) for x in leaves]
     text = repr((name, diffsc.__version__, jax.__version__, jax.default_backend(),
+                 jax.local_device_count(),
                  _source_hash(modules), str(treedef), avals, jax.config.jax_enable_x64))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

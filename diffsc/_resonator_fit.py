@@ -39,6 +39,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from ._compilation_cache import cache_dir, exported_call
 from ._fit import _inverse_with_inf
@@ -273,6 +275,27 @@ def _residual_and_jacobian(p, args):
     return S - sw * z, J
 
 
+def _spd_solve(A, b):
+    """Solve ``A x = b`` for a small symmetric positive-definite `A` by an unrolled Cholesky
+    factorisation in plain array operations (no LAPACK call: cheap for 8x8, vectorises under
+    ``vmap``, and safe to run on several CPU devices at once)."""
+    n = A.shape[0]
+    tiny = 1e-300
+    L = jnp.zeros_like(A)
+    for j in range(n):
+        d = jnp.sqrt(jnp.maximum(A[j, j] - jnp.sum(L[j, :j] ** 2), tiny))
+        L = L.at[j, j].set(d)
+        if j + 1 < n:
+            L = L.at[j + 1:, j].set((A[j + 1:, j] - L[j + 1:, :j] @ L[j, :j]) / d)
+    y = jnp.zeros_like(b)
+    for j in range(n):
+        y = y.at[j].set((b[j] - L[j, :j] @ y[:j]) / L[j, j])
+    x = jnp.zeros_like(b)
+    for j in reversed(range(n)):
+        x = x.at[j].set((y[j] - L[j + 1:, j] @ x[j + 1:]) / L[j, j])
+    return x
+
+
 def _normal_equations(p, args):
     """J^T J (8x8) and J^T r (8) of the real-stacked residual at `p`."""
     r, J = _residual_and_jacobian(p, args)
@@ -301,7 +324,7 @@ def _levenberg_marquardt(p0, free, lower, upper, args, max_steps):
         d = jnp.where(act, jnp.maximum(jnp.diag(A), 1e-30 * jnp.max(jnp.diag(A)) + 1e-300), 1.0)
         A_l = jnp.where(act[:, None] & act[None, :], A + lam * jnp.diag(d), eye)
         g = jnp.where(act, g, 0.0)
-        return -jnp.linalg.solve(A_l, g), d, g
+        return -_spd_solve(A_l, g), d, g
 
     chi2 = lambda p: jnp.sum(jnp.abs(_residual(p, *args)) ** 2)
     A0, g0 = _normal_equations(p0, args)
@@ -485,8 +508,8 @@ def _fit_one(f, z, w, opts, max_steps):
     )
 
 
-def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool, chunk: int):
-    """All sweeps, `chunk` at a time under ``vmap`` (``lax.map`` over the chunks).
+def _fit_sweeps(f, z, w, opts, max_steps: int, chunk: int):
+    """All sweeps on one device, `chunk` at a time under ``vmap`` (``lax.map`` over chunks).
 
     Under ``vmap`` a batch iterates until its slowest member has converged (converged members
     compute and discard), so on a CPU, where one sweep already fills the vector units, the
@@ -495,9 +518,19 @@ def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool, chunk: int):
     """
     one = lambda a: _fit_one(*a, max_steps)
     if chunk <= 1:
-        out = jax.lax.map(one, (f, z, w, opts))
+        return jax.lax.map(one, (f, z, w, opts))
+    return jax.lax.map(one, (f, z, w, opts), batch_size=min(chunk, f.shape[0]))
+
+
+def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool, chunk: int, n_devices: int):
+    """All sweeps, split over `n_devices` local devices (``shard_map``) when more than one."""
+    if n_devices > 1:
+        mesh = Mesh(np.asarray(jax.local_devices()[:n_devices]), ("sweeps",))
+        per_device = functools.partial(_fit_sweeps, max_steps=max_steps, chunk=chunk)
+        out = jax.shard_map(per_device, mesh=mesh, in_specs=P("sweeps"), out_specs=P("sweeps"),
+                            check_vma=False)(f, z, w, opts)
     else:
-        out = jax.lax.map(one, (f, z, w, opts), batch_size=min(chunk, f.shape[0]))
+        out = _fit_sweeps(f, z, w, opts, max_steps, chunk)
     if throw:
         out["checks"] = eqx.error_if(
             out["checks"], jnp.any(out["checks"] != 0),
@@ -513,9 +546,9 @@ _MODULES = ("diffsc._resonator_fit", "diffsc._fit_status", "diffsc._fit")
 
 
 @functools.lru_cache(maxsize=16)
-def _fit_batch_for_export(max_steps: int, chunk: int):
+def _fit_batch_for_export(max_steps: int, chunk: int, n_devices: int):
     return jax.jit(functools.partial(_fit_batch_impl, max_steps=max_steps, throw=False,
-                                     chunk=chunk))
+                                     chunk=chunk, n_devices=n_devices))
 
 
 def default_chunk() -> int:
@@ -523,13 +556,14 @@ def default_chunk() -> int:
     return 1 if jax.default_backend() == "cpu" else 256
 
 
-def _run(F, Z, W, opts, max_steps, throw):
+def _run(F, Z, W, opts, max_steps, throw, n_devices):
     """The compiled batch fit; through the on-disk program cache when it is enabled."""
     chunk = default_chunk()
     if throw or cache_dir() is None:
         return _fit_batch(jnp.asarray(F), jnp.asarray(Z), jnp.asarray(W),
-                          jax.tree.map(jnp.asarray, opts), max_steps, throw, chunk)
-    return exported_call(f"fit_s21_{max_steps}_{chunk}", _fit_batch_for_export(max_steps, chunk),
+                          jax.tree.map(jnp.asarray, opts), max_steps, throw, chunk, n_devices)
+    return exported_call(f"fit_s21_{max_steps}_{chunk}_{n_devices}",
+                         _fit_batch_for_export(max_steps, chunk, n_devices),
                          (F, Z, W, opts), modules=_MODULES)
 
 
@@ -756,7 +790,10 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
     g_value, g_given = _guess_options(guess, n_rows, batch)
 
     length = bucket_length(max(r[0].size for r in rows))
-    n_batch = 1 << max(n_rows - 1, 0).bit_length()  # pad the batch to a power of two
+    # several sweeps are split over the local devices (e.g. the CPU cores as devices: see
+    # docs/measured_data.md); the batch is padded to n_devices times a power of two
+    n_devices = min(len(jax.local_devices()), 1 << (n_rows.bit_length() - 1)) if n_rows > 1 else 1
+    n_batch = n_devices * (1 << max(-(-n_rows // n_devices) - 1, 0).bit_length())
     rows_p = rows + [rows[0]] * (n_batch - n_rows)
     F, Z, W = _pad_rows(rows_p, length)
 
@@ -773,7 +810,7 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
         cropped=np.full(n_batch, cropped),
         guess_value=per_row(g_value), guess_given=per_row(g_given),
     )
-    out = _run(F, Z, W, opts, max_steps, throw)
+    out = _run(F, Z, W, opts, max_steps, throw, n_devices)
     out = jax.tree.map(lambda x: np.asarray(x)[:n_rows].reshape(batch + x.shape[1:]),
                        jax.device_get(out))
     n_data = np.asarray([r[0].size for r in rows]).reshape(batch)

@@ -10,3 +10,4 @@ import jax  # noqa: E402
 import diffsc  # noqa: E402, F401  (enables float64)
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.devices()  # start the backend now: one CPU device, whatever a command-line test would set

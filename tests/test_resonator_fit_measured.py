@@ -269,3 +269,33 @@ def test_s11_reflection_model():
                                               tau=30e-9), rtol=1e-9)  # 2 pi f tau ~ 1e3 rad
     with pytest.raises(Exception, match="Qc"):
         s11_reflection(f, 5e9, 1e5, -1.0)
+
+
+def test_batch_split_over_two_cpu_devices_gives_the_same_fits(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import jax
+jax.config.update("jax_num_cpu_devices", 2)
+import numpy as np, sys
+sys.path.insert(0, sys.argv[1])
+from test_resonator_fit_measured import synth
+from diffsc import fit_s21
+f, z = zip(*[synth(30 + i, Qi=1e5 * (i + 1))[:2] for i in range(4)], strict=True)
+fit = fit_s21(np.stack(f), np.stack(z))
+assert jax.local_device_count() == 2
+np.save(sys.argv[2], np.stack([fit.values[k] for k in ("f_res", "Qi", "Qc", "phi")]))
+"""
+    out = tmp_path / "two.npy"
+    run = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(out)],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    f, z = zip(*[synth(30 + i, Qi=1e5 * (i + 1))[:2] for i in range(4)], strict=True)
+    one = fit_s21(np.stack(f), np.stack(z))
+    ref = np.stack([one.values[k] for k in ("f_res", "Qi", "Qc", "phi")])
+    # the same programme per sweep; results agree to well below the uncertainties
+    np.testing.assert_allclose(np.load(out), ref, rtol=1e-6, atol=1e-9)

@@ -21,6 +21,7 @@ Fixed steps: each interval of the user's time grid is split into `substeps` equa
 from __future__ import annotations
 
 import functools
+import math
 
 import equinox as eqx
 import jax
@@ -34,7 +35,7 @@ from ._solution import KineticSolution
 from ._solver import gap_equation, project_gap
 from ._steady_state import _check_common, _problem, _solve, _static
 
-_GAMMA = 1.0 + 1.0 / jnp.sqrt(2.0)
+_GAMMA = 1.0 + 1.0 / math.sqrt(2.0)  # a Python float: no device array at import
 
 
 class KineticRelaxation(eqx.Module):
