@@ -7,6 +7,7 @@ added by their modules (see ``diffsc scan --help``, ``diffsc fit s21 --help``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -134,10 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit status (callable from Python, never exits)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 
 
+def console_main() -> int:
+    """Entry point of the ``diffsc`` command.
+
+    After ``diffsc fit`` (whose outputs are all written and closed when it returns) the process
+    ends at once instead of running the interpreter's shutdown, which with JAX loaded takes
+    ~0.25 s of a ~2 s command; other commands exit normally.
+    """
+    code = main()
+    if len(sys.argv) > 1 and sys.argv[1] == "fit":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console_main())
