@@ -72,6 +72,12 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
 
     **Returns:** complex $S_{21}$, broadcast shape of the arguments.
     """
+    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, diameter=1.0)
+
+
+def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, *, diameter):
+    r"""The resonance circle $a e^{j\alpha}e^{-2\pi jf\tau}[1-k(Q_l/|Q_c|)e^{j\phi}/(1+2jQ_ly)]$
+    with $k$ = `diameter` (1 notch, 2 reflection), arguments checked and named."""
     freq = check_positive(freq, "freq", "Hz")
     f_res = check_positive(f_res, "f_res", "Hz")
     Qi = check_positive(Qi, "Qi")
@@ -80,7 +86,8 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
     phi, alpha, tau = check_finite(phi, "phi"), check_finite(alpha, "alpha"), check_finite(tau, "tau")
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
     env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * tau))
-    return env * (1.0 - (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
+    return env * (1.0 - diameter * (Ql / Qc) * jnp.exp(1j * phi)
+                  / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
 
 
 def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
@@ -95,15 +102,7 @@ def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
     **Arguments:** as :func:`s21_notch` (`freq`, `f_res` in Hz; `Qi`, `Qc` = $|Q_c|$; `phi`,
     `alpha` in rad; `a` > 0; `tau` in s). **Returns:** complex $S_{11}$, broadcast shape.
     """
-    freq = check_positive(freq, "freq", "Hz")
-    f_res = check_positive(f_res, "f_res", "Hz")
-    Qi = check_positive(Qi, "Qi")
-    Qc = check_positive(Qc, "Qc")
-    a = check_positive(a, "a")
-    phi, alpha, tau = check_finite(phi, "phi"), check_finite(alpha, "alpha"), check_finite(tau, "tau")
-    Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
-    env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * tau))
-    return env * (1.0 - 2.0 * (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
+    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, diameter=2.0)
 
 
 def coupling_q(freq, Cg, Z0=50.0):

@@ -151,7 +151,7 @@ def _slope_delay(f, z, valid):
     whole turns: a reflection resonance winds once around the origin when overcoupled, and a deep
     notch passing near the origin may or may not. The common slope within the two ends (a line
     per end) is free of that ambiguity but noisier; it picks the number of turns $m$ in
-    $	au=	au_{ends}+m/\Delta f$.
+    $\tau=\tau_{ends}+m/\Delta f$.
     """
     first, last = _edges(valid)
     ph = jnp.unwrap(jnp.angle(z))
