@@ -108,6 +108,12 @@ class S21Fit(eqx.Module):
             freq=freq, s=s, weights=out["weights"], n_data=n_data, model=model, names=names,
         )
 
+    @property
+    def params(self) -> dict:
+        """The fitted values (the same dict as `values`), under the name that
+        :class:`diffsc.TemperatureSweepFit` and :class:`diffsc.FitResult` use."""
+        return self.values
+
     # --- direct access to values and uncertainties -------------------------------------------
     f_res = property(lambda self: self.values["f_res"], doc="Resonance frequency, Hz.")
     Qi = property(lambda self: self.values["Qi"], doc="Internal quality factor.")

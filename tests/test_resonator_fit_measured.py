@@ -220,6 +220,7 @@ def test_export_and_plot(tmp_path):
     assert cols["Qi"][0] == rows[0]["Qi"] and cols["units"]["f_res"] == "Hz"
     json.dumps(rows)  # JSON-ready (inf/nan allowed by Python's json)
     single = fit_s21(f1, z1)
+    assert single.params is single.values  # the common name of fitted values
     d = single.to_dict()
     assert d["success"] is True and d["reasons"] == "" and d["file"] is None
     fig = fit.plot()
