@@ -452,8 +452,10 @@ def _fit_one(f, z, w, opts, max_steps):
     n_valid = jnp.sum(valid)
     n_free = jnp.sum(free)
     dof = jnp.maximum(2 * n_valid - n_free, 1)
-    cov_int = _inverse_with_inf(A) * (chi2_n / dof)
+    # covariance of the free parameters: the inverse of their block of J^T J (held parameters
+    # are constants, not unknowns: their rows are zeroed before inverting, then their variance)
     both = free[:, None] & free[None, :]
+    cov_int = _inverse_with_inf(jnp.where(both, A, 0.0)) * (chi2_n / dof)
     cov_int = jnp.where(both, cov_int, 0.0)
 
     phys = _physical(p, ref, scale)

@@ -64,6 +64,23 @@ def test_delay_modes():
     # a fixed delay is reported exactly, with zero uncertainty, and shrinks the Qi error bar
     assert float(fixed.tau) == t["tau"] and float(fixed.tau_std) == 0.0
     assert float(fixed.Qi_std) <= float(free.Qi_std)
+    # a held parameter is a constant, not an unknown: the uncertainties are those of the six
+    # free parameters alone, s^2 (J^T J)^-1 with a finite-difference Jacobian of the model
+    names = ("f_res", "Qi", "Qc", "phi", "a", "alpha")
+    v = {k: float(fixed.values[k]) for k in (*names, "tau")}
+
+    def resid(x):
+        m = model_response(f, {**v, **dict(zip(names, x, strict=True))})
+        return np.concatenate([(m - z).real, (m - z).imag])
+
+    x0 = np.array([v[k] for k in names])
+    h = np.abs(x0) * 1e-7 + 1e-9
+    J = np.stack([(resid(x0 + h[i] * np.eye(6)[i]) - resid(x0 - h[i] * np.eye(6)[i])) / (2 * h[i])
+                  for i in range(6)], axis=1)
+    r = resid(x0)
+    cov = np.linalg.inv(J.T @ J) * (r @ r) / (r.size - 6)
+    for i, k in enumerate(("f_res", "Qi", "Qc", "phi")):
+        np.testing.assert_allclose(float(fixed.std[k]), np.sqrt(cov[i, i]), rtol=2e-3, err_msg=k)
     # the baseline delay comes from the off-resonance phase slope: within 1 % of the truth here
     assert abs(float(base.tau) / t["tau"] - 1) < 0.01 and float(base.tau_std) == 0.0
     # a wrong fixed delay is visible in chi2
