@@ -240,16 +240,14 @@ def _cmd_fit_s21(args) -> int:
 
 
 def _plots(fit, folder: Path, quiet: bool) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """One PNG per sweep, drawn on plain matplotlib Figures (no pyplot state, no backend switch:
+    safe when main() runs inside a notebook)."""
+    from matplotlib.figure import Figure
 
     folder.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(_bar(fit.names, "plots", quiet)):
-        fig = fit.plot(index=i)
+        fig = fit.plot(index=i, fig=Figure(figsize=(12.5, 3.6), layout="constrained"))
         fig.savefig(folder / f"{name}_fit.png", dpi=110)
-        plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,10 +372,9 @@ def _cmd_fit_temperature(args) -> int:
         out.write_text(json.dumps(d, indent=1, allow_nan=True))
         print(f"result written to {out}")
     if args.plot:
-        import matplotlib
+        from matplotlib.figure import Figure
 
-        matplotlib.use("Agg")
-        fig = fit.plot()
+        fig = fit.plot(fig=Figure(figsize=(10, 6), layout="constrained"))
         fig.savefig(args.plot, dpi=110)
         print(f"plot written to {args.plot}")
     return 0 if d["success"] else 1
