@@ -68,11 +68,6 @@ def enable_compilation_cache(path=None) -> Path | None:
     return folder
 
 
-def disable_compilation_cache() -> None:
-    """Stop using the exported-program cache of this process (JAX's cache setting stays)."""
-    _STATE["dir"] = None
-
-
 def cache_dir() -> Path | None:
     """The folder in use by this process, ``None`` when the caches are off."""
     return _STATE["dir"]
@@ -126,10 +121,3 @@ def exported_call(name: str, fn, args: tuple, *, modules):
     except OSError:
         pass
     return exported.call(*args)
-
-
-def compiled_program_is_cached(name: str, args: tuple, *, modules) -> bool:
-    """Whether :func:`exported_call` would find a stored program for these arguments."""
-    folder = cache_dir()
-    return folder is not None and (
-        folder / "exported" / f"{name}-{_key(name, modules, args)}.jaxexport").exists()
