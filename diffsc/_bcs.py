@@ -26,6 +26,7 @@ implicitly: $\partial d/\partial\theta=-(\partial R/\partial\theta)/(\partial R/
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -34,11 +35,12 @@ import numpy as np
 
 from ._constants import bcs_gap_ratio, e, euler_gamma, k_B
 from ._material import Material
-from ._validation import check_nonnegative, check_positive
+from ._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(160)
 _BISECTION_STEPS = 80
 _LOG_D_MIN = -40.0  # gaps below exp(-40) * gap0 are treated as zero (T at Tc to ~1e-35)
+_TAU_FLOOR = 1.0 / 800.0  # k_BT/Delta below which every Fermi factor here underflows to 0
 
 
 def _gauss(fun, lower, upper):
@@ -70,7 +72,9 @@ def _residual(log_d, tau, w, cutoff: bool):
         u_top = jnp.minimum(u_top, u_d)
     else:
         lhs = -log_d
-    safe_tau = jnp.where(tau > 0, tau, 1.0)
+    # Below _TAU_FLOOR the Fermi factor is < exp(-1/_TAU_FLOOR) = 0 in float64 whatever d: clamping
+    # leaves the value unchanged and keeps the implicit derivative finite down to T = 0.
+    safe_tau = jnp.maximum(tau, _TAU_FLOOR)
     integral = _gauss(lambda u: _fermi_reduced(d * jnp.cosh(u) / safe_tau), 0.0, u_top)
     return lhs - 2.0 * jnp.where(tau > 0, integral, 0.0)
 
@@ -120,12 +124,17 @@ def reduced_gap(reduced_temperature, debye_ratio=jnp.inf, *, cutoff: bool = True
     - `debye_ratio`: $w=\Omega_D/\Delta_0$ (ignored when ``cutoff=False``).
     - `cutoff`: use the Debye-cutoff gap equation (else the cutoff-free T-only form).
 
-    **Returns:** $\Delta/\Delta_0$ (0 at and above $T_c$). Differentiable (implicit).
+    **Returns:** $\Delta/\Delta_0$ (exactly 0 at and above $\tau_c$). Differentiable
+    (implicit). An infinite `debye_ratio` (the default) is the cutoff-free form.
     """
-    tau = jnp.asarray(reduced_temperature, dtype=float)
-    w = jnp.asarray(debye_ratio if cutoff else 1.0, dtype=float)
+    tau = check_nonnegative(reduced_temperature, "reduced_temperature", dtype=float)
+    if isinstance(debye_ratio, int | float) and math.isinf(debye_ratio) and debye_ratio > 0:
+        cutoff = False  # Omega_D -> infinity: the cutoff-free equation, exactly
+    w = check_positive(debye_ratio, "debye_ratio", dtype=float) if cutoff else jnp.ones(())
+    check_broadcast(("reduced_temperature", tau), ("debye_ratio", w))
     fn = jnp.vectorize(lambda t, ww: _reduced_gap(t, ww, cutoff))
-    return fn(tau, w)
+    tau_c = reduced_critical_temperature(w) if cutoff else 1.0 / bcs_gap_ratio
+    return jnp.where(tau < tau_c, fn(tau, w), 0.0)
 
 
 def gap(T, material: Material, *, cutoff: bool = True):
@@ -143,7 +152,7 @@ def gap(T, material: Material, *, cutoff: bool = True):
 
     **Returns:** $\Delta(T)$ in eV; exactly 0 for $T\ge T_c$.
     """
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    T = check_nonnegative(T, "T", "K", dtype=float)
     gap0 = material.gap0
     if cutoff and material.debye_energy is None:
         raise ValueError(
@@ -154,9 +163,10 @@ def gap(T, material: Material, *, cutoff: bool = True):
         w = material.debye_energy / gap0
         tau = reduced_critical_temperature(w) * T / material.Tc
     else:
-        w = jnp.inf
+        w = jnp.ones(())
         tau = T / (bcs_gap_ratio * material.Tc)
-    return gap0 * reduced_gap(tau, w, cutoff=cutoff)
+    d = jnp.vectorize(lambda t, ww: _reduced_gap(t, ww, cutoff))(tau, w)
+    return jnp.where(T < material.Tc, gap0 * d, 0.0)  # exactly 0 (and flat) from Tc up
 
 
 def reduced_critical_temperature(debye_ratio):
@@ -175,16 +185,21 @@ def reduced_critical_temperature(debye_ratio):
 
 def fermi(E, T):
     r"""Fermi function $f(E)=1/(e^{E/k_BT}+1)$; E in eV, T in K (T = 0 gives a step, f(0)=1/2)."""
-    E = jnp.asarray(E, dtype=float)
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    E = check_finite(E, "E", "eV", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    check_broadcast(("E", E), ("T", T))
     kT = k_B * jnp.where(T > 0, T, 1.0)
     return jnp.where(T > 0, jax.nn.sigmoid(-E / kT), 0.5 * (1.0 - jnp.sign(E)))
 
 
 def bose(Omega, T):
-    r"""Bose function $n(\Omega)=1/(e^{\Omega/k_BT}-1)$ for $\Omega>0$ (eV), T in K; 0 at T = 0."""
-    Omega = jnp.asarray(Omega, dtype=float)
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    r"""Bose function $n(\Omega)=1/(e^{\Omega/k_BT}-1)$ for $\Omega>0$ (eV, >= 0), T in K (>= 0).
+
+    0 at T = 0 and, by convention, at $\Omega=0$ (the divergent mode has no phase space).
+    """
+    Omega = check_nonnegative(Omega, "Omega", "eV", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    check_broadcast(("Omega", Omega), ("T", T))
     kT = k_B * jnp.where(T > 0, T, 1.0)
     x = jnp.where(Omega > 0, Omega, 1.0) / kT
     return jnp.where((T > 0) & (Omega > 0), 1.0 / jnp.expm1(x), 0.0)
@@ -200,9 +215,10 @@ def quasiparticle_dos(E, gap, *, dynes=0.0):
 
     **Returns:** dimensionless $\rho$ (1 in the normal state far from the gap).
     """
-    E = jnp.abs(jnp.asarray(E, dtype=float))
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    dynes = check_nonnegative(jnp.asarray(dynes, dtype=float), "dynes", "eV")
+    E = jnp.abs(check_finite(E, "E", "eV", dtype=float))
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    dynes = check_nonnegative(dynes, "dynes", "eV", dtype=float)
+    check_broadcast(("E", E), ("gap", gap), ("dynes", dynes))
     z = E + 1j * dynes
     broadened = jnp.abs(jnp.real(z / jnp.sqrt(z * z - gap**2 + 0j)))
     above = E > gap
@@ -222,12 +238,13 @@ def thermal_nqp(T, gap, N0):
     (2 spins x 2 branches). **Arguments:** `T` in K (>= 0), `gap` in eV (> 0), `N0` single-spin
     density of states in 1/(eV m^3). Accurate to ~1e-12 relative; 0 at T = 0.
     """
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    N0 = check_positive(jnp.asarray(N0, dtype=float), "N0", "1/(eV m^3)")
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    N0 = check_positive(N0, "N0", "1/(eV m^3)", dtype=float)
+    check_broadcast(("T", T), ("gap", gap), ("N0", N0))
 
     def one(t, g):
-        tau = k_B * jnp.where(t > 0, t, 1.0) / g
+        tau = jnp.maximum(k_B * t / g, _TAU_FLOOR)  # n_qp underflows to 0 below; finite gradient
         u_top = _upper_u(1.0, tau)
         val = _gauss(lambda u: jnp.cosh(u) * _fermi_reduced(jnp.cosh(u) / tau), 0.0, u_top)
         return jnp.where(t > 0, g * val, 0.0)
@@ -244,7 +261,7 @@ def electronic_heat_capacity(T, material: Material, *, cutoff: bool = True):
     with $d\Delta/dT$ from the implicit derivative of :func:`gap`. Gives the jump
     $\Delta C/\gamma T_c = 12/(7\zeta(3)) = 1.426$ (weak coupling). **Arguments:** `T` in K (> 0), `material` with `N0`.
     """
-    T = check_positive(jnp.asarray(T, dtype=float), "T", "K")
+    T = check_positive(T, "T", "K", dtype=float)
     N0 = material.require("N0")
 
     def one(t):

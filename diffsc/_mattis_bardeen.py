@@ -42,13 +42,22 @@ import jax.numpy as jnp
 
 from ._constants import h, k_B
 from ._quadrature import cosh_rule, gauss_legendre, upper_t
-from ._validation import check_finite, check_nonnegative, check_positive, check_same_shape
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_same_shape,
+)
 
 _N_SCATTER = 64
 _N_PAIR = 32
 _N_SIGMA2 = 32  # per half interval
 _THERMAL_SPAN = 60.0  # scattering integral truncated at E = gap + 60 kT (f ratio e^-60)
 _TAIL_SPAN = 60.0  # nonequilibrium: tail integrated to E_N + 60 kT*
+# Below k_BT = gap/800 every thermal factor (e^{-gap/kT} < e^{-800}) is 0 or 1 in float64: k_BT is
+# clamped there, which leaves the values unchanged and keeps d/dT finite (0) down to T -> 0+.
+_KT_FLOOR = 1.0 / 800.0
 _EPS_FLOOR = 1e-9  # relative floor of |2 gap - x| in the sigma2 grading
 
 
@@ -209,21 +218,21 @@ def _conductivity(x, gap, occ, e_max, n_scatter):
 def _thermal_one(freq, T, gap):
     x = h * freq
     positive = T > 0
-    kT = k_B * jnp.where(positive, T, 1.0)
     # gap = 0 is the normal state (sigma = sigma_N); evaluate the integrals at a safe gap and
     # select afterwards (double-where keeps gradients finite).
     normal = gap <= 0
     safe_gap = jnp.where(normal, x, gap)
+    kT = jnp.maximum(k_B * jnp.where(positive, T, 1.0), _KT_FLOOR * safe_gap)
     s1, s2 = _conductivity(
         x, safe_gap, _Thermal(kT, positive), safe_gap + _THERMAL_SPAN * kT, _N_SCATTER
     )
     return jnp.where(normal, 1.0, s1), jnp.where(normal, 0.0, s2)
 
 
-def _broadcast(*arrays):
-    arrays = [jnp.asarray(a, dtype=float) for a in arrays]
-    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
-    return shape, [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
+def _broadcast(**named):
+    """Broadcast the named (validated) arrays, raising an error that names them if they don't."""
+    shape = check_broadcast(*named.items())
+    return shape, [jnp.broadcast_to(a, shape).reshape(-1) for a in named.values()]
 
 
 def mattis_bardeen(freq, T, gap):
@@ -245,10 +254,10 @@ def mattis_bardeen(freq, T, gap):
     Accurate to $\lesssim10^{-8}$ relative (module docstring); differentiable in all arguments
     (``jit``/``vmap``/``grad``). Float64 required ($\sigma_1$ spans $10^{-17}$–$10^{0}$).
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
-    shape, (fr, tt, gg) = _broadcast(freq, T, gap)
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    gap = check_nonnegative(gap, "gap", "eV", dtype=float)
+    shape, (fr, tt, gg) = _broadcast(freq=freq, T=T, gap=gap)
     s1, s2 = jax.vmap(_thermal_one)(fr, tt, gg)
     return s1.reshape(shape), s2.reshape(shape)
 
@@ -280,10 +289,10 @@ def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192)
     Differentiable with respect to `freq`, `gap`, `energies` and `f`; cost independent of N
     except for the interpolation.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    energies = check_finite(jnp.asarray(energies, dtype=float), "energies")
-    f = check_finite(jnp.asarray(f, dtype=float), "f")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    energies = check_finite(energies, "energies", "eV", dtype=float)
+    f = check_finite(f, "f", dtype=float)
     check_same_shape(("energies", energies), ("f", f))
     if energies.ndim != 1 or energies.shape[0] < 2:
         raise ValueError(
@@ -309,7 +318,7 @@ def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192)
     e_last = energies[-1]
     kT_tail = e_last / (jnp.log1p(-f[-1]) - log_f[-1])
     occ = _Sampled(energies, log_f, kT_tail)
-    shape, (fr, gg) = _broadcast(freq, gap)
+    shape, (fr, gg) = _broadcast(freq=freq, gap=gap)
 
     def one(fq, g):
         e_max = jnp.maximum(e_last, g) + _TAIL_SPAN * kT_tail
@@ -353,9 +362,10 @@ def mattis_bardeen_zero_temperature(freq, gap):
     **Arguments:** `freq` in Hz (> 0), `gap` in eV (> 0), broadcast.
     **Returns:** ``(sigma1, sigma2)``, dimensionless. For $x\ll\Delta$, $\sigma_2/\sigma_N\to\pi\Delta/x$.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    freq, gap = jnp.broadcast_arrays(freq, gap)
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    shape = check_broadcast(("freq", freq), ("gap", gap))
+    freq, gap = jnp.broadcast_to(freq, shape), jnp.broadcast_to(gap, shape)
     x = h * freq
     r = 2.0 * gap / x
     k = jnp.abs(2.0 * gap - x) / (2.0 * gap + x)
@@ -385,15 +395,15 @@ def mattis_bardeen_low_temperature(freq, T, gap):
     **Arguments:** `freq` in Hz (> 0), `T` in K (>= 0; T = 0 gives $(0,\pi\Delta/x)$), `gap` in eV
     (> 0), broadcast. **Returns:** ``(sigma1, sigma2)``, dimensionless.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    shape, (fr, tt, gg) = _broadcast(freq, T, gap)
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    shape, (fr, tt, gg) = _broadcast(freq=freq, T=T, gap=gap)
 
     def one(fq, t, g):
         x = h * fq
         positive = t > 0
-        kT = k_B * jnp.where(positive, t, 1.0)
+        kT = jnp.maximum(k_B * jnp.where(positive, t, 1.0), _KT_FLOOR * g)  # see _KT_FLOOR
         xi = 0.5 * x / kT
         boltz = jnp.exp(-g / kT)
         # sinh(xi) K0(xi) = (1 - e^{-2 xi}) / 2 * e^{xi} K0(xi)

@@ -281,12 +281,12 @@ def power_loop(
     **Returns:** :class:`PowerLoopSolution`.
     """
     P_read = dbm_to_watt(jnp.asarray(P_read_dbm, float))
-    T_bath = check_positive(jnp.asarray(T_bath, float), "T_bath", "K")
-    Qc = check_positive(jnp.asarray(Qc, float), "Qc")
+    T_bath = check_positive(T_bath, "T_bath", "K", dtype=float)
+    Qc = check_positive(Qc, "Qc", dtype=float)
     inv_extra = (jnp.zeros(()) if Qi_extra is None
-                 else 1.0 / check_positive(jnp.asarray(Qi_extra, float), "Qi_extra"))
+                 else 1.0 / check_positive(Qi_extra, "Qi_extra", dtype=float))
     volume = volume_factor * geometry.strip_volume()
-    freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
     extra_to_qp = jnp.asarray(1.0 if extra_loss_heats_qp else 0.0)
     args = (response, geometry, T_bath, freq, P_read, Qc, inv_extra, volume, extra_to_qp)
     _, st, converged, n_steps = _solve_loop(args, rtol=float(rtol), max_steps=int(max_steps))
@@ -493,8 +493,8 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
     P = _check_1d("P_read_dbm", P_read_dbm, n)
     qi_data = check_positive(_check_1d("Qi", Qi, n), "Qi")
     f_data = check_positive(_check_1d("f_res", f_res, n), "f_res", "Hz")
-    rel_sigma_Qi = check_positive(jnp.asarray(rel_sigma_Qi, float), "rel_sigma_Qi")
-    sigma_f = check_positive(jnp.asarray(sigma_f, float), "sigma_f", "Hz")
+    rel_sigma_Qi = check_positive(rel_sigma_Qi, "rel_sigma_Qi", dtype=float)
+    sigma_f = check_positive(sigma_f, "sigma_f", "Hz", dtype=float)
     if not isinstance(initial, dict) or not initial:
         raise ValueError("diffsc.fit_power_sweep: `initial` must be a non-empty dict "
                          "{path: initial value}.")
@@ -505,7 +505,7 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
         except (AttributeError, ValueError, TypeError) as err:
             raise ValueError(f"diffsc.fit_power_sweep: `initial` path {name!r} does not name a "
                              "field of the model (response/geometry/Qi_extra).") from err
-    params = {k: jnp.log(check_positive(jnp.asarray(v, float), f"initial[{k!r}]"))
+    params = {k: jnp.log(check_positive(v, f"initial[{k!r}]", dtype=float))
               for k, v in initial.items()}
     args = (model, params, T_bath, P, jnp.asarray(Qc, float), jnp.asarray(freq, float),
             qi_data, f_data, rel_sigma_Qi, sigma_f)

@@ -13,10 +13,17 @@ $Q\gtrsim10^5$.
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from ._constants import h_SI
-from ._validation import check_finite, check_nonnegative, check_positive
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+)
 
 
 def loaded_q(Qi, Qc):
@@ -26,6 +33,7 @@ def loaded_q(Qi, Qc):
     """
     Qi = check_positive(Qi, "Qi")
     Qc = check_positive(Qc, "Qc")
+    check_broadcast(("Qi", Qi), ("Qc", Qc))
     return Qi * Qc / (Qi + Qc)
 
 
@@ -46,6 +54,8 @@ def s21_ideal(freq, f_res, Qi, Qc):
     """
     freq = check_positive(freq, "freq", "Hz")
     f_res = check_positive(f_res, "f_res", "Hz")
+    Qi, Qc = check_positive(Qi, "Qi"), check_positive(Qc, "Qc")
+    check_broadcast(("freq", freq), ("f_res", f_res), ("Qi", Qi), ("Qc", Qc))
     Q = loaded_q(Qi, Qc)
     y = freq / f_res - 1.0
     return 1.0 - (Q / Qc) / (1.0 + 2j * Q * y)
@@ -66,7 +76,7 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
     - `freq`: probe frequency, Hz.
     - `f_res`: resonance frequency, Hz.
     - `Qi`: internal quality factor; `Qc`: $|Q_c|$ (dimensionless, > 0).
-    - `phi`: impedance-mismatch rotation, rad.
+    - `phi`: impedance-mismatch rotation, rad, $|\phi|<\pi/2$ (so that $Q_c^{\rm eff}>0$).
     - `a`: off-resonance amplitude (dimensionless, > 0); `alpha`: phase offset, rad.
     - `tau`: cable delay, s.
 
@@ -83,7 +93,11 @@ def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, *, diameter):
     Qi = check_positive(Qi, "Qi")
     Qc = check_positive(Qc, "Qc")
     a = check_positive(a, "a")
-    phi, alpha, tau = check_finite(phi, "phi"), check_finite(alpha, "alpha"), check_finite(tau, "tau")
+    phi = check_in_range(phi, "phi", -jnp.pi / 2, jnp.pi / 2, closed=False, unit="rad",
+                         msg="must lie in (-pi/2, pi/2), where Qc_eff = Qc/cos(phi) > 0")
+    alpha, tau = check_finite(alpha, "alpha", "rad"), check_finite(tau, "tau", "s")
+    check_broadcast(("freq", freq), ("f_res", f_res), ("Qi", Qi), ("Qc", Qc), ("phi", phi),
+                    ("a", a), ("alpha", alpha), ("tau", tau))
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
     env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * tau))
     return env * (1.0 - diameter * (Ql / Qc) * jnp.exp(1j * phi)
@@ -117,6 +131,7 @@ def coupling_q(freq, Cg, Z0=50.0):
     freq = check_positive(freq, "freq", "Hz")
     Cg = check_positive(Cg, "Cg", "F")
     Z0 = check_positive(Z0, "Z0", "Ohm")
+    check_broadcast(("freq", freq), ("Cg", Cg), ("Z0", Z0))
     return jnp.pi / (2.0 * jnp.pi * freq * Cg * Z0) ** 2
 
 
@@ -128,6 +143,7 @@ def coupling_capacitance(freq, Qc, Z0=50.0):
     freq = check_positive(freq, "freq", "Hz")
     Qc = check_positive(Qc, "Qc")
     Z0 = check_positive(Z0, "Z0", "Ohm")
+    check_broadcast(("freq", freq), ("Qc", Qc), ("Z0", Z0))
     return jnp.sqrt(jnp.pi / Qc) / (2.0 * jnp.pi * freq * Z0)
 
 
@@ -137,13 +153,18 @@ def coupled_resonance_frequency(f_half, Cg, Z0=50.0):
     $$\omega_0=\omega_{1/2}\Big(1-\frac{\omega_{1/2}C_gZ_0}{\pi}\Big)
     =\omega_{1/2}\Big(1-\frac{1}{\sqrt{\pi Q_c}}\Big).$$
 
-    **Arguments:** `f_half` bare half-wave frequency (Hz), `Cg` (F), `Z0` (Ohm).
+    **Arguments:** `f_half` bare half-wave frequency (Hz), `Cg` (F), `Z0` (Ohm), with
+    $2f_{1/2}C_gZ_0<1$ (the first-order pull is meaningful only while small).
     **Returns:** $f_0$, Hz.
     """
     f_half = check_positive(f_half, "f_half", "Hz")
     Cg = check_positive(Cg, "Cg", "F")
     Z0 = check_positive(Z0, "Z0", "Ohm")
-    return f_half * (1.0 - 2.0 * jnp.pi * f_half * Cg * Z0 / jnp.pi)
+    check_broadcast(("f_half", f_half), ("Cg", Cg), ("Z0", Z0))
+    pull = 2.0 * f_half * Cg * Z0
+    Cg = eqx.error_if(Cg, jnp.any(pull >= 1.0), "diffsc: argument `Cg` (F) is too large for "
+                      "`f_half` and `Z0`: the coupler pull 2 f_half Cg Z0 must be < 1.")
+    return f_half * (1.0 - 2.0 * f_half * Cg * Z0)
 
 
 def absorbed_power(P_read, Qi, Qc, *, freq=None, f_res=None, Qi_qp=None):
@@ -167,15 +188,24 @@ def absorbed_power(P_read, Qi, Qc, *, freq=None, f_res=None, Qi_qp=None):
     **Returns:** $P_{abs}$ (W); divide by the absorbing volume for W/m^3.
     """
     P_read = check_nonnegative(P_read, "P_read", "W")
-    Q = loaded_q(Qi, Qc)
-    p = 0.5 * P_read * 4.0 * Q**2 / (Qi * Qc)
+    Qi, Qc = check_positive(Qi, "Qi"), check_positive(Qc, "Qc")
     if (freq is None) != (f_res is None):
         raise ValueError("diffsc.absorbed_power: give both `freq` and `f_res` or neither.")
+    named = [("P_read", P_read), ("Qi", Qi), ("Qc", Qc)]
     if freq is not None:
-        y = check_positive(freq, "freq", "Hz") / check_positive(f_res, "f_res", "Hz") - 1.0
+        freq, f_res = check_positive(freq, "freq", "Hz"), check_positive(f_res, "f_res", "Hz")
+        named += [("freq", freq), ("f_res", f_res)]
+    if Qi_qp is not None:
+        Qi_qp = check_positive(Qi_qp, "Qi_qp")
+        named += [("Qi_qp", Qi_qp)]
+    check_broadcast(*named)
+    Q = loaded_q(Qi, Qc)
+    p = 0.5 * P_read * 4.0 * Q**2 / (Qi * Qc)
+    if freq is not None:
+        y = freq / f_res - 1.0
         p = p / (1.0 + 4.0 * Q**2 * y**2)
     if Qi_qp is not None:
-        p = p * Qi / check_positive(Qi_qp, "Qi_qp")
+        p = p * Qi / Qi_qp
     return p
 
 
@@ -191,10 +221,16 @@ def stored_energy(P_read, Qi, Qc, f_res, *, freq=None):
     """
     P_read = check_nonnegative(P_read, "P_read", "W")
     f_res = check_positive(f_res, "f_res", "Hz")
+    Qi, Qc = check_positive(Qi, "Qi"), check_positive(Qc, "Qc")
+    named = [("P_read", P_read), ("Qi", Qi), ("Qc", Qc), ("f_res", f_res)]
+    if freq is not None:
+        freq = check_positive(freq, "freq", "Hz")
+        named.append(("freq", freq))
+    check_broadcast(*named)
     Q = loaded_q(Qi, Qc)
     e = 2.0 * Q**2 / Qc * P_read / (2.0 * jnp.pi * f_res)
     if freq is not None:
-        y = check_positive(freq, "freq", "Hz") / f_res - 1.0
+        y = freq / f_res - 1.0
         e = e / (1.0 + 4.0 * Q**2 * y**2)
     return e
 
@@ -210,6 +246,10 @@ def photon_number(P_read, Qi, Qc, f_res, *, freq=None):
 def effective_coupling_q(Qc, phi):
     r"""Khalil's diameter-corrected coupling quality factor $Q_c^{\rm eff}=|Q_c|/\cos\phi$.
 
-    **Arguments:** `Qc` = $|Q_c|$ (dimensionless), `phi` (rad). **Returns:** dimensionless.
+    **Arguments:** `Qc` = $|Q_c|$ (dimensionless, > 0), `phi` (rad, $|\phi|<\pi/2$).
+    **Returns:** dimensionless, > 0.
     """
-    return check_positive(Qc, "Qc") / jnp.cos(check_finite(phi, "phi"))
+    Qc = check_positive(Qc, "Qc")
+    phi = check_in_range(phi, "phi", -jnp.pi / 2, jnp.pi / 2, closed=False, unit="rad")
+    check_broadcast(("Qc", Qc), ("phi", phi))
+    return Qc / jnp.cos(phi)

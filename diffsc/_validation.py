@@ -1,45 +1,170 @@
-"""Argument checks that work both eagerly and under ``jit``/``vmap``.
+"""Argument checks that work both eagerly and under ``jit``/``vmap``: the package's one validation layer.
 
-Every public function validates its physical arguments with these helpers so that bad input
-(negative temperature, NaN, a non-positive gap, ...) raises an error that *names the argument*
-instead of producing a silent NaN. Inside traced code the check is an ``equinox.error_if``; on
-concrete inputs it raises at call time as well (``EqxRuntimeError``, a ``RuntimeError``).
+Every public function passes its physical arguments through these helpers so that bad input raises
+an error that *names the argument and its unit* instead of producing a silent NaN or a silently
+wrong number. Two kinds of check:
+
+* **Static checks** (type, dtype, emptiness, broadcasting) look only at what is known while
+  tracing, so they raise an ordinary ``TypeError``/``ValueError`` at call time, eagerly and under
+  ``jit``/``vmap`` alike: a complex number, a string (also a numeric one such as ``"5e9"``),
+  ``None``, a boolean or an empty array where a real physical quantity is expected; arguments whose
+  shapes do not broadcast together (the message lists every argument's name and shape).
+* **Value checks** (NaN/inf, sign, range) are ``equinox.error_if``: on concrete input they raise at
+  call time (``equinox.EqxRuntimeError``, a ``RuntimeError``); inside ``jit`` they raise when the
+  compiled function runs; under ``vmap`` one bad element fails the whole batch.
+
+Integer input is converted to the default float dtype (float64 with diffsc's configuration);
+floating input keeps its dtype, so the float32-safe forward models stay float32.
 """
 
+from __future__ import annotations
+
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "as_real",
+    "check_broadcast",
+    "check_finite",
+    "check_in_range",
+    "check_nonnegative",
+    "check_positive",
+    "check_same_shape",
+]
 
 
-def check_finite(x, name: str):
-    """Return ``x`` unchanged, raising if any element is NaN or infinite."""
-    x = jnp.asarray(x)
-    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), f"diffsc: argument `{name}` contains NaN or inf.")
+def _label(name: str, unit: str) -> str:
+    return f"`{name}` ({unit})" if unit else f"`{name}`"
 
 
-def check_positive(x, name: str, unit: str = ""):
-    """Return ``x``, raising if any element is not finite or is <= 0."""
-    x = check_finite(x, name)
-    u = f" {unit}" if unit else ""
-    return eqx.error_if(x, jnp.any(x <= 0), f"diffsc: argument `{name}` must be > 0{u}.")
+def _in(unit: str) -> str:
+    return f" ({unit})" if unit else ""
 
 
-def check_nonnegative(x, name: str, unit: str = ""):
-    """Return ``x``, raising if any element is not finite or is < 0."""
-    x = check_finite(x, name)
-    u = f" {unit}" if unit else ""
-    return eqx.error_if(x, jnp.any(x < 0), f"diffsc: argument `{name}` must be >= 0{u}.")
+def _describe(x) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, str | bytes):
+        text = repr(x)
+        return f"the string {text[:40] + '...' if len(text) > 40 else text}"
+    dtype = getattr(x, "dtype", None)
+    return f"{type(x).__name__} of dtype {dtype}" if dtype is not None else type(x).__name__
 
 
-def check_in_range(x, name: str, low=None, high=None, *, msg: str = ""):
-    """Return ``x``, raising if any element lies outside [low, high] (either bound optional)."""
-    x = check_finite(x, name)
+def as_real(x, name: str, unit: str = "", *, dtype=None):
+    r"""Return ``x`` as a real floating JAX array, or raise naming the argument.
+
+    Rejects (``TypeError``) strings, ``None``, objects that are not numbers, booleans and complex
+    input, and (``ValueError``) empty arrays. Integers become the default float dtype; floating
+    dtypes are kept; ``dtype`` (e.g. ``float``) casts the validated array. Works on tracers: only
+    the dtype and shape are inspected.
+    """
+    label = _label(name, unit)
+    if isinstance(x, str | bytes) or x is None:
+        raise TypeError(
+            f"diffsc: argument {label} must be a real number or array; got {_describe(x)}."
+        )
+    if isinstance(x, jax.Array):
+        dtype = x.dtype
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as err:  # ragged lists and the like
+            raise TypeError(
+                f"diffsc: argument {label} must be a real number or array; got {_describe(x)} ({err})."
+            ) from None
+        dtype = arr.dtype
+        if dtype.kind == "O":
+            try:  # a list holding tracers or jax arrays
+                arr = jnp.asarray(x)
+            except Exception:
+                raise TypeError(
+                    f"diffsc: argument {label} must be a real number or array; got {_describe(x)}."
+                ) from None
+            dtype = arr.dtype
+        x = arr
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(
+            f"diffsc: argument {label} must be real; got complex input ({dtype}). Pass its real part "
+            "or modulus explicitly if that is what you mean."
+        )
+    if dtype.kind == "b":
+        raise TypeError(f"diffsc: argument {label} must be a real number; got a boolean.")
+    if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+        raise TypeError(
+            f"diffsc: argument {label} must be a real number or array; got dtype {dtype}."
+        )
+    if np.size(x) == 0:
+        raise ValueError(f"diffsc: argument {label} is empty (shape {np.shape(x)}).")
+    if dtype is None and jnp.issubdtype(x.dtype, jnp.integer):
+        dtype = float
+    return jnp.asarray(x, dtype=dtype)
+
+
+def check_finite(x, name: str, unit: str = "", *, allow_complex: bool = False, dtype=None):
+    """Return ``x`` (real, see :func:`as_real`), raising if any element is NaN or infinite.
+
+    With ``allow_complex=True`` complex data (a measured $S_{21}$, an impedance) is accepted and
+    only its finiteness is checked.
+    """
+    if allow_complex and jnp.iscomplexobj(x):
+        x = jnp.asarray(x)
+        if x.size == 0:
+            raise ValueError(f"diffsc: argument {_label(name, unit)} is empty (shape {x.shape}).")
+    else:
+        x = as_real(x, name, unit, dtype=dtype)
+    return eqx.error_if(
+        x, ~jnp.all(jnp.isfinite(x)), f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}."
+    )
+
+
+def check_positive(x, name: str, unit: str = "", *, dtype=None):
+    """Return ``x``, raising if any element is not real, not finite or is <= 0."""
+    x = check_finite(x, name, unit, dtype=dtype)
+    return eqx.error_if(x, jnp.any(x <= 0), f"diffsc: argument `{name}` must be > 0{_in(unit)}.")
+
+
+def check_nonnegative(x, name: str, unit: str = "", *, dtype=None):
+    """Return ``x``, raising if any element is not real, not finite or is < 0."""
+    x = check_finite(x, name, unit, dtype=dtype)
+    return eqx.error_if(x, jnp.any(x < 0), f"diffsc: argument `{name}` must be >= 0{_in(unit)}.")
+
+
+def check_in_range(
+    x,
+    name: str,
+    low=None,
+    high=None,
+    *,
+    msg: str = "",
+    unit: str = "",
+    closed: bool = True,
+    dtype=None,
+):
+    """Return ``x``, raising if any element lies outside [low, high] (either bound optional;
+    ``closed=False`` excludes the bounds themselves)."""
+    x = check_finite(x, name, unit, dtype=dtype)
     bad = jnp.zeros((), bool)
     if low is not None:
-        bad = bad | jnp.any(x < low)
+        bad = bad | jnp.any(x < low if closed else x <= low)
     if high is not None:
-        bad = bad | jnp.any(x > high)
-    text = msg or f"must lie in [{low}, {high}]"
-    return eqx.error_if(x, bad, f"diffsc: argument `{name}` {text}.")
+        bad = bad | jnp.any(x > high if closed else x >= high)
+    lo, hi = ("[", "]") if closed else ("(", ")")
+    text = msg or f"must lie in {lo}{low}, {high}{hi}"
+    return eqx.error_if(x, bad, f"diffsc: argument `{name}` {text}{_in(unit)}.")
+
+
+def check_broadcast(*named_arrays) -> tuple[int, ...]:
+    """Return the common broadcast shape of arrays given as ``(name, array)`` pairs, or raise a
+    ``ValueError`` listing every argument's name and shape (static: works under ``jit``)."""
+    shapes = [(n, tuple(jnp.shape(a))) for n, a in named_arrays]
+    try:
+        return tuple(np.broadcast_shapes(*(s for _, s in shapes)))
+    except ValueError:
+        desc = ", ".join(f"`{n}` {s}" for n, s in shapes)
+        raise ValueError(f"diffsc: arguments do not broadcast together: {desc}.") from None
 
 
 def check_same_shape(*named_arrays):
