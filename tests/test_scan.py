@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._scan import open_scan, scan
+from diffsc._scan import (
+    ScanLockedError,
+    ScanModelError,
+    ScanStoreError,
+    ScanStoreWarning,
+    open_scan,
+    scan,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -186,7 +193,10 @@ def test_sigkill_mid_scan_then_resume_equals_uninterrupted(tmp_path):
         child.wait()
     n_done = len(list(chunks.glob("chunk_*.npz")))
     assert 3 <= n_done < 20  # 77 points / 4 = 20 chunks
-    resumed = scan(_model, GRID, path=store, resume=True)
+    assert (store / ".lock").exists()  # left by the killed writer: stale, taken over
+    with pytest.warns(ScanStoreWarning, match="took over the stale lock"):
+        resumed = scan(_model, GRID, path=store, resume=True)
+    assert not (store / ".lock").exists()
     assert resumed.attrs["chunks_loaded"] == n_done
     assert resumed.attrs["chunks_computed"] == 20 - n_done
     reference = scan(_model, GRID, chunk_size=4)
@@ -239,3 +249,298 @@ def test_single_process_defaults():
     assert jax.process_count() == 1
     ds = scan(lambda a: 2.0 * a, {"a": np.arange(3.0)})
     assert ds.attrs["n_processes"] == 1 and ds.attrs["chunk_size"] == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# store integrity: damaged files are named, never served, recomputed on resume
+# ------------------------------------------------------------------------------------------------
+
+
+def _chunk(store, i):
+    return store / "chunks" / f"chunk_{i:08d}.npz"
+
+
+def _flip_a_data_byte(f):
+    """Flip one byte inside the data of output `y` (not a header): only the zip CRC can tell."""
+    import zipfile
+
+    with zipfile.ZipFile(f) as z:
+        info = z.getinfo("y.npy")
+    raw = bytearray(f.read_bytes())
+    data_start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    pos = data_start + info.file_size - 3  # inside the last float of `y`
+    raw[pos] ^= 0x40
+    f.write_bytes(bytes(raw))
+
+
+def _truncate(f):
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+
+
+_DAMAGE = {
+    "truncated": _truncate,
+    "empty": lambda f: f.write_bytes(b""),
+    "garbage": lambda f: f.write_bytes(b"not a zip file at all" * 10),
+    "bit flip in the data": _flip_a_data_byte,
+    "copied under the wrong index": lambda f: f.write_bytes(
+        _chunk(f.parent.parent, 2).read_bytes()
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(_DAMAGE))
+def test_damaged_chunk_is_named_never_served_and_recomputed(tmp_path, damage):
+    store = tmp_path / "store"
+    full = scan(_model, GRID, chunk_size=8, path=store)
+    _DAMAGE[damage](_chunk(store, 5))
+    # open_scan: the file is named, its points are not computed (not served), the rest is read
+    with pytest.warns(ScanStoreWarning, match="chunk_00000005.npz") as rec:
+        partial = open_scan(store)
+    if damage == "copied under the wrong index":
+        assert "holds chunk 2" in str(rec[0].message)
+    assert partial.attrs["chunks_rejected"] == 1 and partial.attrs["n_not_computed"] == 8
+    flat = partial.valid.values.reshape(-1)
+    assert not flat[40:48].any() and flat[:40].sum() == full.valid.values.reshape(-1)[:40].sum()
+    np.testing.assert_array_equal(partial.y.values.reshape(-1)[:40], full.y.values.reshape(-1)[:40])
+    # resume: named, moved aside, recomputed; the result equals the undamaged scan
+    with pytest.warns(
+        ScanStoreWarning, match="chunk_00000005.npz.*recomputed|recomputed.*chunk_00000005"
+    ):
+        resumed = scan(_model, GRID, path=store, resume=True)
+    assert resumed.attrs["chunks_computed"] == 1 and resumed.attrs["chunks_rejected"] == 1
+    assert (store / "chunks" / "chunk_00000005.npz.rejected").exists()
+    for k in ("y", "vec", "success", "valid"):
+        np.testing.assert_array_equal(resumed[k].values, full[k].values)
+    again = open_scan(store)  # no warning now (pytest turns warnings into errors)
+    np.testing.assert_array_equal(again.y.values, full.y.values)
+
+
+def test_chunk_of_another_grid_is_rejected(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    scan(_model, GRID, chunk_size=8, path=a)
+    scan(_model, dict(GRID, x=GRID["x"] * 2.0), chunk_size=8, path=b)
+    _chunk(a, 3).write_bytes(_chunk(b, 3).read_bytes())  # same index, same shapes, other grid
+    with pytest.warns(ScanStoreWarning, match="computed for another grid"):
+        assert open_scan(a).attrs["n_not_computed"] == 8
+
+
+def test_damaged_grid_npz_is_named_and_rewritten_on_resume(tmp_path):
+    store = tmp_path / "store"
+    full = scan(_model, GRID, chunk_size=8, path=store)
+    _truncate(store / "grid.npz")
+    with pytest.raises(ScanStoreError, match="grid.npz.*cannot be read.*resum"):
+        open_scan(store)
+    with pytest.warns(ScanStoreWarning, match="grid.npz.*rewritten"):
+        resumed = scan(_model, GRID, path=store, resume=True)
+    assert resumed.attrs["chunks_computed"] == 0
+    np.testing.assert_array_equal(open_scan(store).y.values, full.y.values)
+    assert not list(store.glob(".*.tmp"))
+
+
+def test_damaged_manifest_is_named(tmp_path):
+    store = tmp_path / "store"
+    scan(_model, GRID, chunk_size=8, path=store)
+    (store / "manifest.json").write_text('{"store_version": 2, "fingerpr')
+    with pytest.raises(ScanStoreError, match="manifest.json.*cannot be read"):
+        open_scan(store)
+    with pytest.raises(ScanStoreError, match="manifest.json"):
+        scan(_model, GRID, path=store, resume=True)
+
+
+def test_damaged_or_missing_scan_nc_is_rebuilt(tmp_path):
+    from diffsc._scan import _netcdf_engine
+
+    engine = _netcdf_engine()
+    if engine is None:
+        pytest.skip("no netCDF engine installed")
+    import xarray as xr
+
+    store = tmp_path / "store"
+    full = scan(_model, GRID, chunk_size=8, path=store)
+    nc = store / "scan.nc"
+    _truncate(nc)
+    with pytest.warns(ScanStoreWarning, match="scan.nc.*rebuilt"):
+        scan(_model, GRID, path=store, resume=True)
+    with xr.open_dataset(nc, engine=engine) as ds:
+        np.testing.assert_array_equal(ds.y.values, full.y.values)
+    nc.unlink()
+    scan(_model, GRID, path=store, resume=True)  # missing: written again, silently
+    with xr.open_dataset(nc, engine=engine) as ds:
+        assert ds.attrs["diffsc_scan_fingerprint"] == full.attrs["diffsc_scan_fingerprint"]
+
+
+# ------------------------------------------------------------------------------------------------
+# argument errors before the store exists; a failed fresh store is removed
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"units": {"q": "K"}}, ValueError, "`units` names"),
+        ({"chunk_size": 0}, ValueError, "`chunk_size`"),
+        ({"chunk_size": 2.5}, ValueError, "`chunk_size`"),
+        ({"flag": "nope"}, ValueError, "`flag`"),
+        ({"output_dims": {"vec": ("a", "b")}}, ValueError, "output_dims"),
+        ({"output_dims": {"nope": ("a",)}}, ValueError, "output_dims"),
+        ({"output_dims": {"vec": ("T",)}}, ValueError, "grid dimension"),
+        ({"attrs": {"ok": True}}, ValueError, "attrs"),
+        ({"attrs": {"d": {"a": 1}}}, ValueError, "attrs"),
+    ],
+)
+def test_argument_errors_leave_no_store(tmp_path, kwargs, error, match):
+    store = tmp_path / "store"
+    with pytest.raises(error, match=match):
+        scan(_model, GRID, path=store, **kwargs)
+    assert not store.exists()
+
+
+def test_output_named_like_a_grid_coordinate_is_an_argument_error(tmp_path):
+    with pytest.raises(ValueError, match="output name `T` is a grid name"):
+        scan(lambda T, x: {"T": T, "y": x}, GRID, path=tmp_path / "s")
+    assert not (tmp_path / "s").exists()
+
+
+def test_model_check_failure_names_the_argument_and_leaves_no_store(tmp_path):
+    al = diffsc.material("Al")
+    store = tmp_path / "store"
+    bad = {"T": np.array([0.3, -0.1, 0.5])}
+    with pytest.raises(ScanModelError, match=r"argument `T`.*>= 0"):
+        scan(lambda T: diffsc.gap(T, al), bad, path=store)
+    assert not store.exists()  # nothing was finished: no store blocks the corrected rerun
+    good = scan(lambda T: diffsc.gap(T, al), {"T": np.array([0.3, 0.1, 0.5])}, path=store)
+    assert bool(good.valid.all()) and (store / "manifest.json").exists()
+    # an existing empty output directory stays (empty), as it was
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ScanModelError):
+        scan(lambda T: diffsc.gap(T, al), bad, path=empty)
+    assert empty.is_dir() and not any(empty.iterdir())
+
+
+def test_model_check_failure_after_finished_chunks_keeps_them(tmp_path):
+    al = diffsc.material("Al")
+    store = tmp_path / "store"
+    T = np.array([0.3, 0.5, 0.7, -0.1])
+    with pytest.raises(ScanModelError, match="argument `T`"):
+        scan(lambda T: diffsc.gap(T, al), {"T": T}, chunk_size=1, path=store)
+    assert (store / "manifest.json").exists() and not (store / ".lock").exists()
+    partial = open_scan(store)
+    assert bool(partial.valid.values[0]) and not partial.valid.values[3]
+
+
+def test_store_refusals_name_what_is_there(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        scan(_model, GRID, path=f)
+    orphan = tmp_path / "orphan"
+    scan(_model, GRID, chunk_size=8, path=orphan)
+    (orphan / "manifest.json").unlink()
+    with pytest.raises(FileExistsError, match="chunk files but no manifest"):
+        scan(_model, GRID, path=orphan, resume=True)
+
+
+def test_interrupted_store_creation_does_not_block_a_new_scan(tmp_path):
+    """A writer killed while creating the store leaves grid.npz, chunks/ and temporary files
+    without a manifest: that is not a store yet, and a new scan takes the directory over."""
+    store = tmp_path / "store"
+    (store / "chunks").mkdir(parents=True)
+    (store / "grid.npz").write_bytes(b"half a grid")
+    (store / ".manifest.json.123.tmp").write_text("{")
+    ds = scan(_model, GRID, chunk_size=8, path=store)
+    assert bool(np.array_equal(open_scan(store).y.values, ds.y.values))
+    assert not list(store.glob(".*.tmp"))
+
+
+# ------------------------------------------------------------------------------------------------
+# one writer at a time: the lock
+# ------------------------------------------------------------------------------------------------
+
+
+def _write_lock(store, **info):
+    import json
+    import socket
+
+    store.mkdir(parents=True, exist_ok=True)
+    base = {"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-01-01T00:00:00"}
+    (store / ".lock").write_text(json.dumps({**base, **info}))
+
+
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_live_lock_is_refused_naming_its_holder(tmp_path):
+    store = tmp_path / "store"
+    scan(_model, GRID, chunk_size=8, path=store)
+    _write_lock(store, command="diffsc scan other.toml")
+    with pytest.raises(
+        ScanLockedError,
+        match=rf"pid {os.getpid()} on host .*this process.*started 2026-01-01.*other.toml",
+    ):
+        scan(_model, GRID, path=store, resume=True)
+    _write_lock(store, host="elsewhere.example", pid=1)  # another host: never judged stale
+    with pytest.raises(ScanLockedError, match="pid 1 on host 'elsewhere.example'"):
+        scan(_model, GRID, path=store, resume=True)
+    assert (store / ".lock").exists()  # not ours: left alone
+
+
+def test_stale_lock_is_taken_over_with_a_warning(tmp_path):
+    store = tmp_path / "store"
+    _write_lock(store, pid=_dead_pid())  # a writer killed during store creation
+    with pytest.warns(ScanStoreWarning, match="stale lock.*no longer running"):
+        ds = scan(_model, GRID, chunk_size=8, path=store)
+    assert not (store / ".lock").exists() and ds.attrs["chunks_computed"] == 10
+    # an empty lock file (its writer died between creating and filling it), older than a minute
+    (store / ".lock").write_text("")
+    old = time.time() - 120
+    os.utime(store / ".lock", (old, old))
+    with pytest.warns(ScanStoreWarning, match="stale lock"):
+        scan(_model, GRID, path=store, resume=True)
+
+
+_RACE_CHILD = textwrap.dedent(
+    """
+    import os, pathlib, sys, time
+    from test_scan import GRID, _model
+    from diffsc._scan import ScanLockedError, scan
+    store, ready = sys.argv[1], pathlib.Path(sys.argv[2])
+    (ready / str(os.getpid())).touch()
+    while len(list(ready.iterdir())) < 2:  # start together
+        time.sleep(0.001)
+    try:
+        scan(_model, GRID, chunk_size=8, path=store, callback=lambda *a: time.sleep(0.1))
+    except ScanLockedError as err:
+        print("LOCKED:", err)
+        sys.exit(3)
+    print("WROTE")
+    """
+)
+
+
+def test_two_writers_started_together_one_writes_one_is_told_who(tmp_path):
+    store, ready = tmp_path / "store", tmp_path / "ready"
+    ready.mkdir()
+    env = dict(_ENV, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}")
+    kids = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACE_CHILD, str(store), str(ready)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outs = [k.communicate(timeout=240) for k in kids]
+    codes = sorted(k.returncode for k in kids)
+    assert codes == [0, 3], [o[1][-2000:] for o in outs]
+    loser = next(o for k, o in zip(kids, outs, strict=True) if k.returncode == 3)[0]
+    assert "being written by another scan: pid" in loser and "started" in loser
+    assert "Traceback" not in "".join(o[1] for o in outs)
+    reference = scan(_model, GRID, chunk_size=8)
+    np.testing.assert_array_equal(open_scan(store).y.values, reference.y.values)
+    assert not (store / ".lock").exists()
