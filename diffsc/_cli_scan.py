@@ -18,8 +18,16 @@ A scan config is a TOML file::
     # also: { start = .., stop = .., num = .., spacing = "log", unit = .. }
 
 Units are checked against the model's expected unit; SI prefixes (m, u, n, k, M, G, ...) are
-converted. Errors in the config (unknown model or parameter, wrong unit, an existing output without
-``--resume``) are reported as ``diffsc scan: <config file>: <what is wrong>`` with exit status 2.
+converted; a negative temperature, frequency or time is refused. Models returning a result object
+(``kinetic_steady_state`` -> ``KineticSolution``) are stored by its numeric fields (fields that
+echo a scanned argument and non-numeric ones are left out); a model with a ``throw`` argument gets
+``throw = false`` unless the config sets it, so failed points are flagged, not raised.
+
+Every error is one line, ``diffsc scan: <config file>: <what is wrong>``, never a traceback: exit
+status 2 for what the config or command must change (unknown model or parameter, wrong unit, a
+grid value the model rejects, an existing output without ``--resume``, a store another scan is
+writing), 1 for anything else, 130 when interrupted. Warnings (a damaged chunk recomputed) are
+one line each, ``diffsc scan: <config file>: warning: ...``.
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ import dataclasses
 import importlib
 import inspect
 import json
+import re
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,8 +54,17 @@ class ConfigError(ValueError):
 # ------------------------------------------------------------------------------------------------
 
 _PREFIX = {
-    "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "μ": 1e-6, "m": 1e-3,
-    "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "f": 1e-15,
+    "p": 1e-12,
+    "n": 1e-9,
+    "u": 1e-6,
+    "µ": 1e-6,
+    "μ": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
 }
 _DIMENSIONLESS = {"1", "", "dimensionless"}
 _SYNONYMS = {"ohm": "Ohm", "Ω": "Ohm", "kelvin": "K", "hz": "Hz"}
@@ -67,12 +86,45 @@ def unit_factor(given: str, expected: str, *, what: str) -> float:
 
 # units of conventional argument names across diffsc (SI, energies in eV)
 _ARGUMENT_UNITS = {
-    "T": "K", "T_bath": "K", "Tc": "K", "freq": "Hz", "f_res": "Hz", "V": "V", "I": "A",
-    "R": "Ohm", "R_wiring": "Ohm", "C": "J/K", "G": "W/K", "L": "H", "gap": "eV", "dynes": "eV",
-    "transmission": "1", "alpha": "1", "beta": "1", "Qi": "1", "Qc": "1", "B": "T", "P": "W",
-    "P_read": "W", "power": "W/m^3", "P_abs": "W/m^3", "thickness": "m", "width": "m",
-    "length": "m", "tau": "s",
+    "T": "K",
+    "T_bath": "K",
+    "Tc": "K",
+    "freq": "Hz",
+    "f_res": "Hz",
+    "V": "V",
+    "I": "A",
+    "R": "Ohm",
+    "R_wiring": "Ohm",
+    "C": "J/K",
+    "G": "W/K",
+    "L": "H",
+    "gap": "eV",
+    "dynes": "eV",
+    "transmission": "1",
+    "alpha": "1",
+    "beta": "1",
+    "Qi": "1",
+    "Qc": "1",
+    "B": "T",
+    "P": "W",
+    "P_read": "W",
+    "power": "W/m^3",
+    "P_abs": "W/m^3",
+    "thickness": "m",
+    "width": "m",
+    "length": "m",
+    "tau": "s",
+    "tau_esc": "s",
+    "absorbed_power_density": "W/m^3",
+    "phonon_power_density": "W/m^3",
+    "pair_breaking_power_density": "W/m^3",
+    "pair_breaking_freq": "Hz",
+    "phonon_energy": "eV",
+    "energy_extent": "eV",
 }
+# scanned values in these units are physically non-negative (absolute temperature, frequency,
+# time): a negative one is a config error, found before anything runs or is created
+_NONNEGATIVE_UNITS = {"K": "a temperature", "Hz": "a frequency", "s": "a time"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -91,6 +143,8 @@ class ScanModel:
     outputs: dict  # output -> unit
     doc: str = ""
     open_params: bool = False  # accept arguments not listed in `params` (functions with **kw)
+    output_dims: dict = dataclasses.field(default_factory=dict)  # output -> trailing dim names
+    required_fixed: tuple = ()  # fixed arguments without a default (e.g. `material`)
 
 
 def _material_of(fixed, model):
@@ -128,11 +182,17 @@ def _build_mattis_bardeen(fixed):
 
 _REGISTRY: dict[str, ScanModel] = {
     "gap": ScanModel(
-        "gap", _build_gap, {"T": "K"}, {"material": "preset name (default Al)", "cutoff": "bool"},
-        {"gap": "eV"}, "BCS gap Delta(T) of a material preset (diffsc.gap).",
+        "gap",
+        _build_gap,
+        {"T": "K"},
+        {"material": "preset name (default Al)", "cutoff": "bool"},
+        {"gap": "eV"},
+        "BCS gap Delta(T) of a material preset (diffsc.gap).",
     ),
     "mattis_bardeen": ScanModel(
-        "mattis_bardeen", _build_mattis_bardeen, {"freq": "Hz", "T": "K"},
+        "mattis_bardeen",
+        _build_mattis_bardeen,
+        {"freq": "Hz", "T": "K"},
         {"material": "preset name (default Al)"},
         {"sigma1": "1", "sigma2": "1", "gap": "eV"},
         "Thermal Mattis-Bardeen sigma1/sigma_N, sigma2/sigma_N with Delta(T) of the material.",
@@ -142,10 +202,53 @@ _REGISTRY: dict[str, ScanModel] = {
 # diffsc public functions resolved lazily by name (if this installation has them)
 _LAZY = ("electrothermal_impedance", "mar_current", "kinetic_steady_state", "mattis_bardeen")
 
+# units and trailing dimensions of the fields of result objects of lazily resolved models
+_KINETIC_BIN = ("bin",)
+_KINETIC_PHONON = ("phonon_bin",)
+_RESULT_OUTPUTS = {
+    "kinetic_steady_state": (
+        {
+            "energies": "eV",
+            "f": "1",
+            "dos": "1",
+            "bin_width": "eV",
+            "phonon_energies": "eV",
+            "n": "1",
+            "n_bath": "1",
+            "phonon_power_spectrum": "W/(m^3 eV)",
+            "gap": "eV",
+            "gap_thermal": "eV",
+            "nqp": "1/m^3",
+            "nqp_thermal": "1/m^3",
+            "tau_qp": "s",
+            "drive_rate": "1/s",
+            "absorbed_power": "W/m^3",
+            "pair_breaking_rate": "1/s",
+            "pair_breaking_power": "W/m^3",
+            "pair_generation_rate": "1/(m^3 s)",
+            "power_qp_to_phonons": "W/m^3",
+            "power_to_bath": "W/m^3",
+            "sigma1_grid": "1",
+            "freq": "Hz",
+            "T_bath": "K",
+            "residual_norm": "1",
+        },
+        {
+            "energies": _KINETIC_BIN,
+            "f": _KINETIC_BIN,
+            "dos": _KINETIC_BIN,
+            "phonon_energies": _KINETIC_PHONON,
+            "n": _KINETIC_PHONON,
+            "n_bath": _KINETIC_PHONON,
+            "phonon_power_spectrum": _KINETIC_PHONON,
+        },
+    ),
+}
+
 
 def _generic_model(name: str, target: Callable) -> ScanModel:
     sig = inspect.signature(target)
-    params, fixed, open_params = {}, {}, False
+    params, fixed, open_params, required_fixed = {}, {}, False, []
     for p in sig.parameters.values():
         if p.kind is p.VAR_KEYWORD:
             open_params = True
@@ -153,6 +256,8 @@ def _generic_model(name: str, target: Callable) -> ScanModel:
             continue
         elif p.name == "material":
             fixed["material"] = "preset name"
+            if p.default is p.empty:
+                required_fixed.append("material")
         else:
             params[p.name] = _ARGUMENT_UNITS.get(p.name)
 
@@ -162,17 +267,40 @@ def _generic_model(name: str, target: Callable) -> ScanModel:
             kw["material"] = _material_of(kw, name)
 
         def fn(**grid):
-            out = target(**grid, **kw)
-            if isinstance(out, tuple):
-                out = {f"out{i}": o for i, o in enumerate(out)}
-            elif not isinstance(out, dict):
-                out = {"value": out}
-            return _split_complex(out)
+            return _split_complex(_result_dict(target(**grid, **kw), set(grid)))
 
         return fn
 
     doc = (inspect.getdoc(target) or "").split("\n", 1)[0]
-    return ScanModel(name, build, params, fixed, {}, doc, open_params)
+    units, dims = _RESULT_OUTPUTS.get(name, ({}, {}))
+    return ScanModel(
+        name, build, params, fixed, dict(units), doc, open_params, dict(dims), tuple(required_fixed)
+    )
+
+
+def _result_dict(out, scanned: set) -> dict:
+    """A model's result as name -> array: a dict as it is, a named tuple by field, a tuple as
+    ``out0, out1, ...``, a result object (dataclass, ``equinox.Module``, e.g. ``KineticSolution``)
+    by its numeric fields (other fields and fields that echo a scanned argument are left out),
+    anything else as ``value``."""
+    import jax
+
+    if isinstance(out, dict):
+        return dict(out)
+    if isinstance(out, tuple) and hasattr(out, "_asdict"):
+        return dict(out._asdict())
+    if isinstance(out, tuple):
+        return {f"out{i}": o for i, o in enumerate(out)}
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        numeric = (jax.Array, np.ndarray, np.generic, bool, int, float, complex)
+        res = {}
+        for field in dataclasses.fields(out):
+            value = getattr(out, field.name, None)
+            if field.name in scanned or not isinstance(value, numeric):
+                continue
+            res[field.name] = value
+        return res
+    return {"value": out}
 
 
 def _split_complex(out: dict) -> dict:
@@ -206,7 +334,9 @@ def resolve_model(name: str) -> ScanModel:
         try:
             mod = importlib.import_module(mod_name)
         except ImportError as err:
-            raise ConfigError(f"model {name!r}: cannot import module {mod_name!r} ({err}).") from None
+            raise ConfigError(
+                f"model {name!r}: cannot import module {mod_name!r} ({err})."
+            ) from None
         target = getattr(mod, fn_name, None)
         if not callable(target):
             raise ConfigError(f"model {name!r}: module {mod_name!r} has no function {fn_name!r}.")
@@ -265,7 +395,9 @@ def _grid_values(name: str, entry) -> tuple[np.ndarray, str | None]:
                 raise ConfigError(f"grid `{name}`: log spacing needs start, stop > 0.")
             values = np.geomspace(float(entry["start"]), float(entry["stop"]), num)
         else:
-            raise ConfigError(f"grid `{name}`: `spacing` must be 'linear' or 'log', got {spacing!r}.")
+            raise ConfigError(
+                f"grid `{name}`: `spacing` must be 'linear' or 'log', got {spacing!r}."
+            )
     else:
         raise ConfigError(f"grid `{name}`: give `values` or `start`, `stop`, `num`.")
     if values.size == 0 or not np.all(np.isfinite(values)):
@@ -300,8 +432,12 @@ def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
     model = resolve_model(cfg["model"])
     grid_cfg = cfg.get("grid")
     if not isinstance(grid_cfg, dict) or not grid_cfg:
-        raise ConfigError(f"missing [grid]; scannable parameters of {model.name!r}: "
-                          f"{sorted(model.params)}.")
+        raise ConfigError(
+            f"missing [grid]; scannable parameters of {model.name!r}: {sorted(model.params)}."
+        )
+    for table in ("fixed", "units"):
+        if not isinstance(cfg.get(table, {}), dict):
+            raise ConfigError(f"[{table}] must be a table (name = value lines).")
     fixed = dict(cfg.get("fixed", {}))
     unknown_fixed = set(fixed) - set(model.fixed) - set(model.params)
     if unknown_fixed and not model.open_params:
@@ -327,14 +463,24 @@ def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
                 raise ConfigError(f"grid `{name}`: give its `unit` (model expects {expected!r}).")
             values = values * unit_factor(str(unit), expected, what=f"grid `{name}`")
             unit = expected
+            if expected in _NONNEGATIVE_UNITS and np.any(values < 0):
+                raise ConfigError(
+                    f"grid `{name}`: {_NONNEGATIVE_UNITS[expected]} must be >= 0 {expected}, "
+                    f"got {values[values < 0][0]:g} {expected}."
+                )
         grid[name] = values
         if unit is not None:
             units[name] = str(unit)
     missing = [
         n for n, p in _required_params(model).items() if p and n not in grid and n not in fixed
     ]
+    missing += [n for n in model.required_fixed if n not in fixed]
     if missing:
-        raise ConfigError(f"model {model.name!r} needs parameter(s) {missing} in [grid] or [fixed].")
+        raise ConfigError(
+            f"model {model.name!r} needs parameter(s) {missing} in [grid] or [fixed]."
+        )
+    if "throw" in model.params and "throw" not in fixed and "throw" not in grid:
+        fixed["throw"] = False  # a scan keeps failed points, flagged by `success`/`result`
     units.update({k: v for k, v in model.outputs.items()})
     units.update(cfg.get("units", {}))
     mode = cfg.get("mode", "cartesian")
@@ -350,15 +496,13 @@ def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
     if chunk is not None and (not isinstance(chunk, int) or chunk < 1):
         raise ConfigError(f"`chunk_size` must be a positive integer, got {chunk!r}.")
     res = bool(cfg.get("resume", False)) if resume is None else bool(resume)
-    if (out / "manifest.json").exists() and not res:
-        raise ConfigError(
-            f"output {str(out)!r} already holds a scan; pass --resume (or resume = true) to "
-            "continue it, or choose another output."
-        )
-    if out.exists() and not (out / "manifest.json").exists() and (
-        not out.is_dir() or any(out.iterdir())
-    ):
-        raise ConfigError(f"output {str(out)!r} exists and is not a diffsc scan store.")
+    from ._scan import check_store_target
+
+    try:
+        check_store_target(out, res)  # a foreign, locked or existing store: refused now
+    except FileExistsError as err:
+        msg = _one_line(err).replace("resume=True (command line: --resume)", "--resume")
+        raise ConfigError(msg) from None
     return ScanConfig(model, grid, units, fixed, out, chunk, res, mode == "listed")
 
 
@@ -389,21 +533,31 @@ def run_config(config: ScanConfig, *, progress: bool | None = None):
     from ._scan import scan
 
     fn = config.model.build(config.fixed)
+    keys = _output_keys(config, fn)
     return scan(
-        fn, config.grid, listed=config.listed, chunk_size=config.chunk_size, path=config.output,
-        resume=config.resume, units=_units_for(config, fn), progress=progress,
+        fn,
+        config.grid,
+        listed=config.listed,
+        chunk_size=config.chunk_size,
+        path=config.output,
+        resume=config.resume,
+        units={k: v for k, v in config.units.items() if k in keys or k in config.grid},
+        output_dims={k: v for k, v in config.model.output_dims.items() if k in keys},
+        progress=progress,
         attrs={"model": config.model.name, "fixed": json.dumps(config.fixed, default=str)},
     )
 
 
-def _units_for(config, fn):
+def _output_keys(config, fn) -> set:
     import jax
 
     args = [jax.ShapeDtypeStruct((), np.asarray(v).dtype) for v in config.grid.values()]
     names = list(config.grid)
-    outs = jax.eval_shape(lambda *a: fn(**dict(zip(names, a, strict=True))), *args)
-    keys = set(outs) if isinstance(outs, dict) else {"value"}
-    return {k: v for k, v in config.units.items() if k in keys or k in config.grid}
+    try:
+        outs = jax.eval_shape(lambda *a: fn(**dict(zip(names, a, strict=True))), *args)
+    except TypeError:
+        return set()  # scan() traces fn again and reports the error with the arguments
+    return set(outs) if isinstance(outs, dict) else {"value"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -411,7 +565,57 @@ def _units_for(config, fn):
 # ------------------------------------------------------------------------------------------------
 
 
+_EQX_MESSAGE = re.compile(r"E(?:quinox|qx)RuntimeError:\s*(\S[^\n]*)")
+
+
+def _one_line(err: BaseException) -> str:
+    """The error as one line: a model check's own message, else the first line, without the
+    ``diffsc...:`` prefix (the command line prints its own)."""
+    text = str(err)
+    match = _EQX_MESSAGE.search(text)
+    if match:
+        line = match.group(1).strip()
+    else:
+        line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    for prefix in ("diffsc.scan: ", "diffsc.open_scan: ", "diffsc: "):
+        if line.startswith(prefix):
+            line = line[len(prefix) :]
+            break
+    return line or type(err).__name__
+
+
+# errors that mean "change the config or the command": exit status 2; others: 1
+_USAGE_ERRORS = (ConfigError, ValueError, TypeError, FileExistsError)
+
+
 def _cmd_scan(args) -> int:
+    """``diffsc scan``: every error is one line on stderr (no traceback) and a non-zero status."""
+    where = f"diffsc scan: {args.config}" if args.config is not None else "diffsc scan"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = _run_scan_command(args)
+        except KeyboardInterrupt:
+            print(
+                f"{where}: interrupted; finished chunks are kept (continue with --resume).",
+                file=sys.stderr,
+            )
+            code = 130
+        except _USAGE_ERRORS as err:
+            print(f"{where}: {_one_line(err)}", file=sys.stderr)
+            code = 2
+        except Exception as err:
+            print(f"{where}: {type(err).__name__}: {_one_line(err)}", file=sys.stderr)
+            code = 1
+    for w in caught:
+        if issubclass(w.category, UserWarning) and str(w.message).startswith("diffsc"):
+            print(f"{where}: warning: {_one_line(w.message)}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def _run_scan_command(args) -> int:
     if args.list_models:
         for name in available_models():
             m = resolve_model(name)
@@ -421,21 +625,23 @@ def _cmd_scan(args) -> int:
     if args.config is None:
         print("diffsc scan: give a CONFIG file (or --list-models).", file=sys.stderr)
         return 2
-    try:
-        config = load_config(args.config, resume=True if args.resume else None, output=args.out)
-        if args.chunk_size is not None:
-            config.chunk_size = args.chunk_size
-        progress = False if args.no_progress else None
-        ds = run_config(config, progress=progress)
-    except (ConfigError, FileExistsError) as err:
-        print(f"diffsc scan: {args.config}: {err}", file=sys.stderr)
-        return 2
+    config = load_config(args.config, resume=True if args.resume else None, output=args.out)
+    if args.chunk_size is not None:
+        config.chunk_size = args.chunk_size
+    progress = False if args.no_progress else None
+    ds = run_config(config, progress=progress)
     n, bad = ds.attrs["n_points"], ds.attrs["n_invalid"]
     rate = ds.attrs["chunks_computed"] and n / max(ds.attrs["seconds_computing"], 1e-9)
     print(
         f"diffsc scan: {config.model.name}: {n} points ({bad} invalid) -> {config.output}"
         f" [{ds.attrs['chunks_computed']} chunks computed, {ds.attrs['chunks_loaded']} loaded"
-        + (f", {rate:.3g} points/s" if rate else "") + "]"
+        + (
+            f", {ds.attrs['chunks_rejected']} damaged and recomputed"
+            if ds.attrs.get("chunks_rejected")
+            else ""
+        )
+        + (f", {rate:.3g} points/s" if rate else "")
+        + "]"
     )
     return 0
 

@@ -50,18 +50,34 @@ def test_scan_command_converts_units_and_matches_the_model(tmp_path, capsys):
 @pytest.mark.parametrize(
     "text, match",
     [
-        ('model = "no_such_model"\noutput = "o"\n[grid]\nT = {values=[1.0], unit="K"}', "unknown model"),
-        ('model = "gap"\noutput = "o"\n[grid]\nB = {values=[1.0], unit="T"}', "unknown parameter 'B'"),
+        (
+            'model = "no_such_model"\noutput = "o"\n[grid]\nT = {values=[1.0], unit="K"}',
+            "unknown model",
+        ),
+        (
+            'model = "gap"\noutput = "o"\n[grid]\nB = {values=[1.0], unit="T"}',
+            "unknown parameter 'B'",
+        ),
         (GAP_TOML.format(unit="Hz"), "unit 'Hz' is not compatible with the expected 'K'"),
         ('model = "gap"\noutput = "o"\n[grid]\nT = {values=[1.0]}', "give its `unit`"),
-        ('model = "gap"\noutput = "o"\n[fixed]\ncolour = 1\n[grid]\nT = {values=[1.0], unit="K"}',
-         "unknown fixed parameter"),
-        ('model = "gap"\noutput = "o"\n[fixed]\nmaterial = "Unobtainium"\n[grid]\nT = {values=[1.0], unit="K"}',
-         "unknown material"),
+        (
+            'model = "gap"\noutput = "o"\n[fixed]\ncolour = 1\n[grid]\nT = {values=[1.0], unit="K"}',
+            "unknown fixed parameter",
+        ),
+        (
+            'model = "gap"\noutput = "o"\n[fixed]\nmaterial = "Unobtainium"\n[grid]\nT = {values=[1.0], unit="K"}',
+            "unknown material",
+        ),
         ('model = "gap"\n[grid]\nT = {values=[1.0], unit="K"}', "missing `output`"),
         ('model = "gap"\noutput = "o"', "missing \\[grid\\]"),
-        ('model = "gap"\noutput = "o"\n[grid]\nT = {start=1.0, stop=2.0, num=0, unit="K"}', "`num`"),
-        ('model = "gap"\noutput = "o"\nspeed = 3\n[grid]\nT = {values=[1.0], unit="K"}', "unknown key"),
+        (
+            'model = "gap"\noutput = "o"\n[grid]\nT = {start=1.0, stop=2.0, num=0, unit="K"}',
+            "`num`",
+        ),
+        (
+            'model = "gap"\noutput = "o"\nspeed = 3\n[grid]\nT = {values=[1.0], unit="K"}',
+            "unknown key",
+        ),
         ('model = "numpy:no_such_function"\noutput = "o"\n[grid]\nx = [1.0]', "has no function"),
         ("model = = 1", "invalid TOML"),
     ],
@@ -130,3 +146,167 @@ def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):
     assert "A fake set" in md and "<h2>A fake set</h2>" in html
     assert '<img src="fake.png" alt="fake"' in html and "<td>2</td>" in html
     assert cli.main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# scan command: every failure is one line, no traceback, non-zero status; no store left behind
+# ------------------------------------------------------------------------------------------------
+
+MODELS_PY = """
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from diffsc._validation import check_positive
+
+
+def checked_sqrt(x):
+    return jnp.sqrt(check_positive(x, "x"))
+
+
+def static_count(x, n):
+    return x * len(range(n))  # `n` must be a Python int: scanning it cannot be traced
+
+
+class Solution(eqx.Module):
+    f: jax.Array
+    gap: jax.Array
+    T: jax.Array  # echoes the scanned argument
+    success: jax.Array
+    label: str = eqx.field(static=True, default="a solver")
+
+
+def solve(T, *, scale=1.0):
+    return Solution(f=scale * jnp.stack([T, 2 * T, 3 * T]), gap=1e-4 * T, T=T, success=T < 1.0)
+"""
+
+
+def _error_lines(capsys):
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if ln.strip()]
+    assert "Traceback" not in captured.err and 'File "' not in captured.err, captured.err
+    return lines
+
+
+@pytest.fixture
+def models(tmp_path, monkeypatch):
+    (tmp_path / "scan_test_models.py").write_text(MODELS_PY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "scan_test_models"
+    import sys
+
+    sys.modules.pop("scan_test_models", None)
+
+
+def test_negative_temperature_is_one_line_and_leaves_no_store(tmp_path, capsys):
+    text = 'model = "gap"\noutput = "neg"\n[grid]\nT = { values = [0.3, -100.0], unit = "mK" }\n'
+    assert cli.main(["scan", str(_write(tmp_path, text)), "--no-progress"]) == 2
+    (line,) = _error_lines(capsys)
+    assert line.startswith("diffsc scan: ") and "grid `T`" in line and "-0.1 K" in line
+    assert not (tmp_path / "neg").exists()
+    # the corrected config runs at once: nothing blocks it
+    fixed = text.replace("-100.0", "100.0")
+    assert cli.main(["scan", str(_write(tmp_path, fixed)), "--no-progress"]) == 0
+
+
+def test_value_rejected_by_the_model_is_one_line_and_leaves_no_store(tmp_path, capsys, models):
+    text = f'model = "{models}:checked_sqrt"\noutput = "o"\n[grid]\nx = [4.0, -1.0]\n'
+    assert cli.main(["scan", str(_write(tmp_path, text)), "--no-progress"]) == 2
+    (line,) = _error_lines(capsys)
+    assert "argument `x`" in line and "must be > 0" in line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "text, args, match",
+    [
+        (GAP_TOML.format(unit="K"), ["--chunk-size", "0"], "`chunk_size` must be > 0"),
+        (
+            'model = "{m}:static_count"\noutput = "o"\n[grid]\nx = [1.0]\nn = [2.0]',
+            [],
+            "calling fn",
+        ),
+        (
+            'model = "kinetic_steady_state"\noutput = "o"\n[grid]\nT_bath = {values=[0.1], unit="K"}',
+            [],
+            "needs parameter",
+        ),
+        (
+            'model = "gap"\noutput = "o"\nfixed = 3\n[grid]\nT = {values=[1.0], unit="K"}',
+            [],
+            "must be a table",
+        ),
+    ],
+)
+def test_scan_errors_are_one_line(tmp_path, capsys, models, text, args, match):
+    cfg = _write(tmp_path, text.replace("{m}", models))
+    assert cli.main(["scan", str(cfg), "--no-progress", *args]) == 2
+    (line,) = _error_lines(capsys)
+    assert match in line, line
+    assert not (tmp_path / "o").exists() and not (tmp_path / "gap_store").exists()
+
+
+def test_locked_store_names_its_holder(tmp_path, capsys):
+    import json
+
+    cfg = _write(tmp_path, GAP_TOML.format(unit="K"))
+    assert cli.main(["scan", str(cfg), "--no-progress"]) == 0
+    capsys.readouterr()
+    lock = {"pid": 4242, "host": "elsewhere.example", "started": "2026-01-01T10:00:00+00:00"}
+    (tmp_path / "gap_store" / ".lock").write_text(json.dumps(lock))
+    assert cli.main(["scan", str(cfg), "--resume", "--no-progress"]) == 2
+    (line,) = _error_lines(capsys)
+    assert "pid 4242 on host 'elsewhere.example', started 2026-01-01T10:00:00" in line
+    assert ".lock" in line  # says what to delete if that scan is gone
+
+
+def test_damaged_chunk_is_reported_and_recomputed_by_resume(tmp_path, capsys):
+    cfg = _write(tmp_path, GAP_TOML.format(unit="K"))
+    assert cli.main(["scan", str(cfg), "--no-progress"]) == 0
+    capsys.readouterr()
+    chunk = tmp_path / "gap_store" / "chunks" / "chunk_00000001.npz"
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    assert cli.main(["scan", str(cfg), "--resume", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "1 chunks computed, 2 loaded, 1 damaged and recomputed" in captured.out
+    (line,) = _error_lines(types.SimpleNamespace(readouterr=lambda: captured))
+    assert "warning:" in line and "chunk_00000001.npz" in line and "cannot be read" in line
+    assert bool(diffsc.open_scan(tmp_path / "gap_store").valid.all())
+
+
+def test_result_objects_are_stored_by_their_array_fields(tmp_path, models):
+    from diffsc._cli_scan import run_config
+
+    text = (
+        f'model = "{models}:solve"\noutput = "s"\n[fixed]\nscale = 2.0\n'
+        '[grid]\nT = { values = [0.5, 2.0], unit = "K" }\n'
+    )
+    ds = run_config(load_config(_write(tmp_path, text)), progress=False)
+    assert set(ds.data_vars) == {"f", "gap", "success", "valid"}  # no echo of T, no `label`
+    np.testing.assert_array_equal(ds.f.values, [[1.0, 2.0, 3.0], [4.0, 8.0, 12.0]])
+    np.testing.assert_array_equal(ds.valid.values, [True, False])  # `success` is the flag
+
+
+@pytest.mark.slow
+def test_kinetic_steady_state_config_runs(tmp_path, capsys):
+    text = """
+model = "kinetic_steady_state"
+output = "kin"
+[fixed]
+material = "Al"
+tau_esc = 1e-10
+n_bins = 32
+[grid]
+T_bath = { values = [200.0, 300.0], unit = "mK" }
+freq = { values = [5.0], unit = "GHz" }
+absorbed_power_density = { values = [1e3], unit = "W/m^3" }
+"""
+    assert cli.main(["scan", str(_write(tmp_path, text)), "--no-progress"]) == 0
+    assert "2 points (0 invalid)" in capsys.readouterr().out
+    ds = diffsc.open_scan(tmp_path / "kin")
+    assert ds.f.dims == ("T_bath", "freq", "absorbed_power_density", "bin")
+    assert ds.n.dims[-1] == "phonon_bin" and ds.gap.attrs["units"] == "eV"
+    assert ds.attrs["flag"] == "success" and bool(ds.valid.all())
+    assert '"throw": false' in ds.attrs["fixed"]  # failed points are flagged, not raised
+    # the documented steady-state balance: P_abs is the scanned drive, all of it reaches the bath
+    np.testing.assert_allclose(ds.absorbed_power.values, 1e3, rtol=1e-6)
+    np.testing.assert_allclose(ds.power_to_bath.values, ds.absorbed_power.values, rtol=1e-6)
