@@ -392,6 +392,12 @@ def _write_chunk(path: Path, i: int, lo: int, hi: int, arrays: dict, digest: str
 def _open_npz(f: Path):
     """``np.load`` of an ``.npz`` file that also closes the file when it is not a valid one."""
     with open(f, "rb") as fh:
+        head = fh.read(4)
+        if not head:
+            raise ValueError("the file is empty")
+        if not head.startswith(b"PK"):
+            raise ValueError(f"not an .npz (zip) archive: it starts with {head!r}")
+        fh.seek(0)
         z = np.load(fh, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise ValueError("not an .npz archive")
