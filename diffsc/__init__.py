@@ -143,6 +143,10 @@ from ._phase_slip import neck_iv as neck_iv
 # --- scans (_scan.py) ---
 from ._scan import open_scan as open_scan
 from ._scan import scan as scan
+from ._scan import ScanLockedError as ScanLockedError
+from ._scan import ScanModelError as ScanModelError
+from ._scan import ScanStoreError as ScanStoreError
+from ._scan import ScanStoreWarning as ScanStoreWarning
 
 __version__ = "0.1.0"
 
