@@ -120,6 +120,7 @@ def markdown_to_html(md: str, title: str = "diffsc") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="diffsc", description="Differentiable nonequilibrium superconductivity.")
+    parser.add_argument("--version", action="version", version=f"diffsc {_package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("reproduce", help="reproduce the seed papers' figures into a folder")
     rep.add_argument("--out", default="out", help="output folder (default: out)")
@@ -132,6 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_scan(sub)
     add_fit(sub)
     return parser
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("diffsc")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -310,3 +310,10 @@ absorbed_power_density = { values = [1e3], unit = "W/m^3" }
     # the documented steady-state balance: P_abs is the scanned drive, all of it reaches the bath
     np.testing.assert_allclose(ds.absorbed_power.values, 1e3, rtol=1e-6)
     np.testing.assert_allclose(ds.power_to_bath.values, ds.absorbed_power.values, rtol=1e-6)
+
+
+def test_version_flag(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("diffsc ")
