@@ -31,9 +31,55 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._constants import k_B, mu_0
-from ._validation import check_nonnegative, check_positive
+from ._validation import (
+    as_real,
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+    check_same_shape,
+)
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(96)
+
+
+def _scalar(x, name: str, unit: str = ""):
+    """Raise at trace time unless ``x`` (already validated) is a scalar."""
+    if jnp.ndim(x) != 0:
+        label = f"`{name}` ({unit})" if unit else f"`{name}`"
+        raise ValueError(
+            f"diffsc: argument {label} must be a scalar, got shape {jnp.shape(x)} "
+            "(use jax.vmap for a batch)."
+        )
+    return x
+
+
+def _static_int(n, name: str, minimum: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"diffsc: argument `{name}` must be an integer (static); got {type(n).__name__}.")
+    if n < minimum:
+        raise ValueError(f"diffsc: argument `{name}` must be >= {minimum}; got {n}.")
+    return int(n)
+
+
+def _check_sites(sites):
+    if not isinstance(sites, PhaseSlipSites):
+        raise TypeError(
+            f"diffsc: argument `sites` must be a PhaseSlipSites (from phase_slip_sites); got "
+            f"{type(sites).__name__}."
+        )
+    return sites
+
+
+def _check_switching(switching_currents, sites):
+    """Switching currents (A): real, >= 0 or +inf, one per site."""
+    Isw = as_real(switching_currents, "switching_currents", "A", dtype=float)
+    check_same_shape(("switching_currents", Isw), ("sites.critical_current", sites.critical_current))
+    return eqx.error_if(
+        Isw, jnp.any(jnp.isnan(Isw) | (Isw < 0)),
+        "diffsc: argument `switching_currents` must be >= 0 (A; +inf: never switches), not NaN.",
+    )
 
 
 class PhaseSlipSites(eqx.Module):
@@ -57,25 +103,41 @@ def phase_slip_sites(H, *, radius, theta, penetration_depth, Hc, charge_imbalanc
     **Arguments:**
 
     - `H`: applied field $\mu_0H$, T (> 0).
-    - `radius` (smallest radius $a$, m), `theta` (wall–axis angle, rad).
-    - `penetration_depth` $\lambda$ (m), `Hc` ($\mu_0H_c$, T), `prefactor` $p$ of
+    - `radius` (smallest radius $a$, m, > 0), `theta` (wall–axis angle, rad, in $(0,\pi/2)$).
+    - `penetration_depth` $\lambda$ (m, > 0), `Hc` ($\mu_0H_c$, T, > 0), `prefactor` $p$ (> 0) of
       $H_{crit}=p\lambda H_c/r$.
-    - `charge_imbalance_length` $\Lambda_{Q^*}$ (m), `resistivity` $\rho$ (Ohm m).
-    - `critical_current_density` $j_c$ (A/m^2) at zero field.
-    - `exclude_radius` (m): the part of the neck narrower than this (the quasi-ballistic contact
-      region, $r\lesssim\ell$) is left out of $R_k$ and holds no centre; default 0.
-    - `n_sites`: candidate centres per side (static).
+    - `charge_imbalance_length` $\Lambda_{Q^*}$ (m, > 0), `resistivity` $\rho$ (Ohm m, > 0).
+    - `critical_current_density` $j_c$ (A/m^2, > 0) at zero field.
+    - `exclude_radius` (m, >= 0): the part of the neck narrower than this (the quasi-ballistic
+      contact region, $r\lesssim\ell$) is left out of $R_k$ and holds no centre; default 0.
+    - `n_sites`: candidate centres per side (static integer >= 1).
+
+    The real arguments are scalars (``jax.vmap`` the function for a batch).
 
     **Returns:** :class:`PhaseSlipSites`.
     """
-    H = check_positive(jnp.asarray(H, dtype=float), "H", "T")
-    a = check_positive(jnp.asarray(radius, dtype=float), "radius", "m")
-    lam_q = check_positive(jnp.asarray(charge_imbalance_length, dtype=float),
-                           "charge_imbalance_length", "m")
-    jc = check_positive(jnp.asarray(critical_current_density, dtype=float),
-                        "critical_current_density", "A/m^2")
+    H = _scalar(check_positive(H, "H", "T", dtype=float), "H", "T")
+    a = _scalar(check_positive(radius, "radius", "m", dtype=float), "radius", "m")
+    theta = _scalar(
+        check_in_range(theta, "theta", 0.0, math.pi / 2, closed=False, unit="rad",
+                       msg="must lie in (0, pi/2) (a cone: 0 is a cylinder, pi/2 a flat wall)",
+                       dtype=float),
+        "theta", "rad")
+    lam = _scalar(check_positive(penetration_depth, "penetration_depth", "m", dtype=float),
+                  "penetration_depth", "m")
+    Hc = _scalar(check_positive(Hc, "Hc", "T", dtype=float), "Hc", "T")
+    lam_q = _scalar(check_positive(charge_imbalance_length, "charge_imbalance_length", "m",
+                                   dtype=float), "charge_imbalance_length", "m")
+    resistivity = _scalar(check_positive(resistivity, "resistivity", "Ohm m", dtype=float),
+                          "resistivity", "Ohm m")
+    jc = _scalar(check_positive(critical_current_density, "critical_current_density", "A/m^2",
+                                dtype=float), "critical_current_density", "A/m^2")
+    prefactor = _scalar(check_positive(prefactor, "prefactor", dtype=float), "prefactor")
+    exclude_radius = _scalar(check_nonnegative(exclude_radius, "exclude_radius", "m", dtype=float),
+                             "exclude_radius", "m")
+    n_sites = _static_int(n_sites, "n_sites", 1)
     tan = jnp.tan(theta)
-    r_star = prefactor * penetration_depth * Hc / H  # radius where H = H_crit(r)
+    r_star = prefactor * lam * Hc / H  # radius where H = H_crit(r)
     half_ls = jnp.clip((r_star - a) / tan, 0.0, None)  # L_S / 2
     k = jnp.arange(n_sites)
     xpos = (k + 0.5) * 2.0 * lam_q
@@ -113,18 +175,29 @@ def phase_slip_voltage(I, sites: PhaseSlipSites, switching_currents=None, *, wid
     (smooth and differentiable; $w$ mimics noise/averaging of the lock-in). `switching_currents`
     default to the critical currents; pass :func:`thermal_switching_currents` for activated
     nucleation. Each nucleation adds a step $R_kI_{c,k}/2$ in $V$ and a peak in $dV/dI$.
+
+    `I` finite; `width` >= 0 (a scalar); `switching_currents` (A, >= 0 or +inf) one per site, the
+    shape of ``sites.critical_current``; `sites` a :class:`PhaseSlipSites`.
     """
-    I = jnp.asarray(I, dtype=float)
-    Isw = sites.critical_current if switching_currents is None else switching_currents
+    I = check_finite(I, "I", "A", dtype=float)
+    sites = _check_sites(sites)
+    width_in = width
+    width = _scalar(check_nonnegative(width, "width", "A", dtype=float), "width", "A")
+    Isw = sites.critical_current if switching_currents is None else _check_switching(switching_currents, sites)
     Isw = jnp.where(sites.active, Isw, jnp.inf)
     ex = lambda a: jnp.reshape(a, (1,) * I.ndim + a.shape)  # explicit broadcasting over I
     absI = jnp.abs(I)[..., None]
     finite = ex(jnp.isfinite(Isw))
     Isw_safe = jnp.where(finite, ex(Isw), 0.0)
-    if width > 0:
-        s = jax.nn.sigmoid((absI - Isw_safe) / width)
-    else:
-        s = (absI >= Isw_safe).astype(float)
+    if not isinstance(width_in, jax.core.Tracer):  # a concrete width: its branch, as given ...
+        if float(np.asarray(width_in)) > 0:
+            s = jax.nn.sigmoid((absI - Isw_safe) / width_in)
+        else:
+            s = (absI >= Isw_safe).astype(absI.dtype)
+    else:  # ... a traced one (a jit or vmap argument) selects with where
+        smooth = width > 0
+        s = jnp.where(smooth, jax.nn.sigmoid((absI - Isw_safe) / jnp.where(smooth, width, 1.0)),
+                      (absI >= Isw_safe).astype(absI.dtype))
     s = jnp.where(finite, s, 0.0)
     Ic_safe = jnp.where(finite, ex(sites.critical_current), 0.0)
     v = jnp.sum(s * ex(sites.resistance) * (absI - 0.5 * Ic_safe), axis=-1)
@@ -134,9 +207,11 @@ def phase_slip_voltage(I, sites: PhaseSlipSites, switching_currents=None, *, wid
 def phase_slip_barrier(cross_section, coherence_length, Hc):
     r"""Zero-current free-energy barrier of a phase slip, eV:
     $\delta F_0=\frac{8\sqrt2}{3}\frac{B_c^2}{2\mu_0}A\,\xi$ (Langer–Ambegaokar). `cross_section`
-    $A$ (m^2), `coherence_length` $\xi$ (m), `Hc` ($B_c$, T)."""
-    A = check_positive(jnp.asarray(cross_section, dtype=float), "cross_section", "m^2")
-    xi = check_positive(jnp.asarray(coherence_length, dtype=float), "coherence_length", "m")
+    $A$ (m^2), `coherence_length` $\xi$ (m), `Hc` ($B_c$, T); all > 0 and broadcast together."""
+    A = check_positive(cross_section, "cross_section", "m^2", dtype=float)
+    xi = check_positive(coherence_length, "coherence_length", "m", dtype=float)
+    Hc = check_positive(Hc, "Hc", "T", dtype=float)
+    check_broadcast(("cross_section", A), ("coherence_length", xi), ("Hc", Hc))
     joule = 8.0 * math.sqrt(2.0) / 3.0 * Hc**2 / (2.0 * mu_0) * A * xi
     return joule / 1.602176634e-19
 
@@ -150,10 +225,25 @@ def thermal_switching_currents(key, critical_current, barrier, T, *, attempt_rat
     inverting the cumulative integral on `n_grid` points (static). `critical_current` (A, array),
     `barrier` $\delta F_0$ (eV, broadcastable), `T` (K), `attempt_rate` $\Omega$ (1/s),
     `sweep_rate` $\dot I$ (A/s). `key`: a ``jax.random`` key. Infinite $I_c$ stays infinite.
+    Ranges: `critical_current` >= 0 or +inf (not NaN); `barrier` >= 0, broadcastable to the shape
+    of `critical_current`; `T`, `attempt_rate`, `sweep_rate` > 0 (scalars); `n_grid` >= 2.
     """
-    T = check_positive(jnp.asarray(T, dtype=float), "T", "K")
-    Ic = jnp.asarray(critical_current, dtype=float)
-    barrier = check_nonnegative(jnp.broadcast_to(jnp.asarray(barrier, dtype=float), Ic.shape), "barrier", "eV")
+    T = _scalar(check_positive(T, "T", "K", dtype=float), "T", "K")
+    Ic = as_real(critical_current, "critical_current", "A", dtype=float)
+    Ic = eqx.error_if(Ic, jnp.any(jnp.isnan(Ic) | (Ic < 0)),
+                      "diffsc: argument `critical_current` must be >= 0 (A; +inf allowed), not NaN.")
+    barrier = check_nonnegative(barrier, "barrier", "eV", dtype=float)
+    if check_broadcast(("critical_current", Ic), ("barrier", barrier)) != Ic.shape:
+        raise ValueError(
+            f"diffsc: argument `barrier` (shape {jnp.shape(barrier)}) must broadcast to the shape "
+            f"{Ic.shape} of `critical_current`."
+        )
+    barrier = jnp.broadcast_to(barrier, Ic.shape)
+    attempt_rate = _scalar(check_positive(attempt_rate, "attempt_rate", "1/s", dtype=float),
+                           "attempt_rate", "1/s")
+    sweep_rate = _scalar(check_positive(sweep_rate, "sweep_rate", "A/s", dtype=float),
+                         "sweep_rate", "A/s")
+    n_grid = _static_int(n_grid, "n_grid", 2)
     u = jax.random.uniform(key, Ic.shape)
     target = -jnp.log1p(-u)  # required value of int Gamma dI / Idot
     finite = jnp.isfinite(Ic)
@@ -180,12 +270,19 @@ def neck_iv(contact_voltage, contact_current, contact_conductance, sites: PhaseS
     with $I=I(V_c)$. `contact_voltage` (V), `contact_current` (A) and `contact_conductance`
     $dI/dV_c$ (S) are arrays of one shape; `series_resistance` $R_s$ (Ohm) is the normal part of
     the neck outside $L_S$; `width` and `switching_currents` as :func:`phase_slip_voltage`.
+    All finite; `contact_conductance` nonzero (the parametrisation by $V_c$ needs $I(V_c)$
+    invertible), `series_resistance` >= 0 (scalar or broadcastable with the contact arrays).
 
     **Returns:** ``(V, dVdI)`` in V and Ohm.
     """
-    Vc = jnp.asarray(contact_voltage, dtype=float)
-    I = jnp.asarray(contact_current, dtype=float)
-    G = jnp.asarray(contact_conductance, dtype=float)
+    Vc = check_finite(contact_voltage, "contact_voltage", "V", dtype=float)
+    I = check_finite(contact_current, "contact_current", "A", dtype=float)
+    G = check_finite(contact_conductance, "contact_conductance", "S", dtype=float)
+    check_same_shape(("contact_voltage", Vc), ("contact_current", I), ("contact_conductance", G))
+    G = eqx.error_if(G, jnp.any(G == 0), "diffsc: argument `contact_conductance` (S) must be nonzero.")
+    sites = _check_sites(sites)
+    series_resistance = check_nonnegative(series_resistance, "series_resistance", "Ohm", dtype=float)
+    check_broadcast(("contact_current", I), ("series_resistance", series_resistance))
     vps = lambda i: phase_slip_voltage(i, sites, switching_currents, width=width)
     v_ps, dvps = jax.jvp(vps, (I,), (jnp.ones_like(I),))
     return Vc + v_ps + I * series_resistance, 1.0 / G + dvps + series_resistance

@@ -216,3 +216,146 @@ def test_neck_iv_series_composition():
 def test_bad_input_names_argument(call, name):
     with pytest.raises(Exception, match=f"`{name}`"):
         call()
+
+
+# --- input validation (reliability issue): named errors instead of NaN / wrong numbers ---
+
+_SITES_KW = dict(radius=3e-9, theta=TH35, penetration_depth=120e-9, Hc=0.05, charge_imbalance_length=100e-9,
+                 resistivity=4.9e-8, critical_current_density=2e10)
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [("theta", 0.0), ("theta", math.pi / 2), ("penetration_depth", 0.0), ("penetration_depth", -1e-7),
+     ("Hc", 0.0), ("Hc", np.nan), ("resistivity", -4.9e-8), ("resistivity", 0.0), ("prefactor", 0.0),
+     ("exclude_radius", -1e-9)],
+)
+def test_phase_slip_sites_checks_every_argument(name, value):
+    # theta = 0 used to give all-NaN resistances and a negative resistivity negative resistances
+    with pytest.raises(RuntimeError, match=f"`{name}`"):
+        phase_slip_sites(0.12, **(_SITES_KW | {name: value}))
+    f = jax.jit(lambda v: phase_slip_sites(0.12, **(_SITES_KW | {name: v})))
+    with pytest.raises(Exception, match=f"`{name}`"):
+        jax.block_until_ready(f(value))
+    with pytest.raises(TypeError, match=f"`{name}`"):
+        phase_slip_sites(0.12, **(_SITES_KW | {name: 1.0 + 1j}))
+    with pytest.raises(ValueError, match=f"`{name}`"):  # scalars only: vmap for a batch
+        phase_slip_sites(0.12, **(_SITES_KW | {name: np.full(3, 1e-7)}))
+
+
+def test_phase_slip_voltage_checks_current_and_width():
+    s = _sites()
+    for bad in (np.nan, np.inf):
+        with pytest.raises(RuntimeError, match="`I`"):
+            phase_slip_voltage(jnp.array([1e-6, bad]), s)
+    for bad in ("1e-6", None, True, 1e-6 + 0j):
+        with pytest.raises(TypeError, match="`I`"):
+            phase_slip_voltage(bad, s)
+    with pytest.raises(RuntimeError, match="`width`"):
+        phase_slip_voltage(1e-6, s, width=-1e-7)
+    with pytest.raises(TypeError, match="`sites`"):
+        phase_slip_voltage(1e-6, {"critical_current": 1.0})
+    with pytest.raises(ValueError, match="`switching_currents`"):
+        phase_slip_voltage(1e-6, s, jnp.ones(2))
+    with pytest.raises(RuntimeError, match="`switching_currents`"):
+        phase_slip_voltage(1e-6, s, jnp.full(s.critical_current.shape, jnp.nan))
+    # width is a traced value now: the same numbers under jit (it used to fail to trace)
+    I = jnp.linspace(-3e-4, 3e-4, 9)
+    for w in (0.0, 1e-6):
+        np.testing.assert_array_equal(np.asarray(jax.jit(phase_slip_voltage)(I, s, width=w)),
+                                      np.asarray(phase_slip_voltage(I, s, width=w)))
+
+
+def test_contact_radius_checks_mean_free_path_and_its_bracket():
+    lf, rho = PB.fermi_wavelength, 4.9e-8
+    for bad in (0.0, -1e-8, np.nan, np.inf):
+        with pytest.raises(RuntimeError, match="`mean_free_path`"):
+            contact_radius(5.0, lf, mean_free_path=bad, resistivity=rho)
+    with pytest.raises(TypeError, match="`mean_free_path`"):
+        contact_radius(5.0, lf, mean_free_path="1e-8", resistivity=rho)
+    # a root outside [1e-12, 0.1] m was silently clamped to the bracket's edge; now an error naming
+    # `resistance`, eagerly, under jit and under vmap (one bad element)
+    for R in (1e-9, 1e12):
+        with pytest.raises(RuntimeError, match="`resistance`"):
+            contact_radius(R, lf, mean_free_path=10e-9, resistivity=rho)
+    f = jax.jit(lambda R: contact_radius(R, lf, mean_free_path=10e-9, resistivity=rho))
+    with pytest.raises(Exception, match="`resistance`"):
+        jax.block_until_ready(f(1e-9))
+    with pytest.raises(Exception, match="`resistance`"):
+        jax.block_until_ready(jax.vmap(f)(jnp.array([5.0, 1e12, 5.0])))
+    # inside the bracket nothing changed; broadcasting a scalar resistance over fermi_wavelength works
+    a = contact_radius(jnp.array([5.0]), jnp.array([lf, 1.1 * lf]), mean_free_path=10e-9, resistivity=rho)
+    assert a.shape == (2,) and float(a[0]) == pytest.approx(float(contact_radius(5.0, lf, mean_free_path=10e-9, resistivity=rho)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call,names",
+    [
+        (lambda: sharvin_resistance(jnp.ones(3) * 1e-16, jnp.ones(4) * 4e-10), ("area", "fermi_wavelength")),
+        (lambda: contact_radius(jnp.ones(3), jnp.ones(4) * 4e-10, resistivity=5e-8), ("resistance", "fermi_wavelength")),
+        (lambda: wexler_resistance(jnp.ones(3) * 1e-8, 4e-10, mean_free_path=jnp.ones(4) * 1e-8, resistivity=5e-8),
+         ("radius", "mean_free_path")),
+        (lambda: superconducting_length(jnp.ones(3) * 0.2, 0.0, TH35, jnp.ones(4) * 1e-7, 0.05), ("H", "penetration_depth")),
+        (lambda: cone_resistance(jnp.zeros(3), jnp.ones(4) * 1e-7, 3e-9, TH35, 5e-8), ("x1", "x2")),
+        (lambda: charge_imbalance_length(jnp.ones(3) * 4.2, 1e-3, 1e-11, fermi_velocity=1e6, mean_free_path=1e-8,
+                                         tau_pb=jnp.ones(4) * 1e-11), ("T", "tau_pb")),
+        (lambda: diffsc.opening_angle(jnp.ones(3), jnp.ones(4)), ("x", "r")),
+        (lambda: neck_iv(jnp.ones(3), jnp.ones(4), jnp.ones(3), _sites()), ("contact_voltage", "contact_current")),
+        (lambda: thermal_switching_currents(jax.random.PRNGKey(0), jnp.ones(3), jnp.ones(4), 4.2),
+         ("critical_current", "barrier")),
+    ],
+)
+def test_mismatched_shapes_name_the_arguments(call, names):
+    with pytest.raises(ValueError) as err:
+        call()
+    for n in names:
+        assert f"`{n}`" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: diffsc.cone_radius(1e-8, 3e-9, 0.0), "theta"),  # a cone, not a cylinder
+        (lambda: cone_resistance(2e-8, 1e-8, 3e-9, TH35, 5e-8), "x2"),  # x1 > x2: a negative resistance
+        (lambda: cone_resistance(1e-8, 2e-8, 3e-9, TH35, -5e-8), "resistivity"),
+        (lambda: diffsc.opening_angle(jnp.array([-1e-8, 1e-8]), jnp.array([3e-9, 4e-9])), "x"),  # one |x|
+        (lambda: diffsc.opening_angle(jnp.array([0.0, 1e-8]), jnp.array([3e-9, -4e-9])), "r"),
+        (lambda: slab_neck_radius(1e-9, 2e-8, 1e-9, 0.5, 0.0), "jump"),
+        (lambda: slab_neck_profile(3, 2e-8, 1e-9, 0.5, 0.0), "jump"),
+        (lambda: slab_neck_profile(3, 2e-8, 1e-9, -0.5, 0.9), "yield_strain"),
+        (lambda: slab_neck_profile(True, 2e-8, 1e-9, 0.5, 0.9), "n_slabs"),
+        (lambda: slab_neck_profile(-1, 2e-8, 1e-9, 0.5, 0.9), "n_slabs"),
+        (lambda: penetration_depth_two_fluid(PB.Tc, PB), "T"),  # lambda diverges at Tc
+        (lambda: penetration_depth_two_fluid(4.2, PB, mean_free_path=0.0), "mean_free_path"),
+        (lambda: diffsc.disk_critical_field(5e-9, 1e-7, -0.05), "Hc"),
+        (lambda: diffsc.disk_critical_field(5e-9, 1e-7, 0.05, prefactor=0.0), "prefactor"),
+        (lambda: superconducting_length(0.2, 3e-9, TH35, 1e-7, "0.05"), "Hc"),
+        (lambda: pair_breaking_time(0.2, H_ref=0.0, strength_ref=1e-3), "H_ref"),
+        (lambda: pair_breaking_time(0.2, H_ref=0.1, strength_ref=np.inf), "strength_ref"),
+        (lambda: diffsc.phase_slip_barrier(1e-16, 1e-7, -0.05), "Hc"),
+        (lambda: effective_relaxation_time(1e-11, form=None), "form"),
+        (lambda: thermal_switching_currents(jax.random.PRNGKey(0), jnp.array([1e-4, jnp.nan]), 0.3, 4.2),
+         "critical_current"),
+        (lambda: thermal_switching_currents(jax.random.PRNGKey(0), jnp.ones(2), 0.3, 4.2, sweep_rate=0.0),
+         "sweep_rate"),
+        (lambda: thermal_switching_currents(jax.random.PRNGKey(0), jnp.ones(2), 0.3, 4.2, n_grid=1), "n_grid"),
+        (lambda: neck_iv(jnp.ones(2), jnp.ones(2), jnp.array([0.2, 0.0]), _sites()), "contact_conductance"),
+        (lambda: neck_iv(jnp.ones(2), jnp.ones(2), jnp.ones(2), _sites(), series_resistance=-1.0),
+         "series_resistance"),
+    ],
+)
+def test_out_of_range_input_names_argument(call, name):
+    with pytest.raises(Exception, match=f"`{name}`"):
+        jax.block_until_ready(call())
+
+
+def test_valid_edges_still_work():
+    # x1 = x2 is an empty segment; T = 0 and above Tc for Hc; theta just below pi/2
+    assert float(cone_resistance(1e-8, 1e-8, 3e-9, TH35, 5e-8)) == 0.0
+    assert float(thermodynamic_critical_field(10.0, PB)) == 0.0
+    assert np.isfinite(float(penetration_depth_two_fluid(0.0, PB)))
+    assert np.isfinite(float(diffsc.cone_radius(1e-8, 3e-9, 1.5)))
+    x, r = slab_neck_profile(0, 2e-8, 1e-9, 0.5, 0.9)
+    assert x.shape == r.shape == (1,)
+    Isw = thermal_switching_currents(jax.random.PRNGKey(0), jnp.array([0.0, 1e-4]), 0.3, 4.2)
+    assert float(Isw[0]) == 0.0 and 0 < float(Isw[1]) < 1e-4
