@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -53,9 +54,48 @@ from ._constants import h as _h_eVs
 from ._constants import hbar as _hbar_eVs
 from ._constants import k_B as _k_B
 from ._constants import resistance_quantum
-from ._validation import check_finite, check_in_range, check_nonnegative, check_positive
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+)
 
 _V_BATCH = 16  # voltages evaluated together (vmap) inside the sequential lax.map
+
+
+def _check_transmission(transmission):
+    """Channel transmissions, in (0, 1]."""
+    tau = check_in_range(transmission, "transmission", 0.0, 1.0, msg="must lie in (0, 1]", dtype=float)
+    return eqx.error_if(tau, jnp.any(tau <= 0), "diffsc: argument `transmission` must lie in (0, 1].")
+
+
+def _check_weights(weights, tau):
+    """Channel multiplicities (>= 0), broadcastable to the channels of `tau`."""
+    w = check_nonnegative(weights, "weights", dtype=float)
+    check_broadcast(("transmission", tau), ("weights", w))
+    return w
+
+
+def _static_int(n, name: str, minimum: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise TypeError(f"diffsc: argument `{name}` must be an integer (static); got {type(n).__name__}.")
+    if n < minimum:
+        raise ValueError(f"diffsc: argument `{name}` must be >= {minimum}; got {n}.")
+    return int(n)
+
+
+def _static_window(window) -> float:
+    if isinstance(window, bool | str | bytes) or window is None:
+        raise TypeError(f"diffsc: argument `window` must be a real number; got {window!r}.")
+    try:
+        value = float(window)
+    except (TypeError, ValueError):
+        raise TypeError(f"diffsc: argument `window` must be a concrete real number; got {window!r}.") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"diffsc: argument `window` must be finite and >= 0; got {value}.")
+    return value
 
 
 def _dagger(a):
@@ -214,44 +254,59 @@ def mar_current(V, transmission, gap, T=0.0, *, weights=None, dynes=None, n_harm
     Differentiable in `V`, `transmission` (for $\tau<1$), `gap`, `T`, `dynes`;
     ``jax.jvp``/``jax.grad`` with respect to `V` gives $dI/dV$.
     """
-    V = check_finite(jnp.asarray(V, dtype=float), "V")
-    transmission = check_in_range(
-        jnp.asarray(transmission, dtype=float), "transmission", 0.0, 1.0,
-        msg="must lie in (0, 1]",
-    )
-    transmission = check_positive(transmission, "transmission")
+    V = check_finite(V, "V", "V", dtype=float)
+    transmission = _check_transmission(transmission)
     if jnp.ndim(transmission) > 1:
         raise ValueError("diffsc: argument `transmission` must be a scalar or 1-D array of channels.")
-    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
+    gap = check_nonnegative(gap, "gap", "eV", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
     if dynes is None:
         dynes = jnp.maximum(1e-3 * gap, 1e-9)
-    dynes = check_positive(jnp.asarray(dynes, dtype=float), "dynes", "eV")
-    w = jnp.ones_like(jnp.atleast_1d(transmission)) if weights is None else weights
-    w = check_nonnegative(jnp.broadcast_to(jnp.asarray(w, dtype=float),
-                                           jnp.shape(jnp.atleast_1d(transmission))), "weights")
-    if n_harmonics < 2:
-        raise ValueError("diffsc: argument `n_harmonics` must be >= 2.")
-    return _mar_current_impl(V, transmission, w, gap, T, dynes, float(window),
-                             n_harmonics=int(n_harmonics), n_nodes=int(n_nodes))
+    else:
+        dynes = check_positive(dynes, "dynes", "eV", dtype=float)
+    check_broadcast(("V", V), ("gap", gap), ("T", T), ("dynes", dynes))
+    channels = jnp.shape(jnp.atleast_1d(transmission))
+    if weights is None:
+        w = jnp.ones(channels, transmission.dtype)
+    else:
+        w = _check_weights(weights, jnp.atleast_1d(transmission))
+        if jnp.broadcast_shapes(jnp.shape(w), channels) != channels:
+            raise ValueError(
+                f"diffsc: argument `weights` (shape {jnp.shape(w)}) must be a scalar or one weight "
+                f"per channel of `transmission` (shape {channels})."
+            )
+        w = jnp.broadcast_to(w, channels)
+    n_harmonics = _static_int(n_harmonics, "n_harmonics", 2)
+    n_nodes = _static_int(n_nodes, "n_nodes", 1)
+    window = _static_window(window)
+    return _mar_current_impl(V, transmission, w, gap, T, dynes, window,
+                             n_harmonics=n_harmonics, n_nodes=n_nodes)
 
 
 def mar_differential_conductance(V, transmission, gap, T=0.0, **kwargs):
     r"""$dI/dV$ in S by forward-mode differentiation of :func:`mar_current` (no finite differences).
 
-    Same arguments as :func:`mar_current`; returns an array of the shape of `V`.
+    Same arguments (and ranges) as :func:`mar_current`; returns an array of the shape of `V`.
     """
-    V = jnp.asarray(V, dtype=float)
+    V = check_finite(V, "V", "V", dtype=float)
     _, dIdV = jax.jvp(lambda v: mar_current(v, transmission, gap, T, **kwargs), (V,),
                       (jnp.ones_like(V),))
     return dIdV
 
 
 def normal_resistance(transmission, weights=None):
-    r"""Landauer resistance $R_N = \frac{h}{2e^2}\big/\sum_iw_i\tau_i$, Ohm."""
-    tau = check_positive(jnp.asarray(transmission, dtype=float), "transmission")
-    w = 1.0 if weights is None else jnp.asarray(weights, dtype=float)
-    return resistance_quantum / jnp.sum(w * tau)
+    r"""Landauer resistance $R_N = \frac{h}{2e^2}\big/\sum_iw_i\tau_i$, Ohm.
+
+    `transmission` $\tau_i\in(0,1]$; `weights` $w_i\ge0$ (channel multiplicities, default 1 each,
+    broadcastable with `transmission`, not all zero).
+    """
+    tau = _check_transmission(transmission)
+    if weights is None:
+        return resistance_quantum / jnp.sum(tau)
+    w = _check_weights(weights, tau)
+    total = jnp.sum(w * tau)
+    total = eqx.error_if(total, total <= 0, "diffsc: argument `weights` must not all be zero.")
+    return resistance_quantum / total
 
 
 LORENZ_NUMBER = (math.pi**2 / 3.0) * _k_B**2
@@ -264,11 +319,13 @@ def self_heating_temperature(V, T_bath, heating=1.0):
     Kohlrausch/Holm relation for a diffusive contact cooled through its banks by electronic heat
     conduction (Wiedemann–Franz), $\beta=1$; a ballistic contact dissipates in the banks and has
     $\beta\ll1$. `V` in V, `T_bath` in K, `heating` $\beta$ dimensionless (a model parameter:
-    the seed's long necks are heated, the short, wide-angle ones are not).
+    the seed's long necks are heated, the short, wide-angle ones are not). `V` finite, `T_bath`
+    >= 0, `heating` >= 0; all broadcast together.
     """
-    V = check_finite(jnp.asarray(V, dtype=float), "V")
-    Tb = check_nonnegative(jnp.asarray(T_bath, dtype=float), "T_bath", "K")
-    beta = check_nonnegative(jnp.asarray(heating, dtype=float), "heating")
+    V = check_finite(V, "V", "V", dtype=float)
+    Tb = check_nonnegative(T_bath, "T_bath", "K", dtype=float)
+    beta = check_nonnegative(heating, "heating", dtype=float)
+    check_broadcast(("V", V), ("T_bath", Tb), ("heating", beta))
     return jnp.sqrt(Tb**2 + beta * V**2 / (4.0 * LORENZ_NUMBER))
 
 
@@ -278,7 +335,8 @@ def mar_current_heated(V, transmission, material, T_bath, *, heating=1.0, **kwar
     $T_{loc}(V)$ from :func:`self_heating_temperature`; $\Delta(T_{loc})$ from the BCS gap of
     `material` (``diffsc.gap``, implicit derivative), so the $n=1$ feature moves to
     $eV_1=2\Delta(T_{loc}(V_1))<2\cdot eV_2$ — the seed's local thermometer. Other keyword
-    arguments as :func:`mar_current`; `V` in V, `T_bath` in K.
+    arguments as :func:`mar_current`; `V` in V (finite), `transmission` in (0, 1], `T_bath` in K
+    (>= 0), `heating` >= 0.
     """
     from ._bcs import gap as bcs_gap
 
@@ -292,10 +350,12 @@ def mar_excess_current(transmission, gap):
     $$I_{exc}=\frac{e\Delta}{\pi\hbar}\frac{\tau^2}{1-\tau}\Big[1-\frac{\tau^2}{2(2-\tau)\sqrt{1-\tau}}
     \ln\frac{1+\sqrt{1-\tau}}{1-\sqrt{1-\tau}}\Big]$$
     (twice the BTK excess current at $Z^2=1/\tau-1$), which tends to $\frac{8}{3}\frac{\Delta}{eR_N}$ at
-    $\tau=1$. `transmission` in (0, 1] (scalar or 1-D), `gap` in eV.
+    $\tau=1$. `transmission` in (0, 1] (scalar or 1-D), `gap` in eV (>= 0; 0 gives no excess
+    current), broadcastable with `transmission`.
     """
-    tau = check_in_range(jnp.asarray(transmission, dtype=float), "transmission", 0.0, 1.0)
-    gap = check_nonnegative(jnp.asarray(gap, dtype=float), "gap", "eV")
+    tau = _check_transmission(transmission)
+    gap = check_nonnegative(gap, "gap", "eV", dtype=float)
+    check_broadcast(("transmission", tau), ("gap", gap))
     one_minus = jnp.clip(1.0 - tau, 0.0, None)
     near1 = one_minus < 1e-8
     r = jnp.sqrt(jnp.where(near1, 0.25, one_minus))

@@ -15,6 +15,7 @@ from diffsc._mar import (
     mar_differential_conductance,
     mar_excess_current,
     normal_resistance,
+    self_heating_temperature,
 )
 
 GAP = 1.35e-3  # eV, Pb (S-Pb)
@@ -217,3 +218,54 @@ def test_pin_code_fit_recovers_gap_and_transmissions():
     assert np.all(t_std < 0.05)
     assert abs(float(fit.params["gap"]) - GAP) < 3 * float(fit.std["gap"])
     assert 0.25 < float(fit.reduced_chi2) < 2.5  # 13 degrees of freedom
+
+
+# --- input validation (reliability issue): named errors instead of NaN / wrong numbers ---
+
+
+@pytest.mark.parametrize("tau", [0.0, -0.1, 1.5, np.nan])
+def test_excess_current_transmission_must_lie_in_0_1(tau):
+    # mar_excess_current(0.0, gap) used to be NaN
+    with pytest.raises(RuntimeError, match="`transmission`"):
+        mar_excess_current(tau, GAP)
+    with pytest.raises(Exception, match="`transmission`"):
+        jax.block_until_ready(jax.jit(mar_excess_current)(tau, GAP))
+    with pytest.raises(Exception, match="`transmission`"):
+        jax.block_until_ready(jax.jit(jax.vmap(mar_excess_current))(jnp.array([0.5, tau]), jnp.full(2, GAP)))
+
+
+def test_excess_current_gap_zero_is_zero_and_shapes_are_checked():
+    assert float(mar_excess_current(0.7, 0.0)) == 0.0  # no gap, no excess current
+    with pytest.raises(ValueError, match="`transmission`.*`gap`"):
+        mar_excess_current(jnp.full(3, 0.5), jnp.full(4, GAP))
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda: normal_resistance(1.5), "transmission"),
+        (lambda: normal_resistance(0.0), "transmission"),
+        (lambda: normal_resistance(jnp.array([0.5, 0.6]), weights=jnp.array([1.0, -1.0])), "weights"),
+        (lambda: normal_resistance(jnp.array([0.5, 0.6]), weights=jnp.zeros(2)), "weights"),
+        (lambda: normal_resistance(jnp.array([0.5, 0.6]), weights=jnp.ones(3)), "weights"),
+        (lambda: mar_current(1e-3, jnp.array([0.5, 0.6]), GAP, weights=jnp.ones(3)), "weights"),
+        (lambda: mar_current(1e-3, 0.5, GAP, weights=jnp.nan), "weights"),
+        (lambda: mar_current(1e-3, 0.5, GAP, dynes=0.0), "dynes"),
+        (lambda: mar_current(1e-3, 0.5, GAP, n_harmonics=1.5), "n_harmonics"),
+        (lambda: mar_current(1e-3, 0.5, GAP, n_nodes=0), "n_nodes"),
+        (lambda: mar_current(1e-3, 0.5, GAP, window=np.inf), "window"),
+        (lambda: mar_current(1e-3, 0.5, GAP, window="6"), "window"),
+        (lambda: mar_differential_conductance("1e-3", 0.5, GAP), "V"),
+        (lambda: mar_differential_conductance(1e-3 + 0j, 0.5, GAP), "V"),
+    ],
+)
+def test_bad_options_name_the_argument(call, name):
+    with pytest.raises(Exception, match=f"`{name}`"):
+        jax.block_until_ready(call())
+
+
+def test_mar_shapes_name_the_arguments():
+    with pytest.raises(ValueError, match="`V`.*`gap`"):
+        mar_current(jnp.full(3, 1e-3), 0.5, jnp.full(4, GAP))
+    with pytest.raises(ValueError, match="`V`.*`T_bath`"):
+        self_heating_temperature(jnp.full(3, 1e-3), jnp.full(4, 1.0))
