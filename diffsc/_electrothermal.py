@@ -26,7 +26,7 @@ import math
 
 import jax.numpy as jnp
 
-from ._validation import check_finite, check_nonnegative, check_positive
+from ._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 
 EXCITATIONS = ("dc_bias", "pure_ac")
 
@@ -52,6 +52,51 @@ def _check_excitation(excitation):
         raise ValueError(f"diffsc: `excitation` must be one of {EXCITATIONS}, got {excitation!r}.")
 
 
+def _real(check, x, name: str, unit: str = ""):
+    """``check(x, name, unit)`` (a :mod:`diffsc._validation` check); a Python number stays one.
+
+    A Python ``int``/``float`` is checked right here in Python (so that the error is raised at
+    call or trace time, also when it is a constant inside ``jit``) and returned as a Python float:
+    weakly typed, it does not promote float32 arrays to float64 (the defaults ``beta=0.0``,
+    ``L=0.0``, ...), so the model stays float32-safe. Arrays keep their floating dtype (integers
+    become float) and carry the check's ``equinox.error_if`` under ``jit``/``vmap``.
+    """
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return check(x, name, unit)
+    x = float(x)
+    in_unit = f" ({unit})" if unit else ""
+    if not math.isfinite(x):
+        raise ValueError(f"diffsc: argument `{name}` contains NaN or inf{in_unit}.")
+    if check is check_positive and not x > 0:
+        raise ValueError(f"diffsc: argument `{name}` must be > 0{in_unit}.")
+    if check is check_nonnegative and not x >= 0:
+        raise ValueError(f"diffsc: argument `{name}` must be >= 0{in_unit}.")
+    if check not in (check_positive, check_nonnegative, check_finite):
+        raise NotImplementedError(check)
+    return x
+
+
+def _operating_point(R, T, I, alpha, beta, G):
+    """Validate the operating point (R, T, I, alpha, beta, G); see :func:`_real`."""
+    return (
+        _real(check_positive, R, "R", "Ohm"),
+        _real(check_positive, T, "T", "K"),
+        _real(check_finite, I, "I", "A"),
+        _real(check_finite, alpha, "alpha"),
+        _real(check_finite, beta, "beta"),
+        _real(check_positive, G, "G", "W/K"),
+    )
+
+
+def _debye(R, T, I, alpha, beta, G, excitation, i_rms):
+    """Unvalidated :func:`debye_parameters`."""
+    I = peak_current(I, i_rms)
+    R_T = alpha * R / T
+    if excitation == "dc_bias":
+        return jnp.asarray(R * (1.0 + beta)), (2.0 + beta) * I**2 * R * R_T, G - I**2 * R_T, 1.0
+    return jnp.asarray(R), 0.25 * I**2 * R * R_T, G - 0.5 * I**2 * R_T, 2.0
+
+
 def debye_parameters(*, R, T, I, alpha, beta=0.0, G, excitation="dc_bias", i_rms=False):
     r"""Parameters $(R_\infty, K, g, s)$ of the thermal Debye term $K/(g+js\omega C)$.
 
@@ -59,20 +104,14 @@ def debye_parameters(*, R, T, I, alpha, beta=0.0, G, excitation="dc_bias", i_rms
     dc_bias: $R_\infty=R(1+\beta)$, $K=(2+\beta)I^2RR_T$ (W Ohm/K), $g=G-I^2R_T$ (W/K), $s=1$;
     pure_ac: $R_\infty=R$, $K=I_0^2RR_T/4$, $g=G-I_0^2R_T/2$, $s=2$ ($\beta$ ignored).
 
-    **Arguments:** ``R`` Ohm, ``T`` K, ``I`` A (peak, or rms if ``i_rms``), ``alpha``, ``beta``
-    dimensionless, ``G`` W/K. **Returns:** ``(R_inf [Ohm], K [Ohm W/K], g [W/K], s)``.
+    **Arguments** (real, broadcast together): ``R`` Ohm (> 0), ``T`` K (> 0), ``I`` A (peak, or
+    rms if ``i_rms``; any sign, only $I^2$ enters), ``alpha``, ``beta`` dimensionless (finite,
+    any sign), ``G`` W/K (> 0). **Returns:** ``(R_inf [Ohm], K [Ohm W/K], g [W/K], s)``.
     """
     _check_excitation(excitation)
-    R = check_positive(R, "R", "Ohm")
-    T = check_positive(T, "T", "K")
-    I = peak_current(check_nonnegative(I, "I", "A"), i_rms)
-    alpha = check_finite(alpha, "alpha")
-    beta = check_finite(beta, "beta")
-    G = check_positive(G, "G", "W/K")
-    R_T = alpha * R / T
-    if excitation == "dc_bias":
-        return R * (1.0 + beta), (2.0 + beta) * I**2 * R * R_T, G - I**2 * R_T, 1.0
-    return R, 0.25 * I**2 * R * R_T, G - 0.5 * I**2 * R_T, 2.0
+    R, T, I, alpha, beta, G = _operating_point(R, T, I, alpha, beta, G)
+    check_broadcast(("R", R), ("T", T), ("I", I), ("alpha", alpha), ("beta", beta), ("G", G))
+    return _debye(R, T, I, alpha, beta, G, excitation, i_rms)
 
 
 def electrothermal_impedance(
@@ -102,44 +141,64 @@ def electrothermal_impedance(
     Limits: $Z(0)=R_{wiring}+R(1+\beta)+A$ with $A=K/g$ the DC $dV/dI$ excess, and
     $Z-j\omega L\to R_{wiring}+R(1+\beta)$ as $\omega\to\infty$.
 
-    **Arguments:** ``freq`` Hz ($\omega=2\pi f$ unless ``omega_is_f``); ``R`` Ohm (at the operating
-    point); ``T`` K; ``I`` A (DC bias, or AC peak amplitude; rms if ``i_rms``); ``alpha``
-    $=\partial\ln R/\partial\ln T$; ``beta`` $=\partial\ln R/\partial\ln I$; ``C`` J/K; ``G`` W/K;
-    ``L`` H (wiring + kinetic); ``R_wiring`` Ohm. All broadcast together.
+    **Arguments** (real, finite, broadcast together; complex, string, boolean, empty or
+    non-broadcasting input raises an error naming the argument):
 
-    **Returns:** complex impedance, Ohm ($e^{+j\omega t}$: thermal reactance < 0). Float32-safe.
-    The model is stable only for $g=G-I^2R_T>0$ (loop gain $<1$); it is evaluated regardless.
+    - ``freq`` Hz (>= 0; $\omega=2\pi f$ unless ``omega_is_f``);
+    - ``R`` Ohm (> 0, at the operating point); ``T`` K (> 0);
+    - ``I`` A (DC bias, or AC peak amplitude; rms if ``i_rms``; any sign, only $I^2$ enters);
+    - ``alpha`` $=\partial\ln R/\partial\ln T$ and ``beta`` $=\partial\ln R/\partial\ln I$
+      (dimensionless, any sign);
+    - ``C`` J/K (> 0); ``G`` W/K (> 0); ``L`` H (>= 0, wiring + kinetic); ``R_wiring`` Ohm (>= 0).
+
+    **Returns:** complex impedance, Ohm ($e^{+j\omega t}$: thermal reactance < 0). Float32-safe
+    (floating inputs keep their dtype). The model is stable only for $g=G-I^2R_T>0$ (loop gain
+    $<1$); it is evaluated regardless.
     """
-    R_inf, K, g, s = debye_parameters(
-        R=R, T=T, I=I, alpha=alpha, beta=beta, G=G, excitation=excitation, i_rms=i_rms
+    _check_excitation(excitation)
+    freq = _real(check_nonnegative, freq, "freq", "Hz")
+    R, T, I, alpha, beta, G = _operating_point(R, T, I, alpha, beta, G)
+    C = _real(check_positive, C, "C", "J/K")
+    L = _real(check_nonnegative, L, "L", "H")
+    R_wiring = _real(check_nonnegative, R_wiring, "R_wiring", "Ohm")
+    check_broadcast(
+        ("freq", freq), ("R", R), ("T", T), ("I", I), ("alpha", alpha), ("beta", beta),
+        ("C", C), ("G", G), ("L", L), ("R_wiring", R_wiring),
     )
-    C = check_positive(C, "C", "J/K")
-    L = check_nonnegative(L, "L", "H")
-    R_wiring = check_nonnegative(R_wiring, "R_wiring", "Ohm")
-    omega = angular_frequency(check_nonnegative(freq, "freq", "Hz"), omega_is_f)
+    R_inf, K, g, s = _debye(R, T, I, alpha, beta, G, excitation, i_rms)
+    omega = angular_frequency(freq, omega_is_f)
     denom = g + 1j * (s * omega * C)
     return R_wiring + R_inf + K / denom + 1j * omega * L
+
+
+def _loop_gain(R, T, I, alpha, G, i_rms):
+    return peak_current(I, i_rms) ** 2 * R * alpha / (G * T)
 
 
 def loop_gain(*, R, T, I, alpha, G, i_rms=False):
     r"""Electrothermal loop gain $\mathcal L=I^2R\alpha/(GT)=I^2R_T/G$ (dimensionless).
 
-    ``R`` Ohm, ``T`` K, ``I`` A (peak or rms with ``i_rms``), ``G`` W/K. Stable for $\mathcal L<1$.
+    **Arguments** (real, finite, broadcast together): ``R`` Ohm (> 0), ``T`` K (> 0), ``I`` A
+    (peak, or rms with ``i_rms``; any sign), ``alpha`` (dimensionless, any sign), ``G`` W/K (> 0).
+    Stable for $\mathcal L<1$.
     """
-    R = check_positive(R, "R", "Ohm")
-    T = check_positive(T, "T", "K")
-    I = peak_current(check_nonnegative(I, "I", "A"), i_rms)
-    G = check_positive(G, "G", "W/K")
-    return I**2 * R * check_finite(alpha, "alpha") / (G * T)
+    R, T, I, alpha, _, G = _operating_point(R, T, I, alpha, 0.0, G)
+    check_broadcast(("R", R), ("T", T), ("I", I), ("alpha", alpha), ("G", G))
+    return _loop_gain(R, T, I, alpha, G, i_rms)
 
 
 def thermal_time_constants(*, R, T, I, alpha, C, G, i_rms=False):
     r"""Natural and current-biased thermal time constants $(\tau,\tau_I)$, s.
 
     $\tau=C/G$, $\tau_I=\tau/(1-\mathcal L)=C/(G-I^2R_T)$ (physics reference §6.1).
+
+    **Arguments** (real, finite, broadcast together): ``R`` Ohm (> 0), ``T`` K (> 0), ``I`` A
+    (any sign), ``alpha`` (any sign), ``C`` J/K (> 0), ``G`` W/K (> 0).
     """
-    C = check_positive(C, "C", "J/K")
-    ell = loop_gain(R=R, T=T, I=I, alpha=alpha, G=G, i_rms=i_rms)
+    R, T, I, alpha, _, G = _operating_point(R, T, I, alpha, 0.0, G)
+    C = _real(check_positive, C, "C", "J/K")
+    check_broadcast(("R", R), ("T", T), ("I", I), ("alpha", alpha), ("C", C), ("G", G))
+    ell = _loop_gain(R, T, I, alpha, G, i_rms)
     tau = C / G
     return tau, tau / (1.0 - ell)
 
@@ -152,12 +211,19 @@ def reactance_extremum(
     $\mathrm{Im}[K/(g+js\omega C)]$ is extremal at $s\omega^*C=g$ with value $-K/(2g)=-A/2$, so
     $f^*=g/(2\pi sC)$: $f^*=(G-I^2R_T)/(2\pi C)$ for DC bias, half of $(G-\tfrac12I_0^2R_T)/(2\pi C)$
     for the pure-AC drive. With ``omega_is_f`` the returned frequency is $\omega^*$ itself.
-    Inductance is not included. **Returns:** ``(f_star [Hz], im_z_min [Ohm])``.
+    Inductance is not included.
+
+    **Arguments** (real, finite, broadcast together): ``R`` Ohm (> 0), ``T`` K (> 0), ``I`` A
+    (any sign), ``alpha``, ``beta`` (any sign), ``C`` J/K (> 0), ``G`` W/K (> 0).
+    **Returns:** ``(f_star [Hz], im_z_min [Ohm])``.
     """
-    _, K, g, s = debye_parameters(
-        R=R, T=T, I=I, alpha=alpha, beta=beta, G=G, excitation=excitation, i_rms=i_rms
+    _check_excitation(excitation)
+    R, T, I, alpha, beta, G = _operating_point(R, T, I, alpha, beta, G)
+    C = _real(check_positive, C, "C", "J/K")
+    check_broadcast(
+        ("R", R), ("T", T), ("I", I), ("alpha", alpha), ("beta", beta), ("C", C), ("G", G)
     )
-    C = check_positive(C, "C", "J/K")
+    _, K, g, s = _debye(R, T, I, alpha, beta, G, excitation, i_rms)
     omega_star = g / (s * C)
     f_star = omega_star if omega_is_f else omega_star / (2.0 * math.pi)
     return f_star, -0.5 * K / g

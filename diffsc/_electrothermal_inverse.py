@@ -28,7 +28,13 @@ from jax.flatten_util import ravel_pytree
 
 from ._electrothermal import angular_frequency, debye_parameters, electrothermal_impedance
 from ._electrothermal_transition import TabulatedTransition, second_difference_matrix
-from ._validation import check_finite, check_nonnegative, check_positive
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+)
 
 PARAM_NAMES = ("C", "G", "alpha", "beta", "L")
 _TRANSFORMS = {"C": "positive", "G": "positive", "alpha": "positive", "beta": None, "L": "positive"}
@@ -113,7 +119,7 @@ def fit_impedance_spectrum(
     missing = {"C", "G", "alpha", "beta"} - set(params0)
     if missing:
         raise ValueError(f"diffsc: `params0` lacks {sorted(missing)}.")
-    freq = check_nonnegative(jnp.asarray(freq, float), "freq", "Hz")
+    freq = check_nonnegative(freq, "freq", "Hz", dtype=float)
     z = jnp.asarray(z)
     if z.shape != freq.shape:
         raise ValueError(f"diffsc: `z` {z.shape} and `freq` {freq.shape} must have the same shape.")
@@ -285,9 +291,9 @@ def recover_heat_capacity(
         )
     if branch not in ("auto", "low", "high"):
         raise ValueError(f"diffsc: `branch` must be 'auto', 'low' or 'high', got {branch!r}.")
-    T = check_positive(jnp.asarray(T, float), "T", "K")
-    R = check_positive(jnp.asarray(R, float), "R", "Ohm")
-    im_z = check_finite(jnp.asarray(im_z, float), "im_z")
+    T = check_positive(T, "T", "K", dtype=float)
+    R = check_positive(R, "R", "Ohm", dtype=float)
+    im_z = check_finite(im_z, "im_z", dtype=float)
     freq = check_positive(jnp.atleast_1d(jnp.asarray(freq, float)), "freq", "Hz")
     if T.ndim != 1 or T.shape[0] < 8:
         raise ValueError(f"diffsc: `T` must be 1-D with at least 8 points, got shape {T.shape}.")
@@ -507,21 +513,37 @@ def sample_heat_capacity(T, material, *, volume, Tc_spread=0.0, atoms_per_formul
     (smooths the jump over ``Tc_spread``). $n_{at}$ = ``atoms_per_formula`` × ``material.N_ion``,
     $\Theta_D$ = ``material.debye_energy``/$k_B$.
 
-    **Arguments:** ``T`` K (above $0.6\,T_c$); ``material`` with ``N0``, ``N_ion``, ``debye_energy``;
-    ``volume`` m^3; ``Tc_spread`` K (Gaussian standard deviation). **Returns:** J/K, shape of ``T``.
+    **Arguments:** ``T`` K (real, >= $0.6\,T_c$ of ``material``: the table's range); ``material``
+    with ``Tc``, ``N0``, ``N_ion``, ``debye_energy``; ``volume`` m^3 (> 0, broadcasts with ``T``);
+    ``Tc_spread`` K (scalar, >= 0 and < $0.15\,T_c$ so that every quadrature node keeps
+    $T_c'>0$; Gaussian standard deviation); ``atoms_per_formula`` (> 0); ``n_table`` (int >= 2).
+    Bad input raises an error naming the argument, eagerly and under ``jit``/``vmap``.
+    **Returns:** J/K, broadcast shape of ``T`` and ``volume``.
     """
     import numpy as np
 
     from ._bcs import electronic_heat_capacity
     from ._constants import k_B, k_B_SI
 
-    T = check_positive(jnp.asarray(T, float), "T", "K")
-    volume = check_positive(volume, "volume", "m^3")
+    if isinstance(n_table, bool) or not isinstance(n_table, int | np.integer) or n_table < 2:
+        raise ValueError(f"diffsc: `n_table` must be an integer >= 2, got {n_table!r}.")
+    Tc = material.Tc
+    T = check_in_range(T, "T", 0.6 * Tc, None, unit="K", dtype=float,
+                       msg="must be >= 0.6 material.Tc (the range of the BCS table)")
+    volume = check_positive(volume, "volume", "m^3", dtype=float)
+    Tc_spread = check_nonnegative(Tc_spread, "Tc_spread", "K", dtype=float)
+    if Tc_spread.ndim != 0:
+        raise ValueError(
+            f"diffsc: argument `Tc_spread` (K) must be a scalar, got shape {Tc_spread.shape}."
+        )
+    Tc_spread = eqx.error_if(Tc_spread, Tc_spread >= 0.15 * Tc,
+                             "diffsc: argument `Tc_spread` must be < 0.15 material.Tc (K).")
+    atoms_per_formula = check_positive(atoms_per_formula, "atoms_per_formula", dtype=float)
+    check_broadcast(("T", T), ("volume", volume))
     theta = material.require("debye_energy") / k_B
     n_at = atoms_per_formula * material.require("N_ion")
     c_ph = 12.0 * math.pi**4 / 5.0 * n_at * k_B_SI * (T / theta) ** 3
     gamma = material.sommerfeld_gamma
-    Tc = material.Tc
     t_tab = jnp.linspace(0.6, 1.0 - 1e-6, n_table)
     phi_tab = electronic_heat_capacity(t_tab * Tc, material) / (gamma * Tc)
 
@@ -530,12 +552,12 @@ def sample_heat_capacity(T, material, *, volume, Tc_spread=0.0, atoms_per_formul
         below = gamma * tc * jnp.interp(t, t_tab, phi_tab)
         return jnp.where(t < 1.0, below, gamma * T)
 
-    if Tc_spread > 0:
-        x, wts = np.polynomial.hermite_e.hermegauss(15)
-        wts = wts / wts.sum()
-        c_e = jnp.tensordot(
-            jnp.asarray(wts), jax.vmap(c_es)(Tc + Tc_spread * jnp.asarray(x)), axes=1
-        )
-    else:
-        c_e = c_es(Tc)
+    # Gauss-Hermite average over Tc' (a jnp.where rather than an `if`, so that a traced
+    # Tc_spread works under jit/vmap; Tc_spread = 0 selects the unaveraged value exactly).
+    x, wts = np.polynomial.hermite_e.hermegauss(15)
+    wts = wts / wts.sum()
+    c_spread = jnp.tensordot(
+        jnp.asarray(wts), jax.vmap(c_es)(Tc + Tc_spread * jnp.asarray(x)), axes=1
+    )
+    c_e = jnp.where(Tc_spread > 0, c_spread, c_es(Tc))
     return volume * (c_e + c_ph)

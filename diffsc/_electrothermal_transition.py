@@ -17,14 +17,23 @@ and $\beta=\partial\ln R/\partial\ln I$ come from automatic differentiation.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
-from ._validation import check_finite, check_in_range, check_positive
+from ._electrothermal import _real
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+)
 
 OERSTED = 1e-4
 """Tesla per oersted (mu_0 H in T for H in Oe)."""
@@ -70,24 +79,37 @@ def _step(x, shape):
     return 0.5 * (1.0 + jnp.tanh(x))
 
 
+def _field(check: Callable, name: str, unit: str) -> Callable:
+    """Converter validating one :class:`TransitionModel` field (eagerly and under ``jit``).
+
+    A valid Python number stays a Python float (weakly typed, so a float32 evaluation stays
+    float32); an array or tracer is returned as ``check`` gives it back (with its
+    ``equinox.error_if``).
+    """
+    return functools.partial(_real, check, name=name, unit=unit)
+
+
 class TransitionModel(AbstractTransition):
     r"""Smooth analytic transition $R(T,I,B)=R_{res}+(R_N-R_{res})\,S((T-T_m)/w)$.
 
-    **Fields:** ``R_n`` normal resistance (Ohm); ``T_c`` midpoint at $I=B=0$ (K); ``width`` $w_0$ (K);
-    ``dTc_dB`` (K/T); ``width_B`` $w_B$ (K/T); ``width_I`` $w_I$ (K/A); ``shift_I`` $\kappa_I$
-    (K/A^2); ``R_res`` residual resistance (Ohm, default 0; keeps $\ln R$ finite far below $T_c$
-    when > 0); ``shape`` ``"erf"`` (Gaussian $dR/dT$, full width at half maximum
+    **Fields** (real and finite; complex, string, ``None``, boolean, empty, NaN/inf or
+    out-of-range values raise an error naming the field, also under ``jit``; array fields must
+    broadcast together): ``R_n`` normal resistance (Ohm, > 0); ``T_c`` midpoint at $I=B=0$ (K,
+    > 0); ``width`` $w_0$ (K, > 0); ``dTc_dB`` (K/T, any sign); ``width_B`` $w_B$ (K/T) and
+    ``width_I`` $w_I$ (K/A) (any sign, they enter squared); ``shift_I`` $\kappa_I$ (K/A^2, any
+    sign); ``R_res`` residual resistance (Ohm, >= 0, default 0; keeps $\ln R$ finite far below
+    $T_c$ when > 0); ``shape`` ``"erf"`` (Gaussian $dR/dT$, full width at half maximum
     $2\sqrt{\ln2}\,w$) or ``"tanh"`` (static). $R$ is even in $I$.
     """
 
-    R_n: float
-    T_c: float
-    width: float
-    dTc_dB: float = 0.0
-    width_B: float = 0.0
-    width_I: float = 0.0
-    shift_I: float = 0.0
-    R_res: float = 0.0
+    R_n: float = eqx.field(converter=_field(check_positive, "R_n", "Ohm"))
+    T_c: float = eqx.field(converter=_field(check_positive, "T_c", "K"))
+    width: float = eqx.field(converter=_field(check_positive, "width", "K"))
+    dTc_dB: float = eqx.field(default=0.0, converter=_field(check_finite, "dTc_dB", "K/T"))
+    width_B: float = eqx.field(default=0.0, converter=_field(check_finite, "width_B", "K/T"))
+    width_I: float = eqx.field(default=0.0, converter=_field(check_finite, "width_I", "K/A"))
+    shift_I: float = eqx.field(default=0.0, converter=_field(check_finite, "shift_I", "K/A^2"))
+    R_res: float = eqx.field(default=0.0, converter=_field(check_nonnegative, "R_res", "Ohm"))
     shape: str = eqx.field(static=True, default="erf")
 
     def __check_init__(self):
@@ -95,10 +117,8 @@ class TransitionModel(AbstractTransition):
             raise ValueError(
                 f"diffsc: TransitionModel `shape` must be 'erf' or 'tanh', got {self.shape!r}."
             )
-        for name in ("R_n", "T_c", "width"):
-            v = getattr(self, name)
-            if isinstance(v, (int, float)) and not v > 0:
-                raise ValueError(f"diffsc: TransitionModel `{name}` must be > 0, got {v!r}.")
+        names = ("R_n", "T_c", "width", "dTc_dB", "width_B", "width_I", "shift_I", "R_res")
+        check_broadcast(*((n, getattr(self, n)) for n in names))
 
     def midpoint(self, I=0.0, B=0.0):
         r"""$T_m(I,B)$, K."""
@@ -110,9 +130,9 @@ class TransitionModel(AbstractTransition):
 
     def resistance(self, T, I=0.0, B=0.0):
         """R(T, I, B) in Ohm for T in K, I in A, B in T (arrays broadcast)."""
-        T = check_positive(T, "T", "K")
-        I = check_finite(I, "I")
-        B = check_finite(B, "B")
+        T = _real(check_positive, T, "T", "K")
+        I = _real(check_finite, I, "I", "A")
+        B = _real(check_finite, B, "B", "T")
         x = (T - self.midpoint(I, B)) / self.transition_width(I, B)
         return self.R_res + (self.R_n - self.R_res) * _step(x, self.shape)
 
@@ -207,15 +227,15 @@ class TabulatedTransition(AbstractTransition):
         ``n_intervals`` knot intervals (default ``max(8, len(T)//3)``); ``lam`` the penalty weight
         (None: generalised cross-validation); ``sigma`` optional per-point uncertainty (Ohm).
         """
-        T = check_positive(jnp.asarray(T, float), "T", "K")
-        R = check_finite(jnp.asarray(R, float), "R")
+        T = check_positive(T, "T", "K", dtype=float)
+        R = check_finite(R, "R", dtype=float)
         if T.shape != R.shape or T.ndim != 1:
             raise ValueError(
                 f"diffsc: `T` {T.shape} and `R` {R.shape} must be 1-D of the same shape."
             )
         n = n_intervals or max(8, T.shape[0] // 3)
         weights = (
-            None if sigma is None else 1.0 / check_positive(jnp.asarray(sigma, float), "sigma") ** 2
+            None if sigma is None else 1.0 / check_positive(sigma, "sigma", dtype=float) ** 2
         )
         coef, t0, h, lam = pspline_fit(T, R, n_intervals=n, lam=lam, weights=weights)
         return cls(coef=coef, t0=t0, h=h, lam=jnp.asarray(lam), n_intervals=n)
@@ -237,7 +257,17 @@ class TabulatedTransition(AbstractTransition):
 
 
 def gaussian_transition(R_n, T_c, fwhm, **kw) -> TransitionModel:
-    r"""Erf step whose $dR/dT$ is a Gaussian of full width at half maximum ``fwhm`` (K) at ``T_c``."""
+    r"""Erf step whose $dR/dT$ is a Gaussian of full width at half maximum ``fwhm`` (K) at ``T_c``.
+
+    **Arguments** (real, finite, broadcast together): ``R_n`` normal resistance, Ohm (> 0);
+    ``T_c`` midpoint, K (> 0); ``fwhm`` full width at half maximum of $dR/dT$, K (> 0; the model's
+    ``width`` is $\mathrm{fwhm}/2\sqrt{\ln 2}$). ``kw``: further :class:`TransitionModel` fields.
+    Bad input raises an error naming the argument, eagerly and under ``jit``/``vmap``.
+    """
+    R_n = _real(check_positive, R_n, "R_n", "Ohm")
+    T_c = _real(check_positive, T_c, "T_c", "K")
+    fwhm = _real(check_positive, fwhm, "fwhm", "K")
+    check_broadcast(("R_n", R_n), ("T_c", T_c), ("fwhm", fwhm))
     return TransitionModel(
         R_n=R_n, T_c=T_c, width=fwhm / (2.0 * math.sqrt(math.log(2.0))), shape="erf", **kw
     )

@@ -230,3 +230,105 @@ def test_time_domain_pure_ac_harmonic_balance():
     # Even harmonics vanish (R even in I), the third does not.
     assert float(jnp.max(jnp.abs(res.Z[:, 1]))) < 1e-12
     assert float(jnp.min(jnp.abs(res.Z[:, 2]))) > 1e-3 * float(jnp.max(jnp.abs(z1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Input validation: every bad argument is named, eagerly and under jit
+# ---------------------------------------------------------------------------------------------
+
+_ET_KW = dict(REF, freq=40.0)
+_ET_FUNCS = {
+    "electrothermal_impedance": (electrothermal_impedance, _ET_KW),
+    "loop_gain": (diffsc.loop_gain, {k: REF[k] for k in ("R", "T", "I", "alpha", "G")}),
+    "thermal_time_constants": (
+        diffsc.thermal_time_constants, {k: REF[k] for k in ("R", "T", "I", "alpha", "C", "G")}
+    ),
+    "reactance_extremum": (reactance_extremum, REF),
+    "gaussian_transition": (diffsc.gaussian_transition, dict(R_n=1.5e-3, T_c=7.2, fwhm=0.1)),
+    "TransitionModel": (diffsc.TransitionModel, dict(R_n=1.5e-3, T_c=7.2, width=0.06)),
+}
+# (function, argument, invalid value): out-of-range values and NaN/inf
+_ET_RANGE = [
+    ("electrothermal_impedance", "freq", -1.0),
+    ("electrothermal_impedance", "R", 0.0),
+    ("electrothermal_impedance", "L", -1e-9),
+    ("electrothermal_impedance", "R_wiring", -1.0),
+    ("electrothermal_impedance", "I", np.inf),
+    ("electrothermal_impedance", "beta", np.nan),
+    ("loop_gain", "T", -7.2),
+    ("loop_gain", "alpha", np.nan),
+    ("thermal_time_constants", "C", 0.0),
+    ("reactance_extremum", "G", -1e-5),
+    ("gaussian_transition", "R_n", np.inf),
+    ("gaussian_transition", "T_c", 0.0),
+    ("gaussian_transition", "fwhm", -0.1),
+    ("TransitionModel", "R_res", -1e-6),
+    ("TransitionModel", "width", np.nan),
+]
+
+
+def _expect_named_error(fn, kwargs, names, value_of, jit):
+    """Call ``fn(**kwargs)`` with ``value_of[name]`` replacing each named argument; the error
+    must name every one of ``names`` (under jit: arrays traced, strings closed over)."""
+    bad = {n: value_of[n] for n in names}
+    if jit and not any(isinstance(v, str) for v in bad.values()):
+        run = lambda: jax.jit(lambda b: fn(**{**kwargs, **b}))(bad)
+    elif jit:
+        run = lambda: jax.jit(lambda: fn(**{**kwargs, **bad}))()
+    else:
+        run = lambda: fn(**{**kwargs, **bad})
+    with pytest.raises(Exception) as info:
+        jax.block_until_ready(run())
+    for n in names:
+        assert f"`{n}`" in str(info.value), (n, str(info.value)[:300])
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("case", ["complex", "string", "empty", "bool"])
+@pytest.mark.parametrize("func", list(_ET_FUNCS))
+def test_non_real_input_is_named(func, case, jit):
+    fn, kw = _ET_FUNCS[func]
+    for name, typical in kw.items():
+        value = {"complex": typical + 1e-3j * abs(typical), "string": str(typical),
+                 "empty": np.zeros(0), "bool": True}[case]
+        if case == "bool" and jit:
+            continue  # a traced boolean array is covered by the eager case
+        _expect_named_error(fn, kw, [name], {name: value}, jit)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("func,name,value", _ET_RANGE)
+def test_out_of_range_input_is_named(func, name, value, jit):
+    fn, kw = _ET_FUNCS[func]
+    _expect_named_error(fn, kw, [name], {name: value}, jit)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("func", list(_ET_FUNCS))
+def test_mismatched_shapes_name_both_arguments(func, jit):
+    fn, kw = _ET_FUNCS[func]
+    a, b = list(kw)[:2]
+    _expect_named_error(fn, kw, [a, b], {a: np.full(3, kw[a]), b: np.full(4, kw[b])}, jit)
+
+
+def test_bad_element_in_vmap_batch_is_named():
+    ps = {k: jnp.full(3, v) for k, v in REF.items()}
+    ps["C"] = ps["C"].at[1].set(-1.0)
+    with pytest.raises(Exception, match="`C`"):
+        jax.block_until_ready(jax.jit(jax.vmap(lambda p: electrothermal_impedance(10.0, **p)))(ps))
+    fw = jnp.array([0.1, jnp.nan, 0.2])
+    with pytest.raises(Exception, match="`fwhm`"):
+        jax.block_until_ready(jax.jit(jax.vmap(lambda w: diffsc.gaussian_transition(1.0, 7.0, w)))(fw))
+
+
+def test_current_sign_is_irrelevant_and_float32_defaults_stay_float32():
+    """Only I^2 enters: a negative bias current is valid and gives the same numbers."""
+    neg = dict(REF, I=-REF["I"])
+    assert_close(electrothermal_impedance(40.0, **neg), electrothermal_impedance(40.0, **REF), rtol=0)
+    assert_close(diffsc.loop_gain(**{k: neg[k] for k in ("R", "T", "I", "alpha", "G")}),
+                 diffsc.loop_gain(**{k: REF[k] for k in ("R", "T", "I", "alpha", "G")}), rtol=0)
+    # Python-number defaults (beta, L, R_wiring) do not promote float32 arrays.
+    p32 = {k: jnp.asarray(v, jnp.float32) for k, v in REF.items() if k != "beta"}
+    assert electrothermal_impedance(jnp.float32(40.0), **p32).dtype == jnp.complex64
+    m = diffsc.gaussian_transition(1.5e-3, 7.2, 0.1)
+    assert m(jnp.linspace(7.0, 7.4, 5, dtype=jnp.float32)).dtype == jnp.float32

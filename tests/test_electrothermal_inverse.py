@@ -141,3 +141,42 @@ def test_recover_bad_input():
         recover_heat_capacity(T, -jnp.ones(20) * 1e-6, R=R, freq=10.0, I=0.01, beta=1.0, G=-1e-5)
     with pytest.raises(ValueError, match="`params0`"):
         fit_impedance_spectrum(FREQ, jnp.zeros(25), **OP, params0=dict(C=1e-8))
+
+
+_NBSE2 = diffsc.material("NbSe2").replace(N0=1.0e28)
+_SHC_KW = dict(T=6.5, volume=1e-13, Tc_spread=0.05)
+
+
+def _shc(**kw):
+    return diffsc.sample_heat_capacity(material=_NBSE2, **{**_SHC_KW, **kw})
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize(
+    "name,value",
+    [("T", 6.5 + 1e-3j), ("T", np.zeros(0)), ("T", np.nan), ("T", 0.0), ("T", 3.0),
+     ("volume", "1e-13"), ("volume", -1e-13), ("volume", np.zeros(0)),
+     ("Tc_spread", 0.05 + 0j), ("Tc_spread", "0.05"), ("Tc_spread", np.nan), ("Tc_spread", -0.01),
+     ("Tc_spread", 2.0), ("Tc_spread", np.zeros(0)), ("atoms_per_formula", 0.0)],
+)
+def test_sample_heat_capacity_bad_input_is_named(name, value, jit):
+    """Complex, string, empty, NaN and out-of-range input (T below the table's 0.6 Tc, a spread
+    that pushes quadrature nodes to Tc' <= 0) names the argument, eagerly and under jit."""
+    if jit and isinstance(value, str):
+        run = lambda: jax.jit(lambda: _shc(**{name: value}))()
+    elif jit:
+        run = lambda: jax.jit(lambda v: _shc(**{name: v}))(value)
+    else:
+        run = lambda: _shc(**{name: value})
+    with pytest.raises(Exception, match=f"`{name}`"):
+        jax.block_until_ready(run())
+
+
+def test_sample_heat_capacity_shapes_and_traced_spread():
+    with pytest.raises(ValueError, match="`T`.*`volume`"):
+        _shc(T=np.full(3, 6.5), volume=np.full(4, 1e-13))
+    # Tc_spread traced under jit (it was a Python `if` before) gives the eager numbers, also at 0
+    T = jnp.linspace(6.0, 7.6, 9)
+    traced = jax.jit(lambda s: _shc(T=T, Tc_spread=s))
+    for spread in (0.0, 0.05):
+        assert_close(traced(spread), _shc(T=T, Tc_spread=spread), rtol=1e-12)
