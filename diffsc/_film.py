@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._constants import hbar, k_B, mu_0
-from ._validation import check_nonnegative, check_positive
+from ._validation import check_broadcast, check_nonnegative, check_positive
 
 
 def _coth(z):
@@ -32,7 +32,7 @@ def surface_impedance(freq, sigma1, sigma2, *, thickness, resistivity):
       \sigma=\frac{s_1-js_2}{\rho_N},$$
     principal square roots ($\mathrm{Re}\,Z_s,\mathrm{Im}\,Z_s>0$ for $s_1,s_2>0$).
 
-    **Arguments** (broadcast):
+    **Arguments** (real, finite, broadcast together):
 
     - `freq`: $\nu=\omega/2\pi$, Hz (> 0).
     - `sigma1`, `sigma2`: $\sigma_1/\sigma_N$ (>= 0) and $\sigma_2/\sigma_N$ (>= 0), dimensionless.
@@ -43,11 +43,13 @@ def surface_impedance(freq, sigma1, sigma2, *, thickness, resistivity):
     $Z_s\approx\rho_N/[d(s_1-js_2)]$; normal metal ($s_1=1,s_2=0$, $d\ll\delta_{skin}$):
     $Z_s\approx\rho_N/d=R_\square$.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    sigma1 = check_nonnegative(jnp.asarray(sigma1, dtype=float), "sigma1")
-    sigma2 = check_nonnegative(jnp.asarray(sigma2, dtype=float), "sigma2")
-    d = check_positive(jnp.asarray(thickness, dtype=float), "thickness", "m")
-    rho = check_positive(jnp.asarray(resistivity, dtype=float), "resistivity", "Ohm m")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    sigma1 = check_nonnegative(sigma1, "sigma1", dtype=float)
+    sigma2 = check_nonnegative(sigma2, "sigma2", dtype=float)
+    d = check_positive(thickness, "thickness", "m", dtype=float)
+    rho = check_positive(resistivity, "resistivity", "Ohm m", dtype=float)
+    check_broadcast(("freq", freq), ("sigma1", sigma1), ("sigma2", sigma2), ("thickness", d),
+                    ("resistivity", rho))
     omega = 2.0 * jnp.pi * freq
     sigma = (sigma1 - 1j * sigma2) / rho
     k = jnp.sqrt(1j * omega * mu_0 * sigma)  # first quadrant
@@ -60,12 +62,14 @@ def kinetic_inductance(freq, sigma2, *, sheet_resistance):
     $$L_{k,\square}=\frac{R_\square}{\omega\,\sigma_2/\sigma_N},\qquad R_\square=\rho_N/d,$$
     the thin-film ($d\ll\lambda$), $\sigma_1\ll\sigma_2$ limit of $\mathrm{Im}\,Z_s/\omega$.
 
-    **Arguments:** `freq` in Hz (> 0), `sigma2` $=\sigma_2/\sigma_N$ (> 0), `sheet_resistance`
-    $R_\square$ in Ohm/sq (> 0). **Returns:** H/sq.
+    **Arguments** (real, finite, broadcast together): `freq` in Hz (> 0), `sigma2`
+    $=\sigma_2/\sigma_N$ (dimensionless, > 0), `sheet_resistance` $R_\square$ in Ohm/sq (> 0).
+    **Returns:** H/sq.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    sigma2 = check_positive(jnp.asarray(sigma2, dtype=float), "sigma2")
-    R = check_positive(jnp.asarray(sheet_resistance, dtype=float), "sheet_resistance", "Ohm")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    sigma2 = check_positive(sigma2, "sigma2", dtype=float)
+    R = check_positive(sheet_resistance, "sheet_resistance", "Ohm", dtype=float)
+    check_broadcast(("freq", freq), ("sigma2", sigma2), ("sheet_resistance", R))
     return R / (2.0 * jnp.pi * freq * sigma2)
 
 
@@ -82,12 +86,13 @@ def kinetic_inductance_bcs(T, gap, *, sheet_resistance):
     (Mattis–Bardeen $\sigma_2$ for $\hbar\omega\ll\Delta$). S-Al sample A: $R_\square=0.15$ Ohm,
     $\Delta=177$ µeV gives 0.178 pH/sq.
 
-    **Arguments:** `T` in K (>= 0), `gap` $\Delta$ in eV (> 0), `sheet_resistance` in Ohm/sq (> 0).
-    **Returns:** H/sq.
+    **Arguments** (real, finite, broadcast together): `T` in K (>= 0), `gap` $\Delta$ in eV
+    (> 0), `sheet_resistance` in Ohm/sq (> 0). **Returns:** H/sq.
     """
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    R = check_positive(jnp.asarray(sheet_resistance, dtype=float), "sheet_resistance", "Ohm")
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    R = check_positive(sheet_resistance, "sheet_resistance", "Ohm", dtype=float)
+    check_broadcast(("T", T), ("gap", gap), ("sheet_resistance", R))
     return hbar * R / (jnp.pi * gap * _tanh_factor(T, gap))
 
 
@@ -96,12 +101,14 @@ def penetration_depth(freq, sigma2, *, resistivity):
 
     $$\lambda=\big(\mu_0\,\omega\,\sigma_2\big)^{-1/2}=\Big(\frac{\rho_N}{\mu_0\omega\,s_2}\Big)^{1/2}.$$
 
-    **Arguments:** `freq` in Hz (> 0), `sigma2` $=s_2=\sigma_2/\sigma_N$ (> 0), `resistivity`
-    $\rho_N$ in Ohm m (> 0). **Returns:** m.
+    **Arguments** (real, finite, broadcast together): `freq` in Hz (> 0), `sigma2`
+    $=s_2=\sigma_2/\sigma_N$ (dimensionless, > 0), `resistivity` $\rho_N$ in Ohm m (> 0).
+    **Returns:** m.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    sigma2 = check_positive(jnp.asarray(sigma2, dtype=float), "sigma2")
-    rho = check_positive(jnp.asarray(resistivity, dtype=float), "resistivity", "Ohm m")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    sigma2 = check_positive(sigma2, "sigma2", dtype=float)
+    rho = check_positive(resistivity, "resistivity", "Ohm m", dtype=float)
+    check_broadcast(("freq", freq), ("sigma2", sigma2), ("resistivity", rho))
     return jnp.sqrt(rho / (mu_0 * 2.0 * jnp.pi * freq * sigma2))
 
 
@@ -111,12 +118,13 @@ def penetration_depth_bcs(T, gap, *, resistivity):
     $$\lambda(T)=\sqrt{\frac{\hbar\rho_N}{\pi\mu_0\Delta\tanh(\Delta/2k_BT)}}$$
     (S-Al sample A, $\rho_N=0.9\ \mu\Omega$ cm, $\Delta=177$ µeV: 92 nm).
 
-    **Arguments:** `T` in K (>= 0), `gap` in eV (> 0), `resistivity` $\rho_N$ in Ohm m (> 0).
-    **Returns:** m.
+    **Arguments** (real, finite, broadcast together): `T` in K (>= 0), `gap` in eV (> 0),
+    `resistivity` $\rho_N$ in Ohm m (> 0). **Returns:** m.
     """
-    T = check_nonnegative(jnp.asarray(T, dtype=float), "T", "K")
-    gap = check_positive(jnp.asarray(gap, dtype=float), "gap", "eV")
-    rho = check_positive(jnp.asarray(resistivity, dtype=float), "resistivity", "Ohm m")
+    T = check_nonnegative(T, "T", "K", dtype=float)
+    gap = check_positive(gap, "gap", "eV", dtype=float)
+    rho = check_positive(resistivity, "resistivity", "Ohm m", dtype=float)
+    check_broadcast(("T", T), ("gap", gap), ("resistivity", rho))
     # hbar [eV s] / gap [eV] = seconds; the result is SI.
     return jnp.sqrt(hbar * rho / (jnp.pi * mu_0 * gap * _tanh_factor(T, gap)))
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ._constants import h, k_B
-from ._validation import check_nonnegative, check_positive
+from ._validation import check_broadcast, check_nonnegative, check_positive
 
 # Bernoulli numbers B_2, B_4, ..., B_16 divided by their index 2n (asymptotic series of psi).
 _BERNOULLI_OVER_2N = (
@@ -119,7 +119,8 @@ def tls_frequency_shift(freq, T, *, F_delta0):
     writing $\ln(hf/k_BT)$ differ by the constant $-(F\delta_0/\pi)\ln2\pi$ (a shift of
     $f(T\to0)$). Power independent in standard TLS theory.
 
-    **Arguments** (broadcast against each other):
+    **Arguments** (real, finite, broadcast against each other; bad input raises an error naming
+    the argument, eagerly and under ``jit``/``vmap``):
 
     - `freq`: resonance frequency $f$, Hz (> 0).
     - `T`: temperature, K (> 0; tiny values are fine, the shift is then 0).
@@ -127,9 +128,10 @@ def tls_frequency_shift(freq, T, *, F_delta0):
 
     **Returns:** $\delta f/f$, dimensionless, broadcast shape. ``jit``/``vmap``/``grad`` safe.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    T = check_positive(jnp.asarray(T, dtype=float), "T", "K")
-    F_delta0 = check_nonnegative(jnp.asarray(F_delta0, dtype=float), "F_delta0")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    T = check_positive(T, "T", "K", dtype=float)
+    F_delta0 = check_nonnegative(F_delta0, "F_delta0", dtype=float)
+    check_broadcast(("freq", freq), ("T", T), ("F_delta0", F_delta0))
     return _tls_shift_core(*jnp.broadcast_arrays(freq, T, F_delta0))
 
 
@@ -145,7 +147,8 @@ def tls_loss(freq, T, photon_number=0.0, *, F_delta0, n_c=1.0, beta=0.5):
     smaller values are common in measured films. The photon number follows from the readout
     power with :func:`diffsc.photon_number`.
 
-    **Arguments** (broadcast against each other):
+    **Arguments** (real, finite, broadcast against each other; bad input raises an error naming
+    the argument, eagerly and under ``jit``/``vmap``):
 
     - `freq`: resonance frequency $f$, Hz (> 0).
     - `T`: temperature, K (> 0).
@@ -156,10 +159,12 @@ def tls_loss(freq, T, photon_number=0.0, *, F_delta0, n_c=1.0, beta=0.5):
 
     **Returns:** $1/Q_{TLS}$, dimensionless, broadcast shape. ``jit``/``vmap``/``grad`` safe.
     """
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    T = check_positive(jnp.asarray(T, dtype=float), "T", "K")
-    n = check_nonnegative(jnp.asarray(photon_number, dtype=float), "photon_number")
-    F_delta0 = check_nonnegative(jnp.asarray(F_delta0, dtype=float), "F_delta0")
-    n_c = check_positive(jnp.asarray(n_c, dtype=float), "n_c")
-    beta = check_nonnegative(jnp.asarray(beta, dtype=float), "beta")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    T = check_positive(T, "T", "K", dtype=float)
+    n = check_nonnegative(photon_number, "photon_number", dtype=float)
+    F_delta0 = check_nonnegative(F_delta0, "F_delta0", dtype=float)
+    n_c = check_positive(n_c, "n_c", dtype=float)
+    beta = check_nonnegative(beta, "beta", dtype=float)
+    check_broadcast(("freq", freq), ("T", T), ("photon_number", n), ("F_delta0", F_delta0),
+                    ("n_c", n_c), ("beta", beta))
     return _tls_loss_core(*jnp.broadcast_arrays(freq, T, n, F_delta0, n_c, beta))

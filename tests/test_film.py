@@ -107,3 +107,45 @@ def test_surface_impedance_gradient():
 def test_bad_input_names_argument(call, name):
     with pytest.raises(Exception, match=f"`{name}`"):
         call()
+
+
+# Every bad argument is named, eagerly and under jit (complex, string, empty, NaN, out of range,
+# non-broadcasting shapes).
+_FILM_FUNCS = {
+    "surface_impedance": (diffsc.surface_impedance,
+                          dict(freq=5e9, sigma1=1e-3, sigma2=24.0, thickness=D_FILM, resistivity=RHO)),
+    "kinetic_inductance": (diffsc.kinetic_inductance, dict(freq=5e9, sigma2=24.0, sheet_resistance=0.15)),
+    "kinetic_inductance_bcs": (diffsc.kinetic_inductance_bcs, dict(T=0.1, gap=GAP_A, sheet_resistance=0.15)),
+    "penetration_depth": (diffsc.penetration_depth, dict(freq=5e9, sigma2=24.0, resistivity=RHO)),
+    "penetration_depth_bcs": (diffsc.penetration_depth_bcs, dict(T=0.1, gap=GAP_A, resistivity=RHO)),
+}
+_FILM_OUT_OF_RANGE = {"freq": 0.0, "sigma1": -1e-3, "sigma2": -1.0, "thickness": 0.0,
+                      "resistivity": -RHO, "sheet_resistance": 0.0, "T": -0.1, "gap": 0.0}
+
+
+def _named_error(fn, kwargs, bad, jit):
+    if jit and not any(isinstance(v, str) for v in bad.values()):
+        run = lambda: jax.jit(lambda b: fn(**{**kwargs, **b}))(bad)
+    elif jit:
+        run = lambda: jax.jit(lambda: fn(**{**kwargs, **bad}))()
+    else:
+        run = lambda: fn(**{**kwargs, **bad})
+    with pytest.raises(Exception) as info:
+        jax.block_until_ready(run())
+    for n in bad:
+        assert f"`{n}`" in str(info.value), (n, str(info.value)[:300])
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("case", ["complex", "string", "empty", "nan", "range", "shapes"])
+@pytest.mark.parametrize("func", list(_FILM_FUNCS))
+def test_film_bad_input_matrix(func, case, jit):
+    fn, kw = _FILM_FUNCS[func]
+    if case == "shapes":
+        a, b = list(kw)[:2]
+        _named_error(fn, kw, {a: np.full(3, kw[a]), b: np.full(4, kw[b])}, jit)
+        return
+    for name, t in kw.items():
+        value = {"complex": t + 1e-3j * t, "string": str(t), "empty": np.zeros(0), "nan": np.nan,
+                 "range": _FILM_OUT_OF_RANGE[name]}[case]
+        _named_error(fn, kw, {name: value}, jit)

@@ -127,3 +127,39 @@ def test_gradients_match_finite_differences():
 def test_bad_arguments_are_named(call, name):
     with pytest.raises(Exception, match=f"`{name}`"):
         call()
+
+
+_TLS_FUNCS = {
+    "tls_loss": (tls_loss, dict(freq=F, T=0.1, photon_number=10.0, F_delta0=FD0, n_c=5.0, beta=0.5)),
+    "tls_frequency_shift": (tls_frequency_shift, dict(freq=F, T=0.1, F_delta0=FD0)),
+}
+_TLS_OUT_OF_RANGE = {"freq": 0.0, "T": 0.0, "photon_number": -1.0, "F_delta0": -1e-6, "n_c": 0.0,
+                     "beta": -0.5}
+
+
+def _named_error(fn, kwargs, bad, jit):
+    if jit and not any(isinstance(v, str) for v in bad.values()):
+        run = lambda: jax.jit(lambda b: fn(**{**kwargs, **b}))(bad)
+    elif jit:
+        run = lambda: jax.jit(lambda: fn(**{**kwargs, **bad}))()
+    else:
+        run = lambda: fn(**{**kwargs, **bad})
+    with pytest.raises(Exception) as info:
+        jax.block_until_ready(run())
+    for n in bad:
+        assert f"`{n}`" in str(info.value), (n, str(info.value)[:300])
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("case", ["complex", "string", "empty", "nan", "range", "shapes"])
+@pytest.mark.parametrize("func", list(_TLS_FUNCS))
+def test_tls_bad_input_matrix(func, case, jit):
+    """Complex, string, empty, NaN, out-of-range and non-broadcasting input names the argument."""
+    fn, kw = _TLS_FUNCS[func]
+    if case == "shapes":
+        _named_error(fn, kw, {"freq": np.full(3, F), "T": np.full(4, 0.1)}, jit)
+        return
+    for name, t in kw.items():
+        value = {"complex": t + 1e-3j * t, "string": str(t), "empty": np.zeros(0), "nan": np.nan,
+                 "range": _TLS_OUT_OF_RANGE[name]}[case]
+        _named_error(fn, kw, {name: value}, jit)
