@@ -24,12 +24,31 @@ Geometries:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import equinox as eqx
 import jax.numpy as jnp
 
 from ._constants import epsilon_0, mu_0
+from ._electrothermal import _real
 from ._film import surface_impedance
-from ._validation import check_finite, check_positive
+from ._validation import (
+    check_broadcast,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+)
+
+
+def _positive_field(name: str, unit: str = "m") -> Callable:
+    """Field converter: the value must be real, finite and > 0 (eagerly and under ``jit``).
+
+    A valid Python number stays a Python float; an array or tracer is returned as
+    :func:`check_positive` gives it back (with its ``equinox.error_if``).
+    """
+    return functools.partial(_real, check_positive, name=name, unit=unit)
 
 
 def _ellipk(k):
@@ -50,7 +69,8 @@ class CPW(eqx.Module):
 
     **Fields:** `width` $w$ of the central strip, `gap` $s$ to the ground planes, `thickness` $t$
     of the film, `length` $l$ of the resonator, `eps_r` substrate relative permittivity
-    ($\varepsilon_{eff}=(\varepsilon_r+1)/2$).
+    ($\varepsilon_{eff}=(\varepsilon_r+1)/2$). Every field must be real, finite and > 0 (an
+    error names the field otherwise).
 
     $$k=\frac{w}{w+2s},\quad L_g'=\frac{\mu_0}{4}\frac{K(k')}{K(k)},\quad
     C'=2\varepsilon_0(\varepsilon_r+1)\frac{K(k)}{K(k')},$$
@@ -58,11 +78,11 @@ class CPW(eqx.Module):
     g_g=\frac{k\big[\pi+\ln\frac{4\pi(w+2s)}{t}-\frac1k\ln\frac{1+k}{1-k}\big]}{4w(1-k^2)K(k)^2}.$$
     """
 
-    width: float
-    gap: float
-    thickness: float
-    length: float
-    eps_r: float = 11.6
+    width: float = eqx.field(converter=_positive_field("width"))
+    gap: float = eqx.field(converter=_positive_field("gap"))
+    thickness: float = eqx.field(converter=_positive_field("thickness"))
+    length: float = eqx.field(converter=_positive_field("length"))
+    eps_r: float = eqx.field(default=11.6, converter=_positive_field("eps_r", ""))
 
     def geometric_inductance(self):
         """Geometric inductance per unit length $L_g'$, H/m."""
@@ -101,6 +121,7 @@ class Microstrip(eqx.Module):
     film(s), `length` $l$, `eps_eff` effective permittivity, `fringing` (static bool: use the
     Hammerstad fringing factor $K_f$ instead of 1), `superconducting_ground` (static bool: the
     ground plane is the same film, as assumed here for de Visser et al.; False = lossless ground).
+    The lengths and `eps_eff` must be real, finite and > 0 (an error names the field otherwise).
 
     $$Z'=j\omega\mu_0\frac{h}{wK_f}+\frac{Z_{s,strip}+Z_{s,gnd}}{w},\qquad
     Y'=j\omega\varepsilon_0\varepsilon_{eff}\frac{wK_f}{h},$$
@@ -108,11 +129,11 @@ class Microstrip(eqx.Module):
     $u\ge1$).
     """
 
-    width: float
-    dielectric_thickness: float
-    thickness: float
-    length: float
-    eps_eff: float = 10.0
+    width: float = eqx.field(converter=_positive_field("width"))
+    dielectric_thickness: float = eqx.field(converter=_positive_field("dielectric_thickness"))
+    thickness: float = eqx.field(converter=_positive_field("thickness"))
+    length: float = eqx.field(converter=_positive_field("length"))
+    eps_eff: float = eqx.field(default=10.0, converter=_positive_field("eps_eff", ""))
     fringing: bool = eqx.field(static=True, default=False)
     superconducting_ground: bool = eqx.field(static=True, default=True)
 
@@ -161,6 +182,37 @@ class LineResponse(eqx.Module):
     Z_line: jnp.ndarray
 
 
+_GEOMETRY_API = ("geometry_factor", "geometric_inductance", "capacitance", "length")
+
+
+def _check_geometry(geometry):
+    """Raise a TypeError naming `geometry` unless it provides the line-model methods."""
+    if not all(hasattr(geometry, a) for a in _GEOMETRY_API):
+        raise TypeError(
+            "diffsc: argument `geometry` must be a CPW or a Microstrip (an object with "
+            f"{', '.join(_GEOMETRY_API)}); got {type(geometry).__name__}."
+        )
+
+
+def _check_surface_impedance(Zs):
+    r"""Validate a complex surface impedance (Ohm/□): finite, $R_s\ge0$, $X_s>0$."""
+    if isinstance(Zs, str | bytes | bool) or Zs is None:
+        shown = repr(Zs) if not isinstance(Zs, str | bytes) else f"the string {Zs[:40]!r}"
+        raise TypeError(
+            "diffsc: argument `Zs` (Ohm) must be a complex number or array R_s + j X_s; "
+            f"got {shown}."
+        )
+    Zs = check_finite(Zs, "Zs", "Ohm", allow_complex=True)
+    Zs = eqx.error_if(
+        Zs, jnp.any(jnp.real(Zs) < 0),
+        "diffsc: argument `Zs` must have a real part R_s >= 0 (Ohm): a passive film dissipates.",
+    )
+    return eqx.error_if(
+        Zs, jnp.any(jnp.imag(Zs) <= 0),
+        "diffsc: argument `Zs` must have an imaginary part X_s > 0 (Ohm; inductive, e^{+jwt}).",
+    )
+
+
 def resonator_response(Zs, freq, geometry) -> LineResponse:
     r"""$f_{res}$, $Q_i$ and $\alpha_k$ of a half-wave line from the film's surface impedance.
 
@@ -169,15 +221,19 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
     taken as evaluated at `freq` (its frequency dependence between `freq` and $f_{res}$ is
     neglected, as in de Visser et al.).
 
-    **Arguments:** `Zs` complex surface impedance (Ohm/□), `freq` frequency at which `Zs` was
-    evaluated (Hz), `geometry` a :class:`CPW` or :class:`Microstrip`.
+    **Arguments** (broadcast together; bad input raises an error naming the argument, eagerly
+    and under ``jit``/``vmap``): `Zs` complex surface impedance $R_s+jX_s$ (Ohm/□; finite,
+    $R_s\ge0$, $X_s>0$), `freq` frequency at which `Zs` was evaluated (Hz, real, > 0),
+    `geometry` a :class:`CPW` or :class:`Microstrip`.
 
     **Returns:** :class:`LineResponse`.
     """
-    Zs = jnp.asarray(Zs)
+    _check_geometry(geometry)
+    Zs = _check_surface_impedance(Zs)
     freq = check_positive(freq, "freq", "Hz")
-    Rs = check_finite(jnp.real(Zs), "Zs")
-    Ls = check_positive(jnp.imag(Zs), "Zs (imaginary part)") / (2.0 * jnp.pi * freq)
+    check_broadcast(("Zs", Zs), ("freq", freq))
+    Rs = jnp.real(Zs)
+    Ls = jnp.imag(Zs) / (2.0 * jnp.pi * freq)
     g = geometry.geometry_factor()
     Lg = geometry.geometric_inductance()
     C = geometry.capacitance()
@@ -204,10 +260,20 @@ def resonator_from_conductivity(sigma1, sigma2, freq, geometry, *, resistivity) 
     $Z_s$ from :func:`diffsc.surface_impedance` (local response, film thickness of the geometry),
     then :func:`resonator_response`.
 
-    **Arguments:** `sigma1`, `sigma2`: $\sigma_{1,2}/\sigma_N$ (dimensionless) at `freq` (Hz);
-    `geometry` (:class:`CPW` or :class:`Microstrip`); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m).
+    **Arguments** (real, finite, broadcast together; bad input raises an error naming the
+    argument, eagerly and under ``jit``/``vmap``): `sigma1` $=\sigma_1/\sigma_N$ (>= 0) and
+    `sigma2` $=\sigma_2/\sigma_N$ (> 0: a superconducting film, whose kinetic inductance the line
+    model needs), dimensionless, at `freq` (Hz, > 0); `geometry` (:class:`CPW` or
+    :class:`Microstrip`); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m, > 0).
     **Returns:** :class:`LineResponse`.
     """
+    _check_geometry(geometry)
+    sigma1 = check_nonnegative(sigma1, "sigma1", dtype=float)
+    sigma2 = check_positive(sigma2, "sigma2", dtype=float)
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    resistivity = check_positive(resistivity, "resistivity", "Ohm m", dtype=float)
+    check_broadcast(("sigma1", sigma1), ("sigma2", sigma2), ("freq", freq),
+                    ("resistivity", resistivity))
     Zs = surface_impedance(freq, sigma1, sigma2, thickness=geometry.thickness,
                            resistivity=resistivity)
     return resonator_response(Zs, freq, geometry)
@@ -219,10 +285,14 @@ def calibrate_geometry(geometry, Zs, freq, f_target):
     $C'$ is scaled by $(f_{res}/f_{target})^2$, which is exact up to $O(r^2)\sim Q_i^{-2}$. Used
     to reproduce the paper's 5.57 GHz model frequency (its $\varepsilon_r$ is not stated).
 
-    **Arguments:** `geometry`, `Zs` (Ohm/□) and `freq` (Hz) of the reference state (e.g. the
-    thermal film at the lowest bath temperature), `f_target` (Hz).
+    **Arguments** (broadcast together; bad input raises an error naming the argument):
+    `geometry` (:class:`CPW` or :class:`Microstrip`), `Zs` (complex, Ohm/□; $R_s\ge0$, $X_s>0$)
+    and `freq` (Hz, > 0) of the reference state (e.g. the thermal film at the lowest bath
+    temperature), `f_target` (Hz, real, > 0).
     """
+    f_target = check_positive(f_target, "f_target", "Hz")
     f = resonator_response(Zs, freq, geometry).f_res
+    check_broadcast(("Zs", Zs), ("freq", freq), ("f_target", f_target))
     return geometry.with_capacitance_scale((f / f_target) ** 2)
 
 
@@ -235,9 +305,22 @@ def linearised_response(sigma1, sigma2, dsigma1, dsigma2, alpha_k, gamma=-1.0):
     with $Z_s\propto\sigma^\gamma$ ($\gamma=-1$ thin film, $-1/2$ thick local). A cross-check of
     :func:`resonator_from_conductivity`, not the model.
 
-    **Arguments:** `sigma1`, `sigma2`, `dsigma1`, `dsigma2` (S/m), `alpha_k`, `gamma`
+    **Arguments** (real, finite, broadcast together; bad input raises an error naming the
+    argument, eagerly and under ``jit``/``vmap``): `sigma1` (>= 0), `sigma2` (> 0), `dsigma1`,
+    `dsigma2` (any sign), all four in one common unit (S/m, or normalised to $\sigma_N$: only
+    ratios enter); `alpha_k` kinetic-inductance fraction in [0, 1]; `gamma` in [-1, 0)
     (dimensionless). **Returns:** ``(df_over_f, d_inv_Qi)`` (dimensionless).
     """
+    sigma1 = check_nonnegative(sigma1, "sigma1")
+    sigma2 = check_positive(sigma2, "sigma2")
+    dsigma1 = check_finite(dsigma1, "dsigma1")
+    dsigma2 = check_finite(dsigma2, "dsigma2")
+    alpha_k = check_in_range(alpha_k, "alpha_k", 0.0, 1.0)
+    gamma = check_finite(gamma, "gamma")
+    gamma = eqx.error_if(gamma, jnp.any((gamma < -1.0) | (gamma >= 0.0)),
+                         "diffsc: argument `gamma` must lie in [-1, 0).")
+    check_broadcast(("sigma1", sigma1), ("sigma2", sigma2), ("dsigma1", dsigma1),
+                    ("dsigma2", dsigma2), ("alpha_k", alpha_k), ("gamma", gamma))
     g = jnp.abs(gamma)
     df = 0.5 * alpha_k * g * dsigma2 / sigma2
     dinvq = alpha_k * g * (dsigma1 / sigma2 - sigma1 * dsigma2 / sigma2**2)

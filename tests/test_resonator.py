@@ -243,3 +243,78 @@ def test_touchstone_handwritten_s1p_and_errors(tmp_path):
     bad.write_text("# GHz S RI R 50\n1 0 0 0\n")
     with pytest.raises(ValueError, match="do not fit"):
         read_touchstone(bad)
+
+
+# ---------------------------------------------------------------- input validation
+
+_MS = Microstrip(3e-6, 1e-6, 60e-9, 9.84e-3, 6.0)
+_ZS = 1e-4 + 1e-3j
+_LINE_FUNCS = {
+    "resonator_response": (resonator_response, dict(freq=5e9), dict(Zs=_ZS, geometry=_MS)),
+    "resonator_from_conductivity": (
+        resonator_from_conductivity, dict(sigma1=1e-3, sigma2=24.0, freq=5e9, resistivity=0.9e-8),
+        dict(geometry=_MS)),
+    "linearised_response": (
+        linearised_response, dict(sigma1=1e-3, sigma2=24.0, dsigma1=1e-4, dsigma2=-1e-2,
+                                  alpha_k=0.3, gamma=-1.0), {}),
+    "calibrate_geometry": (calibrate_geometry, dict(freq=5e9, f_target=5.5e9),
+                           dict(Zs=_ZS, geometry=_MS)),
+}
+_LINE_OUT_OF_RANGE = {"freq": 0.0, "sigma1": -1e-3, "sigma2": 0.0, "resistivity": -1e-8,
+                      "alpha_k": 1.5, "gamma": 0.0, "f_target": -5e9, "dsigma1": np.inf,
+                      "dsigma2": -np.inf}
+
+
+def _named_error(fn, kwargs, bad, jit):
+    if jit and not any(isinstance(v, str) for v in bad.values()):
+        run = lambda: jax.jit(lambda b: fn(**{**kwargs, **b}))(bad)
+    elif jit:
+        run = lambda: jax.jit(lambda: fn(**{**kwargs, **bad}))()
+    else:
+        run = lambda: fn(**{**kwargs, **bad})
+    with pytest.raises(Exception) as info:
+        jax.block_until_ready(run())
+    for n in bad:
+        assert f"`{n}`" in str(info.value), (n, str(info.value)[:300])
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("case", ["complex", "string", "empty", "nan", "range", "shapes"])
+@pytest.mark.parametrize("func", list(_LINE_FUNCS))
+def test_line_model_bad_input_matrix(func, case, jit):
+    """Complex, string, empty, NaN, out-of-range and non-broadcasting input names the argument."""
+    fn, real, fixed = _LINE_FUNCS[func]
+    if case == "shapes":
+        a, b = (["Zs", "freq"] if "Zs" in fixed else list(real)[:2])
+        bad = {a: np.full(3, {**real, **fixed}[a]), b: np.full(4, {**real, **fixed}[b])}
+        _named_error(fn, {**real, **fixed}, bad, jit)
+        return
+    for name, t in real.items():
+        value = {"complex": t + 1e-3j * abs(t), "string": str(t), "empty": np.zeros(0),
+                 "nan": np.nan, "range": _LINE_OUT_OF_RANGE[name]}[case]
+        _named_error(fn, {**real, **fixed}, {name: value}, jit)
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("value", ["1e-3j", None, np.zeros(0, complex), complex(np.nan, 1e-3),
+                                   -1e-4 + 1e-3j, 1e-4 - 1e-3j, 1e-4 + 0j])
+def test_surface_impedance_argument_is_checked(value, jit):
+    if jit and (value is None or isinstance(value, str)):
+        pytest.skip("not an array")
+    _named_error(resonator_response, dict(Zs=_ZS, freq=5e9, geometry=_MS), {"Zs": value}, jit)
+
+
+def test_zero_sigma2_and_bad_geometry_are_rejected():
+    with pytest.raises(Exception, match="`sigma2`"):
+        jax.block_until_ready(resonator_from_conductivity(1e-3, 0.0, 5e9, _MS, resistivity=1e-8))
+    with pytest.raises(TypeError, match="`geometry`"):
+        resonator_response(_ZS, 5e9, "cpw")
+    with pytest.raises(Exception, match="`width`"):
+        CPW(width=-1e-6, gap=6e-6, thickness=50e-9, length=1e-2)
+    with pytest.raises(Exception, match="`eps_eff`"):
+        Microstrip(3e-6, 1e-6, 60e-9, 9.84e-3, eps_eff=np.nan)
+    with pytest.raises(Exception, match="`thickness`"):
+        jax.block_until_ready(jax.jit(lambda t: CPW(10e-6, 6e-6, t, 1e-2))(jnp.array(-5e-8)))
+    # valid edge values: gamma = -1 and -1/2, alpha_k = 0 and 1
+    df, _ = linearised_response(1e-3, 24.0, 0.0, -1e-2, jnp.array([0.0, 1.0]), gamma=-0.5)
+    np.testing.assert_allclose(df, [0.0, 0.25 * -1e-2 / 24.0], rtol=1e-14)
