@@ -167,13 +167,16 @@ def resonance_vs_temperature(
     $\alpha_k$ and $\sigma_1\ll\sigma_2$: $\delta f/f=\frac{\alpha_k|\gamma|}2\delta\sigma_2/
     \sigma_2$, $1/Q_{i,qp}=\alpha_k|\gamma|\sigma_1/\sigma_2$ (Zmuidzinas 2012, Gao 2008).
 
-    **Arguments** (arrays broadcast against `T`):
+    **Arguments** (real arrays broadcast against `T` and each other; complex, string, boolean,
+    empty, NaN/inf (except `Qi0`) or out-of-range input raises an error naming the argument,
+    eagerly and under ``jit``/``vmap``):
 
     - `T`: temperature, K (> 0).
     - `f0`: resonance frequency at $T\to0$ without TLS shift, Hz (> 0).
     - `alpha_k`: kinetic-inductance fraction at $T=0$, in [0, 1).
     - `gap0`: $\Delta_0$, eV (> 0).
-    - `Qi0`: temperature-independent internal quality factor (> 0; default ``inf``: no such loss).
+    - `Qi0`: temperature-independent internal quality factor (> 0, ``inf`` allowed; default
+      ``inf``: no such loss).
     - `film`: ``"thin"`` ($\gamma=-1$), ``"thick"`` ($-1/2$, local) or ``"anomalous"`` ($-1/3$).
     - `tc_ratio`: $\Delta_0/k_BT_c$ (default BCS 1.764); sets $T_c$ of the gap equation.
     - `freq`: probe frequency $\nu$ of Mattis–Bardeen and of the TLS terms, Hz (default `f0`,
@@ -188,26 +191,33 @@ def resonance_vs_temperature(
     **Returns:** ``(f_res, Qi)``: Hz and dimensionless, broadcast shape. ``jit``/``vmap``/``grad``
     safe (the gap is differentiated implicitly).
     """
+    from ._validation import as_real, check_broadcast, check_in_range
+
     gamma = _film_exponent(film)
-    T = check_positive(jnp.asarray(T, dtype=float), "T", "K")
-    f0 = check_positive(jnp.asarray(f0, dtype=float), "f0", "Hz")
-    alpha_k = check_nonnegative(jnp.asarray(alpha_k, dtype=float), "alpha_k")
+    T = check_positive(T, "T", "K", dtype=float)
+    f0 = check_positive(f0, "f0", "Hz", dtype=float)
+    alpha_k = check_in_range(alpha_k, "alpha_k", 0.0, dtype=float, msg="must lie in [0, 1)")
     alpha_k = eqx.error_if(alpha_k, jnp.any(alpha_k >= 1.0),
-                           "diffsc: argument `alpha_k` must be < 1.")
-    gap0 = check_positive(jnp.asarray(gap0, dtype=float), "gap0", "eV")
-    Qi0 = jnp.asarray(Qi0, dtype=float)
-    Qi0 = eqx.error_if(Qi0, jnp.any(~(Qi0 > 0)), "diffsc: argument `Qi0` must be > 0 (inf allowed).")
-    tc_ratio = check_positive(jnp.asarray(tc_ratio, dtype=float), "tc_ratio")
+                           "diffsc: argument `alpha_k` must lie in [0, 1).")
+    gap0 = check_positive(gap0, "gap0", "eV", dtype=float)
+    Qi0 = as_real(Qi0, "Qi0", dtype=float)  # real, not empty; +inf is valid (no such loss)
+    Qi0 = eqx.error_if(Qi0, jnp.any(~(Qi0 > 0)),
+                       "diffsc: argument `Qi0` must be > 0 and not NaN (inf allowed: no such loss).")
+    tc_ratio = check_positive(tc_ratio, "tc_ratio", dtype=float)
     if freq is None:
         freq = jax.lax.stop_gradient(f0)
-    freq = check_positive(jnp.asarray(freq, dtype=float), "freq", "Hz")
-    F_delta0 = check_nonnegative(jnp.asarray(F_delta0, dtype=float), "F_delta0")
-    photon_number = check_nonnegative(jnp.asarray(photon_number, dtype=float), "photon_number")
-    n_c = check_positive(jnp.asarray(n_c, dtype=float), "n_c")
-    beta = check_nonnegative(jnp.asarray(beta, dtype=float), "beta")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    F_delta0 = check_nonnegative(F_delta0, "F_delta0", dtype=float)
+    photon_number = check_nonnegative(photon_number, "photon_number", dtype=float)
+    n_c = check_positive(n_c, "n_c", dtype=float)
+    beta = check_nonnegative(beta, "beta", dtype=float)
     cutoff = debye_energy is not None
-    debye = (check_positive(jnp.asarray(debye_energy, dtype=float), "debye_energy", "eV")
+    debye = (check_positive(debye_energy, "debye_energy", "eV", dtype=float)
              if cutoff else jnp.asarray(1.0))
+    check_broadcast(("T", T), ("f0", f0), ("alpha_k", alpha_k), ("gap0", gap0), ("Qi0", Qi0),
+                    ("tc_ratio", tc_ratio), ("freq", freq), ("F_delta0", F_delta0),
+                    ("photon_number", photon_number), ("n_c", n_c), ("beta", beta),
+                    ("debye_energy", debye))
     f, inv_q = _forward_jit(T, f0, alpha_k, gap0, 1.0 / Qi0, gamma, tc_ratio, debye, freq,
                             F_delta0, photon_number, n_c, beta, cutoff)
     return f, 1.0 / inv_q

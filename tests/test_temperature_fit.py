@@ -326,3 +326,36 @@ def test_uncertainties_are_honest_over_repeated_experiments():
         assert np.all(np.abs(p) < 3.5), k
         assert 0.5 < np.sqrt(np.mean(p**2)) < 1.6, k
         assert abs(np.mean(p)) < 1.0, k
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize(
+    "name,value",
+    [("Qi0", 1e6 + 1j), ("Qi0", "1e6"), ("Qi0", np.zeros(0)), ("Qi0", True), ("Qi0", None),
+     ("Qi0", np.nan), ("Qi0", 0.0), ("Qi0", -1e6), ("alpha_k", 1.0), ("alpha_k", -0.1),
+     ("f0", 5e9 + 1j), ("gap0", np.nan), ("beta", -0.5)],
+)
+def test_resonance_vs_temperature_bad_input_is_named(name, value, jit):
+    """Complex, string, empty, boolean, None, NaN and out-of-range input names the argument."""
+    kw = dict(f0=5.5e9, alpha_k=0.05, gap0=1.8e-4, Qi0=1e6)
+    static = isinstance(value, str | bool) or value is None
+    if jit and static:
+        pytest.skip("Python objects, not arrays: eager only")
+    if jit:
+        run = lambda: jax.jit(lambda v: resonance_vs_temperature(T, **{**kw, name: v}))(value)
+    else:
+        run = lambda: resonance_vs_temperature(T, **{**kw, name: value})
+    with pytest.raises(Exception, match=f"`{name}`"):
+        jax.block_until_ready(run())
+
+
+def test_resonance_vs_temperature_infinite_qi0_and_shapes():
+    kw = dict(f0=5.5e9, alpha_k=0.05, gap0=1.8e-4)
+    f_inf, q_inf = resonance_vs_temperature(T, **kw, Qi0=np.inf)  # inf: no such loss (default)
+    f_def, q_def = resonance_vs_temperature(T, **kw)
+    np.testing.assert_array_equal(f_inf, f_def)
+    np.testing.assert_array_equal(q_inf, q_def)
+    with pytest.raises(ValueError, match="`T`.*`f0`"):
+        resonance_vs_temperature(T, **{**kw, "f0": np.full(3, 5.5e9)})
+    with pytest.raises(ValueError, match="`T`.*`Qi0`"):
+        jax.jit(lambda q: resonance_vs_temperature(T, **kw, Qi0=q))(np.full(4, 1e6))
