@@ -95,14 +95,20 @@ def _reduced_frequency(freq, T):
 
 
 def _tls_shift_core(freq, T, F_delta0):
-    """Unvalidated :func:`tls_frequency_shift` (for use inside fits)."""
-    return F_delta0 / jnp.pi * _tls_bracket(_reduced_frequency(freq, T))
+    """Unvalidated :func:`tls_frequency_shift` (for use inside fits); 0 at T = 0 exactly."""
+    positive = T > 0
+    T_safe = jnp.where(positive, T, 1.0)  # finite values and gradients at T = 0
+    bracket = _tls_bracket(_reduced_frequency(freq, T_safe))
+    return F_delta0 / jnp.pi * jnp.where(positive, bracket, 0.0)
 
 
 def _tls_loss_core(freq, T, photon_number, F_delta0, n_c, beta):
-    """Unvalidated :func:`tls_loss` (for use inside fits)."""
+    """Unvalidated :func:`tls_loss` (for use inside fits); tanh -> 1 at T = 0 exactly."""
     saturation = jnp.exp(-beta * jnp.log1p(photon_number / n_c))
-    return F_delta0 * jnp.tanh(0.5 * h * freq / (k_B * T)) * saturation
+    positive = T > 0
+    T_safe = jnp.where(positive, T, 1.0)  # finite values and gradients at T = 0
+    thermal = jnp.where(positive, jnp.tanh(0.5 * h * freq / (k_B * T_safe)), 1.0)
+    return F_delta0 * thermal * saturation
 
 
 def tls_frequency_shift(freq, T, *, F_delta0):
@@ -123,13 +129,13 @@ def tls_frequency_shift(freq, T, *, F_delta0):
     the argument, eagerly and under ``jit``/``vmap``):
 
     - `freq`: resonance frequency $f$, Hz (> 0).
-    - `T`: temperature, K (> 0; tiny values are fine, the shift is then 0).
+    - `T`: temperature, K (>= 0; the shift vanishes as $T^2$ for $T\to0$ and is 0 at $T=0$).
     - `F_delta0`: filling factor times TLS loss tangent, $F\delta_0$, dimensionless (>= 0).
 
     **Returns:** $\delta f/f$, dimensionless, broadcast shape. ``jit``/``vmap``/``grad`` safe.
     """
     freq = check_positive(freq, "freq", "Hz", dtype=float)
-    T = check_positive(T, "T", "K", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
     F_delta0 = check_nonnegative(F_delta0, "F_delta0", dtype=float)
     check_broadcast(("freq", freq), ("T", T), ("F_delta0", F_delta0))
     return _tls_shift_core(*jnp.broadcast_arrays(freq, T, F_delta0))
@@ -151,7 +157,7 @@ def tls_loss(freq, T, photon_number=0.0, *, F_delta0, n_c=1.0, beta=0.5):
     the argument, eagerly and under ``jit``/``vmap``):
 
     - `freq`: resonance frequency $f$, Hz (> 0).
-    - `T`: temperature, K (> 0).
+    - `T`: temperature, K (>= 0; $T=0$ gives the ground-state limit $\tanh\to1$).
     - `photon_number`: mean photon number $\langle n\rangle$ in the resonator (>= 0).
     - `F_delta0`: filling factor times TLS loss tangent, dimensionless (>= 0).
     - `n_c`: critical photon number, dimensionless (> 0).
@@ -160,7 +166,7 @@ def tls_loss(freq, T, photon_number=0.0, *, F_delta0, n_c=1.0, beta=0.5):
     **Returns:** $1/Q_{TLS}$, dimensionless, broadcast shape. ``jit``/``vmap``/``grad`` safe.
     """
     freq = check_positive(freq, "freq", "Hz", dtype=float)
-    T = check_positive(T, "T", "K", dtype=float)
+    T = check_nonnegative(T, "T", "K", dtype=float)
     n = check_nonnegative(photon_number, "photon_number", dtype=float)
     F_delta0 = check_nonnegative(F_delta0, "F_delta0", dtype=float)
     n_c = check_positive(n_c, "n_c", dtype=float)

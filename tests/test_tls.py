@@ -115,7 +115,7 @@ def test_gradients_match_finite_differences():
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda: tls_frequency_shift(F, 0.0, F_delta0=FD0), "T"),
+        (lambda: tls_frequency_shift(F, -0.1, F_delta0=FD0), "T"),
         (lambda: tls_frequency_shift(-F, 0.1, F_delta0=FD0), "freq"),
         (lambda: tls_frequency_shift(F, 0.1, F_delta0=-1e-6), "F_delta0"),
         (lambda: tls_loss(F, 0.1, -1.0, F_delta0=FD0), "photon_number"),
@@ -133,7 +133,7 @@ _TLS_FUNCS = {
     "tls_loss": (tls_loss, dict(freq=F, T=0.1, photon_number=10.0, F_delta0=FD0, n_c=5.0, beta=0.5)),
     "tls_frequency_shift": (tls_frequency_shift, dict(freq=F, T=0.1, F_delta0=FD0)),
 }
-_TLS_OUT_OF_RANGE = {"freq": 0.0, "T": 0.0, "photon_number": -1.0, "F_delta0": -1e-6, "n_c": 0.0,
+_TLS_OUT_OF_RANGE = {"freq": 0.0, "T": -0.1, "photon_number": -1.0, "F_delta0": -1e-6, "n_c": 0.0,
                      "beta": -0.5}
 
 
@@ -163,3 +163,14 @@ def test_tls_bad_input_matrix(func, case, jit):
         value = {"complex": t + 1e-3j * t, "string": str(t), "empty": np.zeros(0), "nan": np.nan,
                  "range": _TLS_OUT_OF_RANGE[name]}[case]
         _named_error(fn, kw, {name: value}, jit)
+
+
+def test_zero_temperature_is_the_ground_state_limit():
+    """T = 0 exactly: tanh(hf/2kT) -> 1 and no shift, with finite (zero) derivatives."""
+    T = jnp.array([0.0, 1e-3])
+    np.testing.assert_allclose(tls_loss(F, T, 10.0, F_delta0=FD0, n_c=5.0),
+                               FD0 * (1 + 10.0 / 5.0) ** -0.5, rtol=1e-14)
+    np.testing.assert_array_equal(tls_frequency_shift(F, 0.0, F_delta0=FD0), 0.0)
+    assert abs(float(tls_frequency_shift(F, 1e-3, F_delta0=FD0))) < 1e-4 * FD0  # ~ -(T/T_f)^2/24
+    for fn in (lambda t: tls_loss(F, t, F_delta0=FD0), lambda t: tls_frequency_shift(F, t, F_delta0=FD0)):
+        assert float(jax.grad(fn)(0.0)) == 0.0
