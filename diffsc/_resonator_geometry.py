@@ -226,7 +226,7 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
     $R_s\ge0$, $X_s>0$), `freq` frequency at which `Zs` was evaluated (Hz, real, > 0),
     `geometry` a :class:`CPW` or :class:`Microstrip`.
 
-    **Returns:** :class:`LineResponse`.
+    **Returns:** :class:`LineResponse` ($R_s=0$, a lossless film, gives $Q_i=\infty$).
     """
     _check_geometry(geometry)
     Zs = _check_surface_impedance(Zs)
@@ -265,7 +265,7 @@ def resonator_from_conductivity(sigma1, sigma2, freq, geometry, *, resistivity) 
     `sigma2` $=\sigma_2/\sigma_N$ (> 0: a superconducting film, whose kinetic inductance the line
     model needs), dimensionless, at `freq` (Hz, > 0); `geometry` (:class:`CPW` or
     :class:`Microstrip`); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m, > 0).
-    **Returns:** :class:`LineResponse`.
+    **Returns:** :class:`LineResponse` (`sigma1` = 0, no quasiparticle loss, gives $Q_i=\infty$).
     """
     _check_geometry(geometry)
     sigma1 = check_nonnegative(sigma1, "sigma1", dtype=float)

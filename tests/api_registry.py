@@ -254,7 +254,8 @@ REGISTRY: list[Entry] = [
           broadcast=("T", "f0", "alpha_k", "gap0", "Qi0", "F_delta0", "photon_number", "n_c", "beta")),
     Entry("resonator_response", {"freq": P("Hz", 1e9, 1e10)},
           {"Zs": 1e-4 + 1e-3j, "geometry": CPW}),
-    Entry("resonator_from_conductivity", {"sigma1": N("", 1e-6, 1e-2), "sigma2": P("", 10.0, 1e3),
+    Entry("resonator_from_conductivity", {"sigma1": P("", 1e-6, 1e-2, rule="nonneg"),  # 0: lossless, Qi = inf
+                                          "sigma2": P("", 10.0, 1e3),
                                           "freq": P("Hz", 1e9, 1e10), "resistivity": P("Ohm m", 1e-9, 1e-7)},
           {"geometry": CPW}, broadcast=("sigma1", "sigma2", "freq", "resistivity")),
     Entry("linearised_response", {"sigma1": N("", 1e-6, 1e-2), "sigma2": P("", 10.0, 1e3),

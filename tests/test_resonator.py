@@ -315,6 +315,7 @@ def test_zero_sigma2_and_bad_geometry_are_rejected():
         Microstrip(3e-6, 1e-6, 60e-9, 9.84e-3, eps_eff=np.nan)
     with pytest.raises(Exception, match="`thickness`"):
         jax.block_until_ready(jax.jit(lambda t: CPW(10e-6, 6e-6, t, 1e-2))(jnp.array(-5e-8)))
-    # valid edge values: gamma = -1 and -1/2, alpha_k = 0 and 1
+    # valid edge values: sigma1 = 0 (lossless: Qi = inf), gamma = -1 and -1/2, alpha_k = 0 and 1
+    assert np.isinf(resonator_from_conductivity(0.0, 24.0, 5e9, _MS, resistivity=1e-8).Qi)
     df, _ = linearised_response(1e-3, 24.0, 0.0, -1e-2, jnp.array([0.0, 1.0]), gamma=-0.5)
     np.testing.assert_allclose(df, [0.0, 0.25 * -1e-2 / 24.0], rtol=1e-14)
