@@ -6,6 +6,9 @@ re-exported here; units are SI with energies in eV.
 
 from . import _config as _config  # noqa: F401  (enables float64 first)
 
+# --- errors ---
+from ._validation import InvalidArgumentError as InvalidArgumentError
+
 # --- constants and materials ---
 from . import _constants as constants
 from ._material import Material as Material

@@ -9,9 +9,10 @@ wrong number. Two kinds of check:
   ``jit``/``vmap`` alike: a complex number, a string (also a numeric one such as ``"5e9"``),
   ``None``, a boolean or an empty array where a real physical quantity is expected; arguments whose
   shapes do not broadcast together (the message lists every argument's name and shape).
-* **Value checks** (NaN/inf, sign, range) are ``equinox.error_if``: on concrete input they raise at
-  call time (``equinox.EqxRuntimeError``, a ``RuntimeError``); inside ``jit`` they raise when the
-  compiled function runs; under ``vmap`` one bad element fails the whole batch.
+* **Value checks** (NaN/inf, sign, range): on concrete input (eager calls, and constants inside
+  ``jit``) they raise at once a one-line :class:`InvalidArgumentError` (a ``ValueError`` and, as
+  equinox's runtime errors, a ``RuntimeError``); on traced input they are ``equinox.error_if``,
+  raised when the compiled function runs; under ``vmap`` one bad element fails the whole batch.
 
 Integer input is converted to the default float dtype (float64 with diffsc's configuration);
 floating input keeps its dtype, so the float32-safe forward models stay float32.
@@ -25,7 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "InvalidArgumentError",
     "as_real",
+    "error_if",
     "check_broadcast",
     "check_finite",
     "check_in_range",
@@ -33,6 +36,39 @@ __all__ = [
     "check_positive",
     "check_same_shape",
 ]
+
+
+class InvalidArgumentError(ValueError, RuntimeError):
+    """A physical argument has an invalid value (NaN, wrong sign, out of range).
+
+    Both a ``ValueError`` and a ``RuntimeError``: code that caught equinox's runtime error (what
+    the same check raises inside ``jit``) keeps working.
+    """
+
+
+def error_if(x, pred, message: str, *, source=None):
+    """Return ``x``, raising ``message`` where ``pred`` holds.
+
+    ``pred`` is a boolean array or a function giving one from ``source`` (default ``x``: pass the
+    caller's original input, which may be concrete where its converted copy ``x`` is traced). When
+    it can be decided now (an eager call, or a constant inside ``jit``) a failing check raises
+    :class:`InvalidArgumentError` immediately, with a one-line message; otherwise the check is an
+    ``equinox.error_if`` on the traced value.
+    """
+    if callable(pred):
+        src = x if source is None else source
+        if isinstance(src, jax.core.Tracer) or isinstance(x, jax.core.Tracer) and src is x:
+            pred = pred(x)
+        else:
+            with jax.ensure_compile_time_eval():
+                pred = jnp.any(pred(jnp.asarray(src)))
+    if not isinstance(pred, jax.core.Tracer):
+        with jax.ensure_compile_time_eval():
+            failed = bool(jnp.any(pred))
+        if failed:
+            raise InvalidArgumentError(message)
+        return x
+    return eqx.error_if(x, pred, message)
 
 
 def _label(name: str, unit: str) -> str:
@@ -109,27 +145,41 @@ def check_finite(x, name: str, unit: str = "", *, allow_complex: bool = False, d
     With ``allow_complex=True`` complex data (a measured $S_{21}$, an impedance) is accepted and
     only its finiteness is checked.
     """
+    source = x
     if allow_complex and jnp.iscomplexobj(x):
         x = jnp.asarray(x)
         if x.size == 0:
             raise ValueError(f"diffsc: argument {_label(name, unit)} is empty (shape {x.shape}).")
     else:
         x = as_real(x, name, unit, dtype=dtype)
-    return eqx.error_if(
-        x, ~jnp.all(jnp.isfinite(x)), f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}."
+    return error_if(
+        x,
+        lambda v: ~jnp.all(jnp.isfinite(v)),
+        f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}.",
+        source=source,
     )
 
 
 def check_positive(x, name: str, unit: str = "", *, dtype=None):
     """Return ``x``, raising if any element is not real, not finite or is <= 0."""
-    x = check_finite(x, name, unit, dtype=dtype)
-    return eqx.error_if(x, jnp.any(x <= 0), f"diffsc: argument `{name}` must be > 0{_in(unit)}.")
+    x, source = check_finite(x, name, unit, dtype=dtype), x
+    return error_if(
+        x,
+        lambda v: jnp.any(v <= 0),
+        f"diffsc: argument `{name}` must be > 0{_in(unit)}.",
+        source=source,
+    )
 
 
 def check_nonnegative(x, name: str, unit: str = "", *, dtype=None):
     """Return ``x``, raising if any element is not real, not finite or is < 0."""
-    x = check_finite(x, name, unit, dtype=dtype)
-    return eqx.error_if(x, jnp.any(x < 0), f"diffsc: argument `{name}` must be >= 0{_in(unit)}.")
+    x, source = check_finite(x, name, unit, dtype=dtype), x
+    return error_if(
+        x,
+        lambda v: jnp.any(v < 0),
+        f"diffsc: argument `{name}` must be >= 0{_in(unit)}.",
+        source=source,
+    )
 
 
 def check_in_range(
@@ -145,15 +195,19 @@ def check_in_range(
 ):
     """Return ``x``, raising if any element lies outside [low, high] (either bound optional;
     ``closed=False`` excludes the bounds themselves)."""
-    x = check_finite(x, name, unit, dtype=dtype)
-    bad = jnp.zeros((), bool)
-    if low is not None:
-        bad = bad | jnp.any(x < low if closed else x <= low)
-    if high is not None:
-        bad = bad | jnp.any(x > high if closed else x >= high)
+    x, source = check_finite(x, name, unit, dtype=dtype), x
+
+    def outside(v):
+        bad = jnp.zeros((), bool)
+        if low is not None:
+            bad = bad | jnp.any(v < low if closed else v <= low)
+        if high is not None:
+            bad = bad | jnp.any(v > high if closed else v >= high)
+        return bad
+
     lo, hi = ("[", "]") if closed else ("(", ")")
     text = msg or f"must lie in {lo}{low}, {high}{hi}"
-    return eqx.error_if(x, bad, f"diffsc: argument `{name}` {text}{_in(unit)}.")
+    return error_if(x, outside, f"diffsc: argument `{name}` {text}{_in(unit)}.", source=source)
 
 
 def check_broadcast(*named_arrays) -> tuple[int, ...]:
