@@ -15,8 +15,9 @@ class RESULTS(enum.IntEnum):
     successful = 0
     """Converged: max relative rate residual <= rtol."""
     max_steps_reached = 1
-    """Newton (with continuation) did not reach rtol within max_steps; raise max_steps,
-    use more continuation stages, or a coarser/finer grid."""
+    """Newton (with continuation) did not reach rtol within max_steps per stage, and its residual
+    stopped halving (or max_extra_steps was spent) in the steps it added on its own; raise
+    max_steps, use more (or fewer) continuation stages, or a coarser/finer grid."""
     nonfinite = 2
     """A non-finite value appeared (e.g. an unstable, inverted phonon mode with Gamma <= 0)."""
 
@@ -24,8 +25,9 @@ class RESULTS(enum.IntEnum):
     def message(self) -> str:
         return {
             0: "converged",
-            1: "kinetic solver did not converge within max_steps (try a larger max_steps or "
-            "more continuation stages)",
+            1: "kinetic solver did not converge within max_steps, nor in the steps it adds "
+            "while its residual still falls (up to max_extra_steps); try a larger max_steps or "
+            "another number of continuation stages",
             2: "kinetic solver produced a non-finite state (phonon mode unstable or bad input)",
         }[int(self)]
 

@@ -34,6 +34,19 @@ _FAST_STEPS = 60  # budget of the fast path before the physical-time fallback
 _PHYS_CAP = 4.0  # largest change of a logit per physical-time step
 _PHYS_H0 = 1e-2  # first physical time step, tau0
 _TAIL_DEPTH = 25.0  # bins whose logit stays this far below the largest are not capped
+_EXTRA_PER_MAX_STEPS = 4  # default cap of the self-extended budget: 4 * max_steps steps
+_BLOCKS_PER_MAX_STEPS = 4  # the budget grows in blocks of max_steps // 4 steps ...
+_PROGRESS = 0.5  # ... while the lowest residual at least halves over each block
+
+
+def extra_step_cap(max_steps: int, max_extra_steps: int | None) -> int:
+    """The most Newton steps the solver may add to its fixed schedule on its own: `max_extra_steps`,
+    or ``4 * max_steps`` when it is None."""
+    if max_extra_steps is None:
+        return _EXTRA_PER_MAX_STEPS * int(max_steps)
+    if int(max_extra_steps) < 0:
+        raise ValueError(f"diffsc: argument `max_extra_steps` must be >= 0, got {max_extra_steps}.")
+    return int(max_extra_steps)
 
 
 def _acosh(x):
@@ -78,13 +91,12 @@ def linearized_residual_parts(x, grid: Grid, p, self_consistent: bool, gap_colum
     if not gap_column:
         return full_residual_parts(x, grid, p, self_consistent), None
     out, lin = jax.linearize(
-        lambda g: full_residual_parts(jnp.concatenate([v, g[None]]), grid, p, self_consistent),
-        gap)
+        lambda g: full_residual_parts(jnp.concatenate([v, g[None]]), grid, p, self_consistent), gap
+    )
     return out, lambda: lin(jnp.ones_like(gap))[0][:-1]
 
 
-def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool,
-                             gap_column=True):
+def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool, gap_column=True):
     """Jacobian over (v, gap) from the intermediates of :func:`full_residual_parts`.
     `gap_column`: True (dR/dgap by a forward pass through the residual), a function returning
     it (:func:`linearized_residual_parts`), or False (left out: the Newton step does not need
@@ -139,14 +151,24 @@ def project_gap(v, gap, grid: Grid, p, iters: int = 4):
 
 def _time_step_control(h, big, scaled, good):
     """Physical-time step: shrink on a rejected or capped step, grow when the step is small."""
-    grow = jnp.where(big < 0.5 * _PHYS_CAP,
-                     jnp.sqrt(jnp.minimum(10.0, _PHYS_CAP / jnp.maximum(big, 1e-3))), 1.0)
+    grow = jnp.where(
+        big < 0.5 * _PHYS_CAP, jnp.sqrt(jnp.minimum(10.0, _PHYS_CAP / jnp.maximum(big, 1e-3))), 1.0
+    )
     h = jnp.where(~good, h / 4.0, jnp.where(scaled, h / 2.0, h * grow))
     return jnp.clip(h, 1e-12, 1e30)
 
 
-def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, continuation: int,
-          x_ramp=None):
+def solve(
+    x0,
+    grid: Grid,
+    p,
+    self_consistent: bool,
+    max_steps: int,
+    rtol,
+    continuation: int,
+    x_ramp=None,
+    max_extra_steps: int = 0,
+):
     r"""Newton with two globalisations and continuation in power, as ONE ``while_loop``.
 
     **Stage 0** (fast path) is pseudo-transient Newton in a *local* pseudo-time measured in each
@@ -167,6 +189,25 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     last steps are Newton's. One loop body (not nested loops) keeps the compiled program small,
     and under ``vmap`` only the batch members that need a fallback pay for it.
 
+    **A budget that extends itself**, by at most `max_extra_steps` steps beyond the fixed
+    schedule ($\min(60,n)+(c+2)\,n$ steps, $n$ = `max_steps`, $c$ = ``continuation`` > 0; $n$
+    when $c$ = 0), and only where that schedule would end unconverged (the iterates of every
+    solve that converges within it are unchanged):
+
+    * the last stage (the last ramp stage, or the fast path when ``continuation`` is 0) that runs
+      out of steps goes on, by blocks of $\max(1,\lfloor n/4\rfloor)$ steps, as long as its
+      lowest residual has at least halved over the last block;
+    * then, when ``continuation`` > 0, a **rescue** stage follows the physical time at full
+      power once more, from the best full-power iterate of the whole solve (not from the
+      undriven state), for one block and then by blocks while its lowest residual halves. At
+      $T_b$ = 50 mK the fast path can stop at its 60-step limit a few 1e-3 from the root while
+      every later stage, each from the undriven state or the previous ramp stage, wanders into
+      a non-physical $f$ and stalls at a relative residual of 1; from the fast path's best
+      iterate the physical-time steps converge in a few dozen steps.
+
+    A solve whose residual stalls (a block without halving) stops and is flagged: a stalled last
+    stage gets no extra block, and the rescue one (its first).
+
     Each iteration evaluates the residual at the candidate: it decides acceptance, and only if
     the candidate is accepted and not yet converged is the Jacobian formed there (from the
     residual's intermediates, in a ``lax.cond``) for the next step. After a change of stage one
@@ -178,8 +219,10 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     reports without evaluating them again."""
     ones = jnp.ones(2 if continuation > 0 else 1)
     ramp = jnp.logspace(-continuation, 0.0, continuation + 1) if continuation > 0 else ones[:0]
-    fracs = jnp.concatenate([ones, ramp])
-    last_stage = fracs.shape[0] - 1
+    last_stage = ones.shape[0] + ramp.shape[0] - 1
+    has_rescue = continuation > 0 and max_extra_steps > 0
+    fracs = jnp.concatenate([ones, ramp, jnp.ones(1)])  # the rescue is at full power
+    block = max(1, max_steps // _BLOCKS_PER_MAX_STEPS)
     x_restart = x0 if x_ramp is None else x_ramp
     n = x0.shape[0]
     is_v = jnp.arange(n) < n - 1
@@ -191,14 +234,17 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
     def evaluate(y, stage, wants_jacobian=lambda err: True):
         # the residual first; the Jacobian (about half the work) only where it will be used
         pc = _stage_params(p, fracs[stage])
-        (R, s, parts), gap_column = linearized_residual_parts(y, grid, pc, self_consistent,
-                                                              self_consistent)
+        (R, s, parts), gap_column = linearized_residual_parts(
+            y, grid, pc, self_consistent, self_consistent
+        )
         Rs = R / s
         err = _max_norm(Rs)
         Js = jax.lax.cond(
             wants_jacobian(err),
-            lambda: full_jacobian_from_parts(y, parts, grid, pc, self_consistent,
-                                             gap_column=gap_column) / s[:, None],
+            lambda: (
+                full_jacobian_from_parts(y, parts, grid, pc, self_consistent, gap_column=gap_column)
+                / s[:, None]
+            ),
             lambda: jnp.zeros((n, n)),
         )
         return Rs, Js, s, err, rates_from_parts(parts)
@@ -210,7 +256,7 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         # and takes no step, so the iterates are those of a loop that evaluates J at the start
         # of each step and the residual at each candidate, at one evaluation per step fewer.
         x, h, stage, refresh = st["x"], st["h"], st["stage"], st["refresh"]
-        phys = stage > 0
+        phys = stage > 0  # the rescue too
         pc = _stage_params(p, fracs[stage])
         Rs, Js, s, err = st["Rs"], st["Js"], st["s"], st["err"]
         # local pseudo-time: 1/h on every row; physical time: 1/(h s_i) on the f rows, 0 on gap
@@ -222,7 +268,8 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         deep = phys & ((v + dv) < jnp.max(v) - _TAIL_DEPTH)
         big = jnp.max(jnp.where(deep, 0.0, jnp.abs(dv)))
         cap = jnp.where(
-            phys, _PHYS_CAP / (big + 1e-300),
+            phys,
+            _PHYS_CAP / (big + 1e-300),
             jnp.minimum(_MAX_DV / (big + 1e-300), _MAX_DGAP / (jnp.abs(dx[-1]) + 1e-300)),
         )
         scale = jnp.minimum(1.0, cap)
@@ -245,20 +292,35 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
         # the local scattering times that scale the rows) otherwise creeps for hundreds of steps.
         h_ser = h * jnp.clip(err / en, 0.5, 10.0)
         h_loc = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
-        h = jnp.where(refresh, h,
-                      jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc))
+        h = jnp.where(
+            refresh, h, jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc)
+        )
         k = st["k"] + jnp.where(refresh, 0, 1)
         conv = (e <= rtol) & ~refresh
-        final = (stage == last_stage) | ((stage <= 1) & conv)  # the full power is reached
-        budget = jnp.where((stage == 0) & (last_stage > 0), fast_budget, max_steps)
+        last = stage >= last_stage  # the last ramp stage, or the rescue
+        final = last | ((stage <= 1) & conv)  # the full power is reached
+        budget = st["budget"]
         exhausted = (k >= budget) & ~conv & ~refresh
-        # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x
-        move = (exhausted | conv) & ~final
+        # the self-extended budget: the lowest residual of the stage so far, and what it was one
+        # block before the end of the budget (or at the start of the stage)
+        best = jnp.where(refresh, e, jnp.minimum(st["best"], e))
+        mark = jnp.where(refresh | (k == budget - block), best, st["mark"])
+        grant = jnp.minimum(block, st["extra_left"])
+        extend = exhausted & last & (best <= _PROGRESS * mark) & (grant > 0)
+        rescue = exhausted & ~extend & (grant > 0) & (stage == last_stage) & has_rescue
+        exhausted = exhausted & ~extend & ~rescue
+        better = ((stage <= 1) | last) & (e < st["err_best"])  # best full-power iterate
+        # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x;
+        # the rescue starts from the best full-power iterate
+        move = ((exhausted | conv) & ~final) | rescue
         restart = move & (stage <= 1)
         keep = lambda new, old: jnp.where(good, new, old)  # noqa: E731
         return dict(
-            x=jnp.where(restart, x_restart, x),
-            Rs=keep(Rn, Rs), Js=keep(Jn, Js), s=keep(sn, s), err=e,
+            x=jnp.where(rescue, st["x_best"], jnp.where(restart, x_restart, x)),
+            Rs=keep(Rn, Rs),
+            Js=keep(Jn, Js),
+            s=keep(sn, s),
+            err=e,
             rates=jax.tree_util.tree_map(keep, rn, st["rates"]),
             refresh=move,
             h=jnp.where(move, _PHYS_H0, h),
@@ -267,12 +329,38 @@ def solve(x0, grid: Grid, p, self_consistent: bool, max_steps: int, rtol, contin
             k_total=st["k_total"] + jnp.where(refresh, 0, 1),
             ok=conv & final,
             done=(conv & final) | (exhausted & final),
+            budget=jnp.where(
+                rescue, grant, jnp.where(move, max_steps, budget + jnp.where(extend, grant, 0))
+            ),
+            extra_left=st["extra_left"] - jnp.where(extend | rescue, grant, 0),
+            best=best,
+            mark=jnp.where(extend, best, mark),
+            x_best=jnp.where(better, x, st["x_best"]),
+            err_best=jnp.where(better, e, st["err_best"]),
         )
 
     Rs0, Js0, s0, err0, rates0 = evaluate(x0, 0)
-    st = dict(x=x0, Rs=Rs0, Js=Js0, s=s0, err=err0, rates=rates0, refresh=jnp.asarray(False),
-              h=jnp.asarray(1.0), stage=jnp.asarray(0), k=jnp.asarray(0),
-              k_total=jnp.asarray(0), ok=err0 <= rtol, done=err0 <= rtol)
+    st = dict(
+        x=x0,
+        Rs=Rs0,
+        Js=Js0,
+        s=s0,
+        err=err0,
+        rates=rates0,
+        refresh=jnp.asarray(False),
+        h=jnp.asarray(1.0),
+        stage=jnp.asarray(0),
+        k=jnp.asarray(0),
+        k_total=jnp.asarray(0),
+        ok=err0 <= rtol,
+        done=err0 <= rtol,
+        budget=jnp.asarray(fast_budget if last_stage > 0 else max_steps),
+        extra_left=jnp.asarray(int(max_extra_steps)),
+        best=err0,
+        mark=err0,
+        x_best=x0,
+        err_best=err0,
+    )
     st = jax.lax.while_loop(cond, body, st)
     return st["x"], st["err"], st["k_total"], st["ok"], st["rates"]
 
@@ -296,23 +384,43 @@ def quasi_thermal_start(x0, grid: Grid, p):
         up = power(mid) < target
         return jnp.where(up, mid, lo), jnp.where(up, hi, mid)
 
-    lo, hi = jax.lax.fori_loop(0, _START_BISECTIONS, body, (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p["Ks"]) * p["kT"]))))
+    lo, hi = jax.lax.fori_loop(
+        0,
+        _START_BISECTIONS,
+        body,
+        (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p["Ks"]) * p["kT"]))),
+    )
     lt = jnp.where(target > 0, lo, 0.0)
     return jnp.concatenate([-E / (p["kT"] * jnp.exp(lt)), x0[-1:]])
 
 
 # ----------------------------------------------------------------------------- implicit adjoint
-def make_root(self_consistent: bool, max_steps: int, rtol: float, continuation: int):
+def make_root(
+    self_consistent: bool,
+    max_steps: int,
+    rtol: float,
+    continuation: int,
+    max_extra_steps: int | None = None,
+):
     r"""The steady state as a function ``root(x0, grid, p) -> (x, rates, (err, steps, ok))``
     with implicit derivatives: $\dot x=-J^{-1}\partial_\theta R\,\dot\theta$, and the rates
     (:func:`~._collisions.rates`) differentiated along $(\dot x,\dot\theta)$. Without
-    differentiation the rates are the solver's own by-products (no extra evaluation)."""
+    differentiation the rates are the solver's own by-products (no extra evaluation).
+    `max_extra_steps`: cap of the self-extended budget (:func:`solve`; None: ``4 * max_steps``)."""
+    extra = extra_step_cap(max_steps, max_extra_steps)
 
     @jax.custom_jvp
     def root(x0, grid, p):
         x, err, k, ok, r = solve(
-            quasi_thermal_start(x0, grid, p), grid, p, self_consistent, max_steps, rtol,
-            continuation, x_ramp=x0,
+            quasi_thermal_start(x0, grid, p),
+            grid,
+            p,
+            self_consistent,
+            max_steps,
+            rtol,
+            continuation,
+            x_ramp=x0,
+            max_extra_steps=extra,
         )
         return x, r, (err, k.astype(float), ok.astype(float))
 
@@ -322,7 +430,9 @@ def make_root(self_consistent: bool, max_steps: int, rtol: float, continuation: 
         _, dgrid, dp = tangents
         x, _, aux = root(x0, grid, p)
         _, J, _ = full_jacobian(x, grid, p, self_consistent)
-        _, dR = jax.jvp(lambda g, q: full_residual(x, g, q, self_consistent), (grid, p), (dgrid, dp))
+        _, dR = jax.jvp(
+            lambda g, q: full_residual(x, g, q, self_consistent), (grid, p), (dgrid, dp)
+        )
         dx = -jnp.linalg.solve(J, dR)
         r, dr = jax.jvp(lambda y, g, q: rates(y[:-1], y[-1], g, q), (x, grid, p), (dx, dgrid, dp))
         zeros = jax.tree_util.tree_map(jnp.zeros_like, aux)

@@ -17,7 +17,7 @@ from .._validation import check_nonnegative, check_positive
 from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
 from ._solution import RESULTS, KineticSolution
-from ._solver import gap_equation, make_root
+from ._solver import extra_step_cap, gap_equation, make_root
 
 
 def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str):
@@ -56,8 +56,22 @@ def _discrete_thermal_gap(v_th, gap_guess, grid, p):
     return g - val / jax.lax.stop_gradient(dval)
 
 
-def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins, bins_per_photon,
-             tau0_ph_mode, has_ph, P_s=None, freq_s=None):
+def _problem(
+    material,
+    T_bath,
+    freq,
+    P_abs,
+    tau_esc,
+    P_ph,
+    Om_ph,
+    extent,
+    n_bins,
+    bins_per_photon,
+    tau0_ph_mode,
+    has_ph,
+    P_s=None,
+    freq_s=None,
+):
     """Grid and reduced parameters of one kinetic problem; also the power unit (W/m^3) and the
     undriven start x0 = (thermal logits, thermal gap). `P_s`, `freq_s`: pair-breaking photons
     (W/m^3, Hz), or None."""
@@ -68,14 +82,16 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
     gap_th = bcs_gap(T_bath, material) / gap0
     hnu = _h * freq / gap0
     hnu = eqx.error_if(
-        hnu, hnu >= 2.0 * gap_th,
+        hnu,
+        hnu >= 2.0 * gap_th,
         "diffsc: argument `freq` must be sub-gap (h*freq < 2*gap(T_bath)) for the microwave drive.",
     )
     has_s = freq_s is not None
     if has_s:
         hnu_s = _h * freq_s / gap0
         hnu_s = eqx.error_if(
-            hnu_s, hnu_s <= 2.0 * gap_th,
+            hnu_s,
+            hnu_s <= 2.0 * gap_th,
             "diffsc: argument `pair_breaking_freq` must be above the gap edge "
             "(h*freq > 2*gap(T_bath)) for pair-breaking photons.",
         )
@@ -87,7 +103,8 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
         ext = extent / gap0
     grid = make_grid(hnu, gap_th, p["kT"], n_bins, bins_per_photon, ext)
     grid = eqx.error_if(
-        grid, grid.k0 > n_bins - 1,
+        grid,
+        grid.k0 > n_bins - 1,
         "diffsc: the energy grid is too short (`n_bins`/`energy_extent`): it must extend beyond "
         "3*gap; raise n_bins or energy_extent.",
     )
@@ -97,7 +114,8 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
         # photon energy rounded to the lattice: pairs E_i + E_k = (k0 + i + k) delta
         ms = jnp.round(hnu_s / grid.delta).astype(int)
         ms = eqx.error_if(
-            ms, ms - grid.k0 > n_bins - 1,
+            ms,
+            ms - grid.k0 > n_bins - 1,
             "diffsc: the energy grid is too short for the pair-breaking photons: it must reach "
             "h*pair_breaking_freq - gap; raise energy_extent or n_bins.",
         )
@@ -121,19 +139,44 @@ def _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, n_bins
 @functools.partial(
     eqx.filter_jit,
 )
-def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None, freq_s=None,
-           *, static):
-    (n_bins, bins_per_photon, self_consistent, tau0_ph_mode, max_steps, rtol, continuation,
-     throw, has_ph) = static
+def _solve(
+    material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None, freq_s=None, *, static
+):
+    (
+        n_bins,
+        bins_per_photon,
+        self_consistent,
+        tau0_ph_mode,
+        max_steps,
+        rtol,
+        continuation,
+        throw,
+        has_ph,
+        max_extra_steps,
+    ) = static
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
-    grid, p, unit_P, x0 = _problem(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent,
-                                   n_bins, bins_per_photon, tau0_ph_mode, has_ph, P_s, freq_s)
+    grid, p, unit_P, x0 = _problem(
+        material,
+        T_bath,
+        freq,
+        P_abs,
+        tau_esc,
+        P_ph,
+        Om_ph,
+        extent,
+        n_bins,
+        bins_per_photon,
+        tau0_ph_mode,
+        has_ph,
+        P_s,
+        freq_s,
+    )
     gap_th = p["gap_th"]
     E = grid.energies
     v_th = x0[:-1]
-    root = make_root(self_consistent, max_steps, rtol, continuation)
+    root = make_root(self_consistent, max_steps, rtol, continuation, max_extra_steps)
     x, rates, (err, nsteps, ok) = root(x0, grid, p)
     v, gap = x[:-1], x[-1]
     # observables
@@ -155,8 +198,11 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None
     inv_tr = rates["recombination_out"]  # sum_k B_ik f_k (1 + n_ik), per tau0
     tau_qp = tau0 * jnp.sum(f * rho) / jnp.sum(f * rho * inv_tr)
     finite = jnp.isfinite(err) & jnp.all(jnp.isfinite(x)) & jnp.all(gamma > 0)
-    result = jnp.where(finite, jnp.where(ok > 0.5, RESULTS.successful, RESULTS.max_steps_reached),
-                       RESULTS.nonfinite).astype(int)
+    result = jnp.where(
+        finite,
+        jnp.where(ok > 0.5, RESULTS.successful, RESULTS.max_steps_reached),
+        RESULTS.nonfinite,
+    ).astype(int)
     if throw:
         f = eqx.error_if(f, result == RESULTS.max_steps_reached, RESULTS.max_steps_reached.message)
         f = eqx.error_if(f, result == RESULTS.nonfinite, RESULTS.nonfinite.message)
@@ -191,21 +237,45 @@ def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None
     )
 
 
-def _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol, continuation,
-            throw, has_ph):
-    """The hashable static configuration of one compiled kinetic solve."""
-    return (int(n_bins), bins_per_photon, bool(self_consistent_gap), tau0_ph, int(max_steps),
-            float(rtol), int(continuation), bool(throw), bool(has_ph))
+def _static(
+    n_bins,
+    bins_per_photon,
+    self_consistent_gap,
+    tau0_ph,
+    max_steps,
+    rtol,
+    continuation,
+    throw,
+    has_ph,
+    max_extra_steps=None,
+):
+    """The hashable static configuration of one compiled kinetic solve (`max_extra_steps`
+    resolved to its number: None is ``4 * max_steps``)."""
+    return (
+        int(n_bins),
+        bins_per_photon,
+        bool(self_consistent_gap),
+        tau0_ph,
+        int(max_steps),
+        float(rtol),
+        int(continuation),
+        bool(throw),
+        bool(has_ph),
+        extra_step_cap(max_steps, max_extra_steps),
+    )
 
 
 def _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins):
     """Validated (T_bath, freq, tau_esc, energy_extent) shared by the kinetic entry points."""
-    T_bath = check_positive(jnp.asarray(T_bath, float), "T_bath", "K")
+    T_bath = check_positive(T_bath, "T_bath", "K", dtype=float)
     T_bath = eqx.error_if(T_bath, T_bath >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
-    freq = check_positive(jnp.asarray(freq, float), "freq", "Hz")
-    tau_esc = check_positive(jnp.asarray(tau_esc, float), "tau_esc", "s")
-    ext = None if energy_extent is None else check_positive(
-        jnp.asarray(energy_extent, float), "energy_extent", "eV")
+    freq = check_positive(freq, "freq", "Hz", dtype=float)
+    tau_esc = check_positive(tau_esc, "tau_esc", "s", dtype=float)
+    ext = (
+        None
+        if energy_extent is None
+        else check_positive(energy_extent, "energy_extent", "eV", dtype=float)
+    )
     if int(n_bins) < 16:
         raise ValueError(f"diffsc: argument `n_bins` must be >= 16, got {n_bins}.")
     return T_bath, freq, tau_esc, ext
@@ -230,6 +300,7 @@ def kinetic_steady_state(
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
+    max_extra_steps: int | None = None,
     throw: bool = True,
 ) -> KineticSolution:
     r"""Steady state of the Chang–Scalapino kinetic equations of a film driven by sub-gap photons.
@@ -246,7 +317,11 @@ def kinetic_steady_state(
     exact Jacobian (fast path, 3-15 steps above ~0.2 K); if that has not converged after 60
     steps, by following the physical time evolution from the undriven state (backward Euler
     growing into Newton; robust down to 0.05 Tc), and if that fails too, with the power ramped
-    in `continuation` decade stages (docs/kinetic.md). Every output is
+    in `continuation` decade stages (docs/kinetic.md). Where that schedule would end
+    unconverged, the solver extends its own budget, by at most `max_extra_steps` steps: the
+    last stage goes on while its residual still halves every `max_steps`/4 steps, and a last
+    physical-time stage restarts from the best full-power iterate; only a solve that stalls
+    is flagged. Every output is
     differentiable (``jax.grad``/``jax.jvp``) with respect to `T_bath`, `freq`, the powers,
     `tau_esc` and the material's fields through the implicit function theorem; ``jax.vmap``
     batches over any of the array arguments (same shapes compile once).
@@ -277,26 +352,47 @@ def kinetic_steady_state(
     - `max_steps`: Newton steps per stage (the fast path stops at min(60, `max_steps`) when a
       fallback follows); `rtol`: tolerance on the max relative rate residual;
       `continuation`: number of power-ramp stages; 0 disables both fallbacks.
+    - `max_extra_steps`: cap on the Newton steps the solver adds on its own to that fixed
+      schedule (static; default None: ``4 * max_steps``; 0: the fixed schedule only). They are
+      spent only where the fixed schedule would fail, in blocks of ``max(1, max_steps // 4)``
+      steps, each granted only while the lowest residual halved over the block before, so a
+      solve that converges within the schedule is unchanged and a stalled one stops after one
+      block per extended stage. ``n_steps`` counts them.
     - `throw`: raise on failure (True) or return with ``result``/``success`` set (for scans).
 
     **Returns:** :class:`KineticSolution`.
     """
-    T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent,
-                                               n_bins)
-    P = check_nonnegative(jnp.asarray(absorbed_power_density, float), "absorbed_power_density", "W/m^3")
-    Pph = check_nonnegative(jnp.asarray(phonon_power_density, float), "phonon_power_density", "W/m^3")
+    T_bath, freq, tau_esc, ext = _check_common(
+        material, T_bath, freq, tau_esc, energy_extent, n_bins
+    )
+    P = check_nonnegative(absorbed_power_density, "absorbed_power_density", "W/m^3", dtype=float)
+    Pph = check_nonnegative(phonon_power_density, "phonon_power_density", "W/m^3", dtype=float)
     has_ph = phonon_energy is not None
-    Om = check_positive(jnp.asarray(phonon_energy, float), "phonon_energy", "eV") if has_ph else None
+    Om = check_positive(phonon_energy, "phonon_energy", "eV", dtype=float) if has_ph else None
     if pair_breaking_freq is None:
         Ps = fs = None
-        if not (isinstance(pair_breaking_power_density, (int, float))
-                and pair_breaking_power_density == 0):  # a Python test: no tracers here
-            raise ValueError("diffsc: argument `pair_breaking_power_density` needs "
-                             "`pair_breaking_freq` (Hz).")
+        if not (
+            isinstance(pair_breaking_power_density, (int, float))
+            and pair_breaking_power_density == 0
+        ):  # a Python test: no tracers here
+            raise ValueError(
+                "diffsc: argument `pair_breaking_power_density` needs `pair_breaking_freq` (Hz)."
+            )
     else:
-        Ps = check_nonnegative(jnp.asarray(pair_breaking_power_density, float),
-                               "pair_breaking_power_density", "W/m^3")
-        fs = check_positive(jnp.asarray(pair_breaking_freq, float), "pair_breaking_freq", "Hz")
-    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
-                     continuation, throw, has_ph)
+        Ps = check_nonnegative(
+            pair_breaking_power_density, "pair_breaking_power_density", "W/m^3", dtype=float
+        )
+        fs = check_positive(pair_breaking_freq, "pair_breaking_freq", "Hz", dtype=float)
+    static = _static(
+        n_bins,
+        bins_per_photon,
+        self_consistent_gap,
+        tau0_ph,
+        max_steps,
+        rtol,
+        continuation,
+        throw,
+        has_ph,
+        max_extra_steps,
+    )
     return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, Ps, fs, static=static)
