@@ -205,10 +205,10 @@ def kinetic_relaxation(
     **Returns:** :class:`KineticRelaxation`.
     """
     common = _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins)
-    P0 = check_nonnegative(jnp.asarray(absorbed_power_density, float), "absorbed_power_density",
-                           "W/m^3")
-    P1 = check_nonnegative(jnp.asarray(absorbed_power_after, float), "absorbed_power_after", "W/m^3")
-    times = check_positive(jnp.asarray(times, float), "times", "s")
+    P0 = check_nonnegative(absorbed_power_density, "absorbed_power_density",
+                           "W/m^3", dtype=float)
+    P1 = check_nonnegative(absorbed_power_after, "absorbed_power_after", "W/m^3", dtype=float)
+    times = check_positive(times, "times", "s", dtype=float)
     if times.ndim != 1:
         raise ValueError(f"diffsc: argument `times` must be 1-D, got shape {times.shape}.")
     times = eqx.error_if(times, jnp.any(jnp.diff(times) <= 0),
@@ -288,8 +288,8 @@ def kinetic_decay_time(
     """
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent,
                                                n_bins)
-    P = check_nonnegative(jnp.asarray(absorbed_power_density, float), "absorbed_power_density",
-                          "W/m^3")
+    P = check_nonnegative(absorbed_power_density, "absorbed_power_density",
+                          "W/m^3", dtype=float)
     static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
                      continuation, throw, False)
     return _decay(material, T_bath, freq, P, tau_esc, ext, static=static,
