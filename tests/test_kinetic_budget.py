@@ -34,8 +34,8 @@ def test_fixed_schedule_failures_are_rescued_and_converged_solves_unchanged():
     """4 GHz, 64 bins (a coarse grid where the fixed schedule fails more often than at the
     defaults): at 50 mK and 117 W/m^3 every stage of the fixed schedule stalls at a relative
     residual of 1 (2460 steps, on this machine), while the fast path had come within a few 1e-3
-    of the root; the rescue from there converges in a few dozen extra steps, onto the solution
-    the 61 mK neighbour of the map has. The 320 mK member converges within the schedule: its
+    of the root; the physical-time rescue from there converges in a few dozen extra steps, onto
+    the solution the 61 mK neighbour of the map has. The 320 mK member converges within the schedule: its
     result is bitwise that of the fixed schedule. Under jit and vmap."""
     T = jnp.array([0.05, 0.32])
     P = jnp.array([float(P_MAP[11]), 10.0])
@@ -63,18 +63,35 @@ def test_fixed_schedule_failures_are_rescued_and_converged_solves_unchanged():
     np.testing.assert_allclose(float(s.nqp[0]), float(nb.nqp), rtol=1e-4)
 
 
+def test_fast_path_rescue_after_a_stalled_physical_time_rescue():
+    """5 GHz, tau_esc 1 ns, 64 bins, 111 mK, 8.6e-4 W/m^3: the fixed schedule ends at a relative
+    residual of 1 (948 steps, on this machine) and so does the physical-time rescue; the fast
+    path resumed from the best iterate converges. n_qp lies between that of the neighbouring
+    powers of the map (monotonic in the drive), and energy is conserved."""
+    T = float(np.logspace(np.log10(0.05), 0.0, 16)[4])
+    kw = dict(tau_esc=1e-9, n_bins=64, throw=False)
+    fixed = kinetic_steady_state(AL, T, 5e9, float(P_MAP[4]), max_extra_steps=0, **kw)
+    s = kinetic_steady_state(AL, T, 5e9, float(P_MAP[4]), **kw)
+    assert bool(s.success) and float(s.residual_norm) <= 1e-10
+    np.testing.assert_allclose(float(s.power_to_bath), float(P_MAP[4]), rtol=1e-6)
+    if not bool(fixed.success):
+        assert int(s.n_steps) > int(fixed.n_steps)
+    lo, hi = (kinetic_steady_state(AL, T, 5e9, float(P_MAP[j]), **kw).nqp for j in (3, 5))
+    assert float(lo) < float(s.nqp) < float(hi)
+
+
 @pytest.mark.parametrize("continuation", [0, 1])
 def test_a_stalled_solve_is_still_flagged(continuation):
     """rtol below round-off: the residual stops halving, so the last stage gets no extra block
-    (and the rescue, with continuation, only its first one), and the solve is flagged; with
-    throw=True it raises."""
+    (and each of the two rescues, with continuation, only its first one), and the solve is
+    flagged; with throw=True it raises."""
     kw = dict(tau_esc=TAU_ESC, n_bins=48, max_steps=20, rtol=1e-20, continuation=continuation)
     s = kinetic_steady_state(AL, 0.32, 5.57e9, 1e3, throw=False, **kw)
     assert not bool(s.success) and int(s.result) == int(RESULTS.max_steps_reached)
     assert float(s.residual_norm) < 1e-12  # it did reach round-off
     schedule = 20 if continuation == 0 else 20 + (continuation + 2) * 20
     extra = int(s.n_steps) - schedule
-    assert extra == (5 if continuation else 0), int(s.n_steps)  # blocks of max_steps // 4
+    assert extra == (2 * 5 if continuation else 0), int(s.n_steps)  # blocks of max_steps // 4
     with pytest.raises(Exception, match="did not converge"):
         kinetic_steady_state(AL, 0.32, 5.57e9, 1e3, throw=True, **kw)
 

@@ -197,16 +197,18 @@ def solve(
     * the last stage (the last ramp stage, or the fast path when ``continuation`` is 0) that runs
       out of steps goes on, by blocks of $\max(1,\lfloor n/4\rfloor)$ steps, as long as its
       lowest residual has at least halved over the last block;
-    * then, when ``continuation`` > 0, a **rescue** stage follows the physical time at full
-      power once more, from the best full-power iterate of the whole solve (not from the
-      undriven state), for one block and then by blocks while its lowest residual halves. At
-      $T_b$ = 50 mK the fast path can stop at its 60-step limit a few 1e-3 from the root while
-      every later stage, each from the undriven state or the previous ramp stage, wanders into
-      a non-physical $f$ and stalls at a relative residual of 1; from the fast path's best
-      iterate the physical-time steps converge in a few dozen steps.
+    * then, when ``continuation`` > 0, two **rescue** stages at full power start from the best
+      full-power iterate of the whole solve (not from the undriven state): first the physical
+      time, then, if that stalls too, the fast path (local pseudo-time); each for one block and
+      then by blocks while its lowest residual halves. At 50-110 mK the fast path can stop at
+      its 60-step limit close to the root (1e-2 to 1e-7) while every later stage, each from the
+      undriven state or the previous ramp stage, wanders into a non-physical $f$ and stalls at
+      a relative residual of 1. From the fast path's best iterate the physical-time steps
+      usually converge in 20-90 steps; where they stall again, the fast path resumed from
+      there (with its pseudo-time step floor $10/\mathrm{err}$ from the start) sometimes does.
 
     A solve whose residual stalls (a block without halving) stops and is flagged: a stalled last
-    stage gets no extra block, and the rescue one (its first).
+    stage gets no extra block, and each rescue one (its first).
 
     Each iteration evaluates the residual at the candidate: it decides acceptance, and only if
     the candidate is accepted and not yet converged is the Jacobian formed there (from the
@@ -221,7 +223,8 @@ def solve(
     ramp = jnp.logspace(-continuation, 0.0, continuation + 1) if continuation > 0 else ones[:0]
     last_stage = ones.shape[0] + ramp.shape[0] - 1
     has_rescue = continuation > 0 and max_extra_steps > 0
-    fracs = jnp.concatenate([ones, ramp, jnp.ones(1)])  # the rescue is at full power
+    local_rescue = last_stage + 2  # the fast path again (the stage before: physical time)
+    fracs = jnp.concatenate([ones, ramp, jnp.ones(2)])  # the rescues are at full power
     block = max(1, max_steps // _BLOCKS_PER_MAX_STEPS)
     x_restart = x0 if x_ramp is None else x_ramp
     n = x0.shape[0]
@@ -256,7 +259,7 @@ def solve(
         # and takes no step, so the iterates are those of a loop that evaluates J at the start
         # of each step and the residual at each candidate, at one evaluation per step fewer.
         x, h, stage, refresh = st["x"], st["h"], st["stage"], st["refresh"]
-        phys = stage > 0  # the rescue too
+        phys = (stage > 0) & (stage != local_rescue)
         pc = _stage_params(p, fracs[stage])
         Rs, Js, s, err = st["Rs"], st["Js"], st["s"], st["err"]
         # local pseudo-time: 1/h on every row; physical time: 1/(h s_i) on the f rows, 0 on gap
@@ -297,7 +300,7 @@ def solve(
         )
         k = st["k"] + jnp.where(refresh, 0, 1)
         conv = (e <= rtol) & ~refresh
-        last = stage >= last_stage  # the last ramp stage, or the rescue
+        last = stage >= last_stage  # the last ramp stage, or a rescue
         final = last | ((stage <= 1) & conv)  # the full power is reached
         budget = st["budget"]
         exhausted = (k >= budget) & ~conv & ~refresh
@@ -307,11 +310,11 @@ def solve(
         mark = jnp.where(refresh | (k == budget - block), best, st["mark"])
         grant = jnp.minimum(block, st["extra_left"])
         extend = exhausted & last & (best <= _PROGRESS * mark) & (grant > 0)
-        rescue = exhausted & ~extend & (grant > 0) & (stage == last_stage) & has_rescue
+        rescue = exhausted & ~extend & (grant > 0) & (stage < local_rescue) & last & has_rescue
         exhausted = exhausted & ~extend & ~rescue
         better = ((stage <= 1) | last) & (e < st["err_best"])  # best full-power iterate
         # stage 0 -> 1 and 1 -> 2 restart from the undriven state; ramp stages go on from x;
-        # the rescue starts from the best full-power iterate
+        # the rescues start from the best full-power iterate
         move = ((exhausted | conv) & ~final) | rescue
         restart = move & (stage <= 1)
         keep = lambda new, old: jnp.where(good, new, old)  # noqa: E731
@@ -323,7 +326,15 @@ def solve(
             err=e,
             rates=jax.tree_util.tree_map(keep, rn, st["rates"]),
             refresh=move,
-            h=jnp.where(move, _PHYS_H0, h),
+            h=jnp.where(
+                move,
+                jnp.where(
+                    stage + 1 == local_rescue,
+                    jnp.clip(_H_FLOOR / st["err_best"], 1.0, 1e14),
+                    _PHYS_H0,
+                ),
+                h,
+            ),
             stage=jnp.where(move, stage + 1, stage),
             k=jnp.where(move, 0, k),
             k_total=st["k_total"] + jnp.where(refresh, 0, 1),
