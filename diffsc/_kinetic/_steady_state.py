@@ -319,9 +319,9 @@ def kinetic_steady_state(
     growing into Newton; robust down to 0.05 Tc), and if that fails too, with the power ramped
     in `continuation` decade stages (docs/kinetic.md). Where that schedule would end
     unconverged, the solver extends its own budget, by at most `max_extra_steps` steps: the
-    last stage goes on while its residual still halves every `max_steps`/4 steps, and a last
-    physical-time stage restarts from the best full-power iterate; only a solve that stalls
-    is flagged. Every output is
+    last stage goes on while its residual still halves every `max_steps`/4 steps, then the
+    physical time and, if that stalls, the fast path restart from the best full-power iterate;
+    only a solve that stalls is flagged. Every output is
     differentiable (``jax.grad``/``jax.jvp``) with respect to `T_bath`, `freq`, the powers,
     `tau_esc` and the material's fields through the implicit function theorem; ``jax.vmap``
     batches over any of the array arguments (same shapes compile once).
@@ -355,9 +355,10 @@ def kinetic_steady_state(
     - `max_extra_steps`: cap on the Newton steps the solver adds on its own to that fixed
       schedule (static; default None: ``4 * max_steps``; 0: the fixed schedule only). They are
       spent only where the fixed schedule would fail, in blocks of ``max(1, max_steps // 4)``
-      steps, each granted only while the lowest residual halved over the block before, so a
-      solve that converges within the schedule is unchanged and a stalled one stops after one
-      block per extended stage. ``n_steps`` counts them.
+      steps: the first block of each of the two rescue stages, and any further block only while
+      the lowest residual halved over the block before. A solve that converges within the
+      schedule is unchanged; a stalled one stops after the two rescue blocks (none when
+      `continuation` is 0). ``n_steps`` counts them.
     - `throw`: raise on failure (True) or return with ``result``/``success`` set (for scans).
 
     **Returns:** :class:`KineticSolution`.
