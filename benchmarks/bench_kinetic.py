@@ -27,9 +27,9 @@ import numpy as np
 import scipy.linalg
 
 import diffsc
-from diffsc._constants import e as E_CHARGE
-from diffsc._constants import h as H_PLANCK
-from diffsc._constants import k_B
+from diffsc._core._constants import e as E_CHARGE
+from diffsc._core._constants import h as H_PLANCK
+from diffsc._core._constants import k_B
 
 T_BATH, FREQ, P_ABS, TAU_ESC = 0.32, 5.57e9, 10.0, 0.17e-9
 

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import diffsc
-from diffsc._mar import _breakpoints, _nodes
+from diffsc._constriction._mar import _breakpoints, _nodes
 
 GAP = 1.35e-3
 N_HARM, N_NODES, WINDOW = 12, 6, 6.0  # valid for eV >= 1.2 Delta (N_F >= 2 + 10 Delta / eV)

@@ -38,7 +38,7 @@ if __name__ == "__main__":  # before JAX starts: the CPU cores as devices (no ef
 import numpy as np  # noqa: E402
 
 import diffsc  # noqa: E402
-from diffsc._resonator_fit_result import model_response
+from diffsc._resonator._s21_fit_result import model_response
 
 
 def synth(n, seed=0, snr=100.0):

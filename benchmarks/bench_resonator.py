@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import diffsc
-from diffsc._resonator_fit import _circle_guess, _slope_delay
+from diffsc._resonator._s21_fit import _circle_guess, _slope_delay
 
 
 def _initial_guess(f, z):

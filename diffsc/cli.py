@@ -1,7 +1,8 @@
 """Command line: ``diffsc reproduce [--quick] [--only NAME] [--out DIR]``.
 
-Subcommands ``scan`` (``_cli_scan``) and ``fit s21`` / ``fit temperature`` (``_cli_fit``) are
-added by their modules (see ``diffsc scan --help``, ``diffsc fit s21 --help``).
+Subcommands ``scan`` (``_scan/_cli.py``) and ``fit s21`` / ``fit temperature``
+(``_resonator/_cli.py``) are added by their modules (see ``diffsc scan --help``,
+``diffsc fit s21 --help``).
 """
 
 from __future__ import annotations
@@ -127,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--quick", action="store_true", help="coarse grids, for a fast check")
     rep.add_argument("--only", nargs="+", metavar="NAME", help="run only these figure sets")
     rep.set_defaults(func=_cmd_reproduce)
-    from ._cli_fit import add_subcommands as add_fit
-    from ._cli_scan import add_subcommands as add_scan
+    from ._resonator._cli import add_subcommands as add_fit
+    from ._scan._cli import add_subcommands as add_scan
 
     add_scan(sub)
     add_fit(sub)

@@ -8,8 +8,8 @@ from helpers import central_difference
 from scipy import integrate, optimize, special
 
 import diffsc
-from diffsc._bcs import electronic_heat_capacity, reduced_gap, thermal_nqp
-from diffsc._constants import bcs_gap_ratio, k_B, zeta3
+from diffsc._core._constants import bcs_gap_ratio, k_B, zeta3
+from diffsc._superconductor._bcs import electronic_heat_capacity, reduced_gap, thermal_nqp
 
 TAU_C = 1.0 / bcs_gap_ratio  # k Tc / Delta0 in weak coupling
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from diffsc import cli
-from diffsc._resonator_fit_result import model_response
-from diffsc._touchstone import write_touchstone
+from diffsc._resonator._s21_fit_result import model_response
+from diffsc._resonator._touchstone import write_touchstone
 
 N = 401
 TRUTH = dict(f_res=6.1e9, Qi=1.5e5, Qc=4e4, phi=0.25, a=0.05, alpha=-1.0, tau=45e-9)

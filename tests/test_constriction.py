@@ -9,8 +9,7 @@ import pytest
 from scipy.integrate import quad
 
 import diffsc
-from diffsc._constants import hbar, k_B
-from diffsc._constriction import (
+from diffsc._constriction._contact import (
     charge_imbalance_length,
     cone_resistance,
     contact_radius,
@@ -26,12 +25,13 @@ from diffsc._constriction import (
     thermodynamic_critical_field,
     wexler_resistance,
 )
-from diffsc._phase_slip import (
+from diffsc._constriction._phase_slip import (
     neck_iv,
     phase_slip_sites,
     phase_slip_voltage,
     thermal_switching_currents,
 )
+from diffsc._core._constants import hbar, k_B
 
 PB = diffsc.material("Pb")
 TH35 = math.radians(35)

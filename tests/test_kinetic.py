@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._bcs import bose, fermi
-from diffsc._constants import e, h
+from diffsc._core._constants import e, h
 from diffsc._kinetic import _collisions as co
 from diffsc._kinetic import _grid as gr
 from diffsc._kinetic import _steady_state as ss
 from diffsc._kinetic import kinetic_steady_state
+from diffsc._superconductor._bcs import bose, fermi
 
 AL = diffsc.material("Al")
 FREQ = 5.57e9

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._constants import e, h
+from diffsc._core._constants import e, h
 from diffsc._kinetic import _collisions as co
 from diffsc._kinetic import _steady_state as ss
 

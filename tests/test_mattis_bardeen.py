@@ -13,8 +13,8 @@ from helpers import assert_close
 from scipy import integrate
 
 import diffsc
-from diffsc._constants import bcs_gap_ratio, h, k_B
-from diffsc._mattis_bardeen import _k0e
+from diffsc._core._constants import bcs_gap_ratio, h, k_B
+from diffsc._superconductor._mattis_bardeen import _k0e
 
 GAP = 180e-6  # eV, Al (physics reference §4.4)
 F_AL = 5.57e9  # Hz, S-Al resonator

@@ -5,9 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from diffsc._constants import dbm_to_watt, h_SI, mu_0
-from diffsc._film import surface_impedance
-from diffsc._resonator import (
+from diffsc._core._constants import dbm_to_watt, h_SI, mu_0
+from diffsc._resonator._geometry import (
+    CPW,
+    Microstrip,
+    calibrate_geometry,
+    linearised_response,
+    resonator_from_conductivity,
+    resonator_response,
+)
+from diffsc._resonator._models import (
     absorbed_power,
     coupled_resonance_frequency,
     coupling_capacitance,
@@ -18,15 +25,8 @@ from diffsc._resonator import (
     s21_notch,
     stored_energy,
 )
-from diffsc._resonator_geometry import (
-    CPW,
-    Microstrip,
-    calibrate_geometry,
-    linearised_response,
-    resonator_from_conductivity,
-    resonator_response,
-)
-from diffsc._touchstone import read_touchstone, write_touchstone
+from diffsc._resonator._touchstone import read_touchstone, write_touchstone
+from diffsc._superconductor._film import surface_impedance
 
 F0 = 5.28e9
 SIGMA_N = 1.0 / 0.9e-8  # S/m, sample A

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from diffsc import FIT_RESULTS, fit_s21
-from diffsc._fit_status import codes_from_checks
-from diffsc._resonator_fit import bucket_length
-from diffsc._resonator_fit_result import model_response
+from diffsc._core._fit_status import codes_from_checks
+from diffsc._resonator._s21_fit import bucket_length
+from diffsc._resonator._s21_fit_result import model_response
 
 N = 401
 
@@ -254,7 +254,7 @@ def test_export_and_plot(tmp_path):
 def test_analytic_jacobian_matches_autodiff(k):
     import jax.numpy as jnp
 
-    from diffsc._resonator_fit import _residual, _residual_and_jacobian
+    from diffsc._resonator._s21_fit import _residual, _residual_and_jacobian
 
     rng = np.random.default_rng(13)
     f = jnp.linspace(6e9 - 1e6, 6e9 + 1e6, 97)

@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._bcs import gap
-from diffsc._film import surface_impedance
-from diffsc._mattis_bardeen import mattis_bardeen
-from diffsc._power_loop import (
+from diffsc._resonator._geometry import Microstrip, calibrate_geometry, resonator_from_conductivity
+from diffsc._resonator._models import absorbed_power
+from diffsc._resonator._power_loop import (
     FAILED_POINT_RESIDUAL,
     HeatingResponse,
     _Model,
@@ -25,8 +24,9 @@ from diffsc._power_loop import (
     fit_power_sweep,
     power_loop,
 )
-from diffsc._resonator import absorbed_power
-from diffsc._resonator_geometry import Microstrip, calibrate_geometry, resonator_from_conductivity
+from diffsc._superconductor._bcs import gap
+from diffsc._superconductor._film import surface_impedance
+from diffsc._superconductor._mattis_bardeen import mattis_bardeen
 
 AL = diffsc.material("Al")
 F = 5.57e9
@@ -101,8 +101,8 @@ def test_newton_loop_converges_where_fixed_point_iteration_crawls(geometry):
     """A weak electron-phonon coupling (strong self-heating) makes the loop map's slope
     dF/dln p = -0.89 at 150 mK / -64 dBm: plain iteration would oscillate and converge at that
     rate (> 100 steps to 1e-6); the safeguarded Newton solve takes a few steps, and F(p) = p."""
-    from diffsc._constants import dbm_to_watt
-    from diffsc._power_loop import _loop_map
+    from diffsc._core._constants import dbm_to_watt
+    from diffsc._resonator._power_loop import _loop_map
 
     resp = HeatingResponse(AL, sigma_ep=1e6)
     sol = power_loop(-64.0, 0.15, resp, geometry, Qc=QC, freq=F, throw=False)
@@ -240,7 +240,7 @@ def test_kinetic_response_passes_the_energy_extent():
     """KineticResponse(energy_extent=...) is the kinetic solve on that grid (3 gaps instead of
     the default 10: 2 bins per photon instead of 1 at 48 bins). One compilation: the extent is
     traced, and the explicit solves use the response's static options."""
-    from diffsc._power_loop import KineticResponse
+    from diffsc._resonator._power_loop import KineticResponse
 
     resp = KineticResponse(AL, n_bins=48, energy_extent=3.0 * AL.gap0)
     s1, s2, d, nqp, ok = resp(10.0, 0.3, F)

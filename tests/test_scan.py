@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._scan import (
+from diffsc._scan._scan import (
     ScanLockedError,
     ScanModelError,
     ScanStoreError,
@@ -168,7 +168,7 @@ _KILL_CHILD = textwrap.dedent(
     import sys, time
     import numpy as np
     from test_scan import GRID, _model
-    from diffsc._scan import scan
+    from diffsc._scan._scan import scan
     scan(_model, GRID, chunk_size=4, path=sys.argv[1], callback=lambda *a: time.sleep(0.15))
     """
 )
@@ -209,7 +209,7 @@ _SHARD_CHILD = textwrap.dedent(
     import jax, numpy as np
     import diffsc
     from test_scan import GRID, _model
-    from diffsc._scan import scan
+    from diffsc._scan._scan import scan
     assert len(jax.devices()) == 4, jax.devices()
     al = diffsc.material("Al")
     def both(T, x):
@@ -348,7 +348,7 @@ def test_damaged_manifest_is_named(tmp_path):
 
 
 def test_damaged_or_missing_scan_nc_is_rebuilt(tmp_path):
-    from diffsc._scan import _netcdf_engine
+    from diffsc._scan._scan import _netcdf_engine
 
     engine = _netcdf_engine()
     if engine is None:
@@ -506,7 +506,7 @@ _RACE_CHILD = textwrap.dedent(
     """
     import os, pathlib, sys, time
     from test_scan import GRID, _model
-    from diffsc._scan import ScanLockedError, scan
+    from diffsc._scan._scan import ScanLockedError, scan
     store, ready = sys.argv[1], pathlib.Path(sys.argv[2])
     (ready / str(os.getpid())).touch()
     while len(list(ready.iterdir())) < 2:  # start together

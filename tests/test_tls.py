@@ -8,8 +8,8 @@ import pytest
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import psi, zeta
 
-from diffsc._constants import h, k_B
-from diffsc._tls import _digamma_complex, _tls_bracket, tls_frequency_shift, tls_loss
+from diffsc._core._constants import h, k_B
+from diffsc._resonator._tls import _digamma_complex, _tls_bracket, tls_frequency_shift, tls_loss
 from tests.helpers import central_difference
 
 F = 5.5e9  # Hz

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from .._validation import check_nonnegative, check_positive
+from .._core._validation import check_nonnegative, check_positive
 from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution

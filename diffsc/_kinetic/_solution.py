@@ -97,7 +97,7 @@ class KineticSolution(eqx.Module):
     def sigma(self, freq=None):
         r"""Mattis–Bardeen $(\sigma_1/\sigma_N,\sigma_2/\sigma_N)$ at `freq` (Hz; default: the drive
         frequency) for this $f(E)$ and gap, via :func:`diffsc.mattis_bardeen_nonequilibrium`."""
-        from .._mattis_bardeen import mattis_bardeen_nonequilibrium
+        from .._superconductor._mattis_bardeen import mattis_bardeen_nonequilibrium
 
         freq = self.freq if freq is None else freq
         E = jnp.maximum(self.energies, self.gap * (1.0 + 1e-9))

@@ -8,12 +8,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .._bcs import gap as bcs_gap
-from .._constants import e as _e_charge
-from .._constants import h as _h
-from .._constants import k_B
-from .._material import Material
-from .._validation import check_nonnegative, check_positive
+from .._core._constants import e as _e_charge
+from .._core._constants import h as _h
+from .._core._constants import k_B
+from .._core._validation import check_nonnegative, check_positive
+from .._superconductor._bcs import gap as bcs_gap
+from .._superconductor._material import Material
 from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
 from ._solution import RESULTS, KineticSolution

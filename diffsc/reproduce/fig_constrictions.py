@@ -25,7 +25,7 @@ def _iv(V, taus, material, T, heating, dynes):
     One compiled kernel for every panel (fixed shapes: 4 channels): N_F = 22 harmonics with
     window = 4 covers eV >= 0.45 Delta (N_F >= 2 + (window + 4) Delta / eV).
     """
-    from .._mar import mar_current_heated
+    from .._constriction._mar import mar_current_heated
 
     def one(t):
         f = lambda v: mar_current_heated(v, t, material, T, heating=heating, dynes=dynes,
@@ -37,7 +37,7 @@ def _iv(V, taus, material, T, heating, dynes):
 
 def _mar_iv(V, taus, gap, T, *, dynes, weights=None, heating=0.0):
     """Per-channel (weights None) or weighted-sum I, dI/dV for up to 4 channels."""
-    from .._material import material
+    from .._superconductor._material import material
 
     taus = np.atleast_1d(np.asarray(taus, float))
     n = taus.size
@@ -56,7 +56,7 @@ def _nv(quick):
 
 
 def _mar_panel(out_dir, quick):
-    from .._mar import mar_current, mar_excess_current, normal_resistance
+    from .._constriction._mar import mar_current, mar_excess_current, normal_resistance
 
     taus = [0.1, 0.5, 0.9, 1.0]
     v = np.linspace(0.45, 4.0, _nv(quick))
@@ -113,9 +113,9 @@ def _pb_channels():
 
 
 def _fig1_panel(out_dir, quick):
-    from .._bcs import gap as bcs_gap
-    from .._mar import self_heating_temperature
-    from .._material import material
+    from .._constriction._mar import self_heating_temperature
+    from .._superconductor._bcs import gap as bcs_gap
+    from .._superconductor._material import material
 
     pb = material("Pb")
     taus, w = _pb_channels()
@@ -163,8 +163,7 @@ THETA = math.radians(35)
 @jax.jit
 def _neck_curve(H, key, Vc, I, G):
     """dV/dI of the long neck at field H (T): contact + phase-slip centres + normal outer cone."""
-    from .._constants import k_B
-    from .._constriction import (
+    from .._constriction._contact import (
         charge_imbalance_length,
         cone_resistance,
         free_electron_resistivity,
@@ -172,13 +171,14 @@ def _neck_curve(H, key, Vc, I, G):
         penetration_depth_two_fluid,
         superconducting_length,
     )
-    from .._material import material
-    from .._phase_slip import (
+    from .._constriction._phase_slip import (
         neck_iv,
         phase_slip_barrier,
         phase_slip_sites,
         thermal_switching_currents,
     )
+    from .._core._constants import k_B
+    from .._superconductor._material import material
 
     pb = material("Pb")
     a, th = A_NECK, THETA
@@ -203,14 +203,14 @@ def _neck_curve(H, key, Vc, I, G):
 
 
 def _psc_panel(out_dir, quick):
-    from .._constants import k_B
-    from .._constriction import (
+    from .._constriction._contact import (
         charge_imbalance_length,
         pair_breaking_time,
         penetration_depth_two_fluid,
         superconducting_length,
     )
-    from .._material import material
+    from .._core._constants import k_B
+    from .._superconductor._material import material
 
     pb = material("Pb")
     th, a = THETA, A_NECK
@@ -273,13 +273,13 @@ def _psc_panel(out_dir, quick):
 
 
 def _geometry_panel(out_dir, quick):
-    from .._constriction import (
+    from .._constriction._contact import (
         opening_angle,
         sharvin_resistance,
         slab_neck_profile,
         slab_neck_radius,
     )
-    from .._material import material
+    from .._superconductor._material import material
 
     pb = material("Pb")
     z = jnp.linspace(0.0, 12e-9, 600)

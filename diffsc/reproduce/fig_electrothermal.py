@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import diffsc
-from diffsc._electrothermal_inverse import NBSE2_N0
+from diffsc._electrothermal._inverse import NBSE2_N0
 from diffsc.reproduce._style import apply_style, save
 
 NAME = "electrothermal"

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._bcs import gap as bcs_gap
-from .._constants import h, k_B
-from .._material import material
-from .._mattis_bardeen import (
+from .._core._constants import h, k_B
+from .._superconductor._bcs import gap as bcs_gap
+from .._superconductor._material import material
+from .._superconductor._mattis_bardeen import (
     mattis_bardeen,
     mattis_bardeen_low_temperature,
     mattis_bardeen_zero_temperature,

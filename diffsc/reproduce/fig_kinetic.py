@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .._constants import k_B
+from .._core._constants import k_B
 from .._kinetic import kinetic_steady_state
-from .._material import material
+from .._superconductor._material import material
 from ._style import apply_style, save
 
 NAME = "kinetic"

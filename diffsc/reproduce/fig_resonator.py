@@ -39,7 +39,7 @@ QI_STAR = 1e6
 def sample_a_geometry():
     """Microstrip of the paper's Table 2 with eps_eff calibrated to 5.57 GHz at 60 mK."""
     import diffsc
-    from diffsc._film import surface_impedance
+    from diffsc._superconductor._film import surface_impedance
 
     al = diffsc.material("Al")
     ms = diffsc.Microstrip(width=3e-6, dielectric_thickness=1e-6, thickness=60e-9,

@@ -35,8 +35,8 @@ def sample_b():
     microstrip w = 3 um, h = 1 um, t = 40 nm, l = 8.33 mm (V = 1000 um^3), eps_eff calibrated
     to 6.62 GHz at 60 mK."""
     import diffsc
-    from diffsc._constants import k_B
-    from diffsc._film import surface_impedance
+    from diffsc._core._constants import k_B
+    from diffsc._superconductor._film import surface_impedance
 
     al = diffsc.material("Al")
     al = al.replace(Tc=1.11, gap0=al.gap0 / al.Tc * 1.11, resistivity=0.8e-8)

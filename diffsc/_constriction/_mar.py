@@ -49,12 +49,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._constants import e as _e_charge
-from ._constants import h as _h_eVs
-from ._constants import hbar as _hbar_eVs
-from ._constants import k_B as _k_B
-from ._constants import resistance_quantum
-from ._validation import (
+from .._core._constants import e as _e_charge
+from .._core._constants import h as _h_eVs
+from .._core._constants import hbar as _hbar_eVs
+from .._core._constants import k_B as _k_B
+from .._core._constants import resistance_quantum
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,
@@ -338,7 +338,7 @@ def mar_current_heated(V, transmission, material, T_bath, *, heating=1.0, **kwar
     arguments as :func:`mar_current`; `V` in V (finite), `transmission` in (0, 1], `T_bath` in K
     (>= 0), `heating` >= 0.
     """
-    from ._bcs import gap as bcs_gap
+    from .._superconductor._bcs import gap as bcs_gap
 
     T_loc = self_heating_temperature(V, T_bath, heating)
     return mar_current(V, transmission, bcs_gap(T_loc, material), T_loc, **kwargs)
@@ -386,7 +386,7 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
     fitted) and their standard errors in ``std``. Channels are interchangeable: sort before
     comparing.
     """
-    from ._fit import least_squares
+    from .._fit import least_squares
 
     V = jnp.asarray(V, dtype=float)
     data = jnp.asarray(current, dtype=float)

@@ -15,7 +15,7 @@ The pair-breaking factor is written $1-f(E)-f(x-E)$ (equal to MB's $1-2f$ under 
 any $f$ by the $E\leftrightarrow x-E$ symmetry of $g_p$); it makes $\sigma_1$ continuous at
 $x=2\Delta$ and gives $\sigma_1\to\sigma_N$ as $\Delta\to0$.
 
-**Numerics** (all fixed-size rules from :mod:`diffsc._quadrature`; no adaptive loops):
+**Numerics** (all fixed-size rules from :mod:`diffsc._core._quadrature`; no adaptive loops):
 
 * scattering term: $E=\Delta\cosh u$, $u=a\sinh t$ with $a^2=2x/\Delta+(x/\Delta)^2$, which
   integrates the gap-edge $(E-\Delta)^{-1/2}$ and the $\ln(\Delta/x)$ layer of
@@ -40,9 +40,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._constants import h, k_B
-from ._quadrature import cosh_rule, gauss_legendre, upper_t
-from ._validation import (
+from .._core._constants import h, k_B
+from .._core._quadrature import cosh_rule, gauss_legendre, upper_t
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_nonnegative,

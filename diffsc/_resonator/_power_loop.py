@@ -8,7 +8,7 @@ P_{abs}^{qp}=\frac{P_{read}}{2}\frac{4Q^2}{Q_iQ_c}\frac{Q_i}{Q_{i,qp}}\ \ (\text
 with $\kappa=2$ (de Visser et al.: twice the central-strip volume, to account for the ground
 plane). $\sigma(p)$ comes from a *response model* — the Chang–Scalapino steady state
 (:class:`KineticResponse`) or, for comparison, a thermal heating model (:class:`HeatingResponse`) —
-and $Q_{i,qp}$, $f_{res}$ from the line geometry (:mod:`diffsc._resonator_geometry`). The loop is
+and $Q_{i,qp}$, $f_{res}$ from the line geometry (:mod:`diffsc._resonator._geometry`). The loop is
 solved as one scalar fixed point in $x=\ln p$ by safeguarded Newton (:func:`_solve_loop`) and
 differentiated implicitly (a custom JVP, one division), so gradients never pass through the
 iterations; the inner kinetic solve is itself differentiated implicitly.
@@ -20,14 +20,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._bcs import gap as bcs_gap
-from ._bcs import thermal_nqp
-from ._constants import dbm_to_watt
-from ._material import Material
-from ._mattis_bardeen import mattis_bardeen
-from ._resonator import absorbed_power, coupled_resonance_frequency, s21_ideal
-from ._resonator_geometry import resonator_from_conductivity
-from ._validation import check_positive
+from .._core._constants import dbm_to_watt
+from .._core._validation import check_positive
+from .._superconductor._bcs import gap as bcs_gap
+from .._superconductor._bcs import thermal_nqp
+from .._superconductor._material import Material
+from .._superconductor._mattis_bardeen import mattis_bardeen
+from ._geometry import resonator_from_conductivity
+from ._models import absorbed_power, coupled_resonance_frequency, s21_ideal
 
 
 class HeatingResponse(eqx.Module):
@@ -82,7 +82,7 @@ class KineticResponse(eqx.Module):
     rtol: float = eqx.field(static=True, default=1e-13)
 
     def __call__(self, p, T_bath, freq):
-        from ._kinetic import kinetic_steady_state
+        from .._kinetic import kinetic_steady_state
 
         sol = kinetic_steady_state(
             self.material, T_bath, freq, p, tau_esc=self.tau_esc, n_bins=self.n_bins,
@@ -485,7 +485,7 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
     **Returns:** :class:`PowerSweepFit` (`values`, `rel_std`, `fit`, the model at the data points,
     `point_success`, `success`).
     """
-    from ._fit import least_squares
+    from .._fit import least_squares
 
     T_bath = jnp.asarray(T_bath, float)
     n = T_bath.shape[0] if T_bath.ndim == 1 else -1

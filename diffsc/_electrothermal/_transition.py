@@ -26,14 +26,14 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
-from ._electrothermal import _real
-from ._validation import (
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,
     check_nonnegative,
     check_positive,
 )
+from ._impedance import _real
 
 OERSTED = 1e-4
 """Tesla per oersted (mu_0 H in T for H in Oe)."""

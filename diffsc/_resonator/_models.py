@@ -16,8 +16,8 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from ._constants import h_SI
-from ._validation import (
+from .._core._constants import h_SI
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,

@@ -7,7 +7,7 @@ file raises :class:`SweepFormatError` (a ``ValueError``) whose message names the
 where it applies, and what to change. Nothing is guessed from value ranges.
 
 **Touchstone** (``.s1p``, ``.s2p``, ``.sNp``, ``.ts``, or a text file whose first line is an
-option line ``# GHz S RI R 50`` or ``[Version] 2.0``): read by :mod:`diffsc._touchstone`;
+option line ``# GHz S RI R 50`` or ``[Version] 2.0``): read by :mod:`diffsc._resonator._touchstone`;
 `parameter` picks S11/S21/S12/S22/...; the option line is authoritative (a `format` or
 `freq_unit` argument that contradicts it is an error). Only when the option line is missing do
 the arguments replace the standard's defaults (GHz, MA). Version-1 files without a ``.sNp``

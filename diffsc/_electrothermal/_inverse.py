@@ -26,22 +26,22 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from ._electrothermal import angular_frequency, debye_parameters, electrothermal_impedance
-from ._electrothermal_transition import TabulatedTransition, second_difference_matrix
-from ._validation import (
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,
     check_nonnegative,
     check_positive,
 )
+from ._impedance import angular_frequency, debye_parameters, electrothermal_impedance
+from ._transition import TabulatedTransition, second_difference_matrix
 
 PARAM_NAMES = ("C", "G", "alpha", "beta", "L")
 _TRANSFORMS = {"C": "positive", "G": "positive", "alpha": "positive", "beta": None, "L": "positive"}
 
 
 def _least_squares():
-    from ._fit import least_squares
+    from .._fit import least_squares
 
     return least_squares
 
@@ -506,7 +506,7 @@ def sample_heat_capacity(T, material, *, volume, Tc_spread=0.0, atoms_per_formul
 
     $$C(T)=V\Big[\langle C_{es}(T;T_c')\rangle_{T_c'\sim\mathcal N(T_c,\sigma^2)}
     +\frac{12\pi^4}{5}n_{at}k_B\Big(\frac{T}{\Theta_D}\Big)^3\Big].$$
-    $C_{es}$ comes from :func:`diffsc._bcs.electronic_heat_capacity` (weak coupling, jump
+    $C_{es}$ comes from :func:`diffsc._superconductor._bcs.electronic_heat_capacity` (weak coupling, jump
     $\Delta C/\gamma T_c=1.43$), evaluated once on ``n_table`` reduced temperatures
     $t=T/T_c\in[0.6,1)$ and used through the BCS scaling $C_{es}(T;T_c')=\gamma T_c'\,\phi(T/T_c')$
     ($C_{en}=\gamma T$ above $T_c'$); the $T_c$ average is a 15-point Gauss–Hermite quadrature
@@ -522,8 +522,8 @@ def sample_heat_capacity(T, material, *, volume, Tc_spread=0.0, atoms_per_formul
     """
     import numpy as np
 
-    from ._bcs import electronic_heat_capacity
-    from ._constants import k_B, k_B_SI
+    from .._core._constants import k_B, k_B_SI
+    from .._superconductor._bcs import electronic_heat_capacity
 
     if isinstance(n_table, bool) or not isinstance(n_table, int | np.integer) or n_table < 2:
         raise ValueError(f"diffsc: `n_table` must be an integer >= 2, got {n_table!r}.")

@@ -42,10 +42,10 @@ import numpy as np
 from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
-from ._compilation_cache import cache_dir, exported_call
-from ._fit import _inverse_with_inf
-from ._fit_status import FIT_RESULTS, flag, result_from_checks
-from ._resonator_fit_result import MAX_Q, NAMES, S21Fit
+from .._core._compilation_cache import cache_dir, exported_call
+from .._core._fit_status import FIT_RESULTS, flag, result_from_checks
+from .._fit import _inverse_with_inf
+from ._s21_fit_result import MAX_Q, NAMES, S21Fit
 
 MIN_SPAN_LINEWIDTHS = 3.0
 """A sweep must span at least this many linewidths $f_{res}/Q_l$ (valid points only)."""
@@ -544,7 +544,7 @@ def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool, chunk: int, n_de
 
 
 _fit_batch = eqx.filter_jit(_fit_batch_impl)
-_MODULES = ("diffsc._resonator_fit", "diffsc._fit_status", "diffsc._fit")
+_MODULES = ("diffsc._resonator._s21_fit", "diffsc._core._fit_status", "diffsc._fit")
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,4 +1,4 @@
-"""``diffsc scan CONFIG``: the scan command line (``diffsc fit`` lives in ``_cli_fit``).
+"""``diffsc scan CONFIG``: the scan command line (``diffsc fit`` lives in ``_resonator/_cli.py``).
 
 A scan config is a TOML file::
 

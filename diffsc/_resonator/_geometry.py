@@ -30,16 +30,16 @@ from collections.abc import Callable
 import equinox as eqx
 import jax.numpy as jnp
 
-from ._constants import epsilon_0, mu_0
-from ._electrothermal import _real
-from ._film import surface_impedance
-from ._validation import (
+from .._core._constants import epsilon_0, mu_0
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,
     check_nonnegative,
     check_positive,
 )
+from .._electrothermal._impedance import _real
+from .._superconductor._film import surface_impedance
 
 
 def _positive_field(name: str, unit: str = "m") -> Callable:

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from ._fit_status import FIT_RESULTS, codes_from_checks, reasons_from_checks
+from .._core._fit_status import FIT_RESULTS, codes_from_checks, reasons_from_checks
 
 MAX_Q = 1e13
 """Upper bound of Qi and |Qc| in the fit."""

@@ -26,7 +26,7 @@ import math
 
 import jax.numpy as jnp
 
-from ._validation import check_broadcast, check_finite, check_nonnegative, check_positive
+from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 
 EXCITATIONS = ("dc_bias", "pure_ac")
 
@@ -53,7 +53,7 @@ def _check_excitation(excitation):
 
 
 def _real(check, x, name: str, unit: str = ""):
-    """``check(x, name, unit)`` (a :mod:`diffsc._validation` check); a Python number stays one.
+    """``check(x, name, unit)`` (a :mod:`diffsc._core._validation` check); a Python number stays one.
 
     A Python ``int``/``float`` is checked right here in Python (so that the error is raised at
     call or trace time, also when it is a constant inside ``jit``) and returned as a Python float:

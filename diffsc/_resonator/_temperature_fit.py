@@ -19,7 +19,7 @@ $$f_{res}(T)=f_0\,\frac{1+\delta f_{TLS}/f}{\sqrt{1-\alpha_k+\alpha_k\,\mathrm{I
 \frac1{Q_i(T)}=\frac{\alpha_k\,\mathrm{Re}\,r(T)}{1-\alpha_k+\alpha_k\,\mathrm{Im}\,r(T)}
 +\frac1{Q_{i0}}+\frac1{Q_{TLS}},$$
 
-with the TLS terms of :mod:`diffsc._tls` (:func:`diffsc.tls_frequency_shift`,
+with the TLS terms of :mod:`diffsc._resonator._tls` (:func:`diffsc.tls_frequency_shift`,
 :func:`diffsc.tls_loss`). To first order in $\alpha_k$ and $\sigma_1/\sigma_2$ this is §5.2:
 $\delta f/f=\frac{\alpha_k|\gamma|}{2}\,\delta\sigma_2/\sigma_2$ and
 $1/Q_{i,qp}=\alpha_k|\gamma|\,\sigma_1/\sigma_2$. $f_0$ is the resonance at $T\to0$ without TLS.
@@ -43,15 +43,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
-from ._bcs import gap as _bcs_gap
-from ._constants import bcs_gap_ratio, k_B
-from ._fit import _inverse_with_inf, _scaled_condition_number, least_squares
-from ._fit_status import FIT_RESULTS, flag, reasons_from_checks, result_from_checks
-from ._material import Material
-from ._material import material as _material_preset
-from ._mattis_bardeen import mattis_bardeen, mattis_bardeen_zero_temperature
+from .._core._constants import bcs_gap_ratio, k_B
+from .._core._fit_status import FIT_RESULTS, flag, reasons_from_checks, result_from_checks
+from .._core._validation import check_nonnegative, check_positive, check_same_shape
+from .._fit import _inverse_with_inf, _scaled_condition_number, least_squares
+from .._superconductor._bcs import gap as _bcs_gap
+from .._superconductor._material import Material
+from .._superconductor._material import material as _material_preset
+from .._superconductor._mattis_bardeen import mattis_bardeen, mattis_bardeen_zero_temperature
 from ._tls import _reduced_frequency, _tls_bracket, _tls_loss_core, _tls_shift_core
-from ._validation import check_nonnegative, check_positive, check_same_shape
 
 FILM_EXPONENTS = {"thin": -1.0, "thick": -0.5, "anomalous": -1.0 / 3.0}
 """Exponent $\\gamma$ of $Z_s\\propto\\sigma^\\gamma$ for each `film` regime."""
@@ -191,7 +191,7 @@ def resonance_vs_temperature(
     **Returns:** ``(f_res, Qi)``: Hz and dimensionless, broadcast shape. ``jit``/``vmap``/``grad``
     safe (the gap is differentiated implicitly).
     """
-    from ._validation import as_real, check_broadcast, check_in_range
+    from .._core._validation import as_real, check_broadcast, check_in_range
 
     gamma = _film_exponent(film)
     T = check_positive(T, "T", "K", dtype=float)
@@ -448,7 +448,7 @@ def chi2_excess(chi2, dof):
 
 
 def _checks(out, a_free, gap_lo, gap_hi, noise_given):
-    """Bit mask of failed checks (``diffsc._fit_status``) and per-parameter flags (NumPy).
+    """Bit mask of failed checks (``diffsc._core._fit_status``) and per-parameter flags (NumPy).
 
     ``poor_fit`` is tested only when every uncertainty was given (`noise_given`); otherwise the
     noise is estimated from the residuals and chi2 says nothing about the model."""
@@ -813,7 +813,7 @@ def fit_temperature_sweep(
     blocks with estimated ones) is kept. ``gap0`` is confined to $[0.4, 2.5]\times$ that reference, and above
     $1.02\,r_ck_B\max T$ (the film is superconducting at every point).
 
-    **Validity** (``diffsc._fit_status``): ``nonfinite``; ``max_steps_reached`` (any optimiser
+    **Validity** (``diffsc._core._fit_status``): ``nonfinite``; ``max_steps_reached`` (any optimiser
     failure of the retained start); ``undetermined`` (a free parameter with ``inf`` uncertainty
     or one larger than its value, or scaled condition number > 1e12; an uncertainty wider than
     the allowed range of a bounded parameter, e.g. > 1 for ``alpha_k``, is reported as ``inf``);

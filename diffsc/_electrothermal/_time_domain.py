@@ -20,8 +20,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._electrothermal import angular_frequency, peak_current
-from ._validation import check_nonnegative, check_positive
+from .._core._validation import check_nonnegative, check_positive
+from ._impedance import angular_frequency, peak_current
 
 
 class LockInResult(eqx.Module):

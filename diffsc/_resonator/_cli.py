@@ -7,7 +7,7 @@ of a failure), optionally writes a table (``--out results.csv`` or ``.json``) an
 arguments). ``diffsc fit temperature`` fits $f_{res}(T)$ and $Q_i(T)$ of such a table with
 :func:`diffsc.fit_temperature_sweep`; temperatures come from a column or from the file names.
 
-Compiled programs are kept on disk (see :mod:`diffsc._compilation_cache`), so only the first run
+Compiled programs are kept on disk (see :mod:`diffsc._core._compilation_cache`), so only the first run
 compiles; ``--no-cache`` (or ``DIFFSC_NO_CACHE=1``) switches that off.
 """
 
@@ -164,7 +164,7 @@ def _read_error_row(path, message):
 
 
 def _cmd_fit_s21(args) -> int:
-    from ._compilation_cache import enable_compilation_cache
+    from .._core._compilation_cache import enable_compilation_cache
 
     _use_cpu_cores()
     if not args.no_cache:
@@ -203,8 +203,8 @@ def _cmd_fit_s21(args) -> int:
     model = args.model or ("reflection" if args.parameter.upper() in ("S11", "S22") else "notch")
     rows = []
     if sweeps:
-        from ._compilation_cache import cache_dir
-        from ._resonator_fit import fit_s21
+        from .._core._compilation_cache import cache_dir
+        from ._s21_fit import fit_s21
 
         if not args.quiet:
             note = "" if cache_dir() is None else "; the first run compiles (~5-10 s), later runs reuse the cache"
@@ -293,7 +293,7 @@ def _float(row, key):
 
 
 def _cmd_fit_temperature(args) -> int:
-    from ._compilation_cache import enable_compilation_cache
+    from .._core._compilation_cache import enable_compilation_cache
 
     _use_cpu_cores()
     if not args.no_cache:

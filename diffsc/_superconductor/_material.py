@@ -22,7 +22,7 @@ import math
 import equinox as eqx
 import jax.numpy as jnp
 
-from ._constants import bcs_gap_ratio, k_B
+from .._core._constants import bcs_gap_ratio, k_B
 
 
 class Material(eqx.Module):
@@ -103,7 +103,7 @@ class Material(eqx.Module):
     @property
     def sommerfeld_gamma(self):
         r"""Electronic specific-heat coefficient $\gamma=\frac{2\pi^2}{3}N_0k_B^2$, J/(K^2 m^3)."""
-        from ._constants import e
+        from .._core._constants import e
 
         return 2.0 * math.pi**2 / 3.0 * self.require("N0") * k_B**2 * e
 

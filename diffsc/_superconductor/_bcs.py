@@ -33,9 +33,9 @@ import jax.numpy as jnp
 import jax.scipy.special
 import numpy as np
 
-from ._constants import bcs_gap_ratio, e, euler_gamma, k_B
+from .._core._constants import bcs_gap_ratio, e, euler_gamma, k_B
+from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 from ._material import Material
-from ._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(160)
 _BISECTION_STEPS = 80

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._constants import k_B, mu_0
-from ._validation import (
+from .._core._constants import k_B, mu_0
+from .._core._validation import (
     as_real,
     check_broadcast,
     check_finite,

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._constants import h, k_B
-from ._validation import check_broadcast, check_nonnegative, check_positive
+from .._core._constants import h, k_B
+from .._core._validation import check_broadcast, check_nonnegative, check_positive
 
 # Bernoulli numbers B_2, B_4, ..., B_16 divided by their index 2n (asymptotic series of psi).
 _BERNOULLI_OVER_2N = (

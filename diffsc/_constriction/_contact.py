@@ -24,9 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._constants import e, hbar, k_B, resistance_quantum
-from ._material import Material
-from ._validation import (
+from .._core._constants import e, hbar, k_B, resistance_quantum
+from .._core._validation import (
     check_broadcast,
     check_finite,
     check_in_range,
@@ -34,6 +33,7 @@ from ._validation import (
     check_positive,
     check_same_shape,
 )
+from .._superconductor._material import Material
 
 _CONTACT_RADIUS_BRACKET = (1e-12, 1e-1)  # m: contact_radius solves for a radius in this range
 

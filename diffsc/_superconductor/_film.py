@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._constants import hbar, k_B, mu_0
-from ._validation import check_broadcast, check_nonnegative, check_positive
+from .._core._constants import hbar, k_B, mu_0
+from .._core._validation import check_broadcast, check_nonnegative, check_positive
 
 
 def _coth(z):
