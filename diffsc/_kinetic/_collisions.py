@@ -79,13 +79,9 @@ def _place(block, start, L, fill=0.0):
 
 # ----------------------------------------------------------------------------- phonons
 def _phonon_kernels(gap, grid: Grid, p):
-    r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\deltaar
-ho_iar
-ho_l
-    (1-\Delta^2/	ilde E_i	ilde E_l)$ for $l>i$ (else 0) and recombination
-    $c^r_{ik}=K_p\deltaar
-ho_iar
-ho_k(1+\Delta^2/	ilde E_i	ilde E_k)$ (symmetric)."""
+    r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\delta\bar\rho_i\bar\rho_l
+    (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0) and recombination
+    $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$ (symmetric)."""
     N, d = grid.n_bins, grid.delta
     rho = bin_dos(grid, gap)
     c2 = _coherence(grid.energies, gap)
