@@ -45,77 +45,33 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
-def _inline(text: str) -> str:
-    import html
-    import re
-
-    text = html.escape(text, quote=False)
-    text = re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", r'<img src="\2" alt="\1" style="max-width:100%">', text)
-    text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-    text = re.sub(r"(?<![*\w])[*_]([^*_]+)[*_](?![*\w])", r"<em>\1</em>", text)
-    return text
-
-
 def markdown_to_html(md: str, title: str = "diffsc") -> str:
-    """A small Markdown -> HTML converter for the reproduce report (headings, paragraphs, lists,
-    tables, images, code, emphasis; ``$...$`` maths is left for MathJax). No dependencies."""
-    out, para, i = [], [], 0
-    lines = md.splitlines()
+    """The reproduce report as one HTML page: python-markdown (with its tables extension) renders
+    the Markdown, pymdownx.arithmatex keeps ``$...$`` / ``$$...$$`` maths intact for MathJax."""
+    import html
 
-    def flush():
-        if para:
-            out.append("<p>" + _inline(" ".join(para)) + "</p>")
-            para.clear()
+    import markdown
 
-    while i < len(lines):
-        line = lines[i].rstrip()
-        if not line.strip():
-            flush()
-        elif line.startswith("#"):
-            flush()
-            level = min(len(line) - len(line.lstrip("#")), 6)
-            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
-        elif line.lstrip().startswith("|"):
-            flush()
-            rows = []
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
-                if not all(set(c) <= set("-: ") for c in cells):
-                    rows.append(cells)
-                i += 1
-            body = "".join(
-                "<tr>" + "".join(f"<{'th' if r == 0 else 'td'}>{_inline(c)}</{'th' if r == 0 else 'td'}>"
-                                 for c in row) + "</tr>"
-                for r, row in enumerate(rows)
-            )
-            out.append(f"<table>{body}</table>")
-            continue
-        elif line.lstrip().startswith(("- ", "* ")):
-            flush()
-            items = []
-            while i < len(lines) and lines[i].lstrip().startswith(("- ", "* ")):
-                items.append(f"<li>{_inline(lines[i].lstrip()[2:])}</li>")
-                i += 1
-            out.append("<ul>" + "".join(items) + "</ul>")
-            continue
-        else:
-            para.append(line.strip())
-        i += 1
-    flush()
+    body = markdown.markdown(
+        md,
+        extensions=["tables", "pymdownx.arithmatex"],
+        extension_configs={"pymdownx.arithmatex": {"generic": True}},
+        output_format="html",
+    )
     style = (
         "body{font-family:sans-serif;max-width:960px;margin:auto;padding:1em;line-height:1.45}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
-        "img{display:block;margin:1em 0}"
+        "img{display:block;margin:1em 0;max-width:100%}"
     )
     mathjax = (
-        '<script>MathJax={tex:{inlineMath:[["$","$"]]}}</script>'
+        "<script>MathJax={tex:{inlineMath:[['\\\\(','\\\\)']],displayMath:[['\\\\[','\\\\]']],"
+        "processEscapes:true,processEnvironments:true},"
+        "options:{ignoreHtmlClass:'.*|',processHtmlClass:'arithmatex'}}</script>"
         '<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>'
     )
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{style}</style>{mathjax}</head><body>\n" + "\n".join(out) + "\n</body></html>\n"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style>{mathjax}</head><body>\n{body}\n</body></html>\n"
     )
 
 

@@ -134,7 +134,7 @@ def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):
         ax.plot([0, 1], [0, 1])
         fig.savefig(out_dir / "fake.png")
         plt.close(fig)
-        return "A *number*: $T_c$ = 1.17 K\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![fake](fake.png)"
+        return "A *number*: $T_c$ = 1.17 K, $n_{qp}$ and $f_{res}$\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![fake](fake.png)"
 
     fake = types.SimpleNamespace(NAME="fake", TITLE="A fake set", ORDER=0, run=run)
     import diffsc.reproduce as rep
@@ -144,7 +144,11 @@ def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):
     md = (tmp_path / "summary.md").read_text()
     html = (tmp_path / "summary.html").read_text()
     assert "A fake set" in md and "<h2>A fake set</h2>" in html
-    assert '<img src="fake.png" alt="fake"' in html and "<td>2</td>" in html
+    assert '<img alt="fake" src="fake.png"' in html and "<td>2</td>" in html
+    assert "<em>number</em>" in html
+    # maths reaches MathJax untouched (no <em> from the underscore), in the delimiters it is told
+    assert '<span class="arithmatex">\\(n_{qp}\\)</span> and <span class="arithmatex">\\(f_{res}\\)</span>' in html
+    assert "processHtmlClass" in html
     assert cli.main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
 
 
