@@ -1,6 +1,7 @@
 # Two entry points, each doing its own set-up in a local virtual environment:
 #   make demo   -> reproduce the papers' figures into out/
 #   make test   -> lint, tests (including executed notebooks)
+# and one extra: make docs -> physics pages + API reference from the docstrings into site/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench docs clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +36,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]" || echo "resonator_tools not installed: its comparison is skipped"
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
+# --strict: a broken link, a missing page or a docstring mkdocstrings cannot read fails the build.
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[docs]"
+	$(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache
+	rm -rf $(VENV) out site .pytest_cache .ruff_cache
