@@ -11,7 +11,7 @@ $$Z(\omega)=j\omega L+R_{wiring}+R_\infty+\frac{K}{g+j s\,\omega C},$$
 - ``"dc_bias"`` (paper Eq. 3 = IH05, small AC on a DC bias $I$): $R_\infty=R(1+\beta)$,
   $K=(2+\beta)I^2RR_T$, $g=G-I^2R_T$, $s=1$;
 - ``"pure_ac"`` (lock-in current $I_0\cos\omega t$, no DC bias, first harmonic, small-heating
-  harmonic balance, $\beta$ neglected; physics reference §6.5): $R_\infty=\bar R$,
+  harmonic balance, $\beta$ neglected; see docs/electrothermal.md, §Pure AC excitation): $R_\infty=\bar R$,
   $K=I_0^2\bar RR_T/4$, $g=G-\tfrac12I_0^2R_T$, $s=2$ (the Joule power oscillates at $2\omega$).
 
 with $R_T=\partial R/\partial T=\alpha R/T$. Units: frequencies in Hz, $R$ in Ohm, $T$ in K, $I$ in A,
@@ -35,7 +35,7 @@ def angular_frequency(freq, omega_is_f: bool = False):
     r"""$\omega=2\pi f$ (rad/s) from ``freq`` (Hz).
 
     ``omega_is_f=True`` returns $\omega=f$ numerically; it exists only to reproduce numbers that the
-    seed paper appears to have computed with $\omega$ set equal to $f$ (physics reference §6.4).
+    seed paper appears to have computed with $\omega$ set equal to $f$ (docs/electrothermal.md, §Paper consistency notes).
     """
     freq = jnp.asarray(freq)
     return freq if omega_is_f else 2.0 * math.pi * freq
@@ -136,7 +136,7 @@ def electrothermal_impedance(
     $$Z(\omega)=j\omega L+R_{wiring}+R(1+\beta)+\frac{R\mathcal L}{1-\mathcal L}
     \frac{2+\beta}{1+j\omega\tau_I},\quad \mathcal L=\frac{I^2R\alpha}{GT},\ \tau_I=\frac{C}{G-I^2R_T},$$
     equivalently $\mathrm{Im}\,Z=\omega L-\omega C(2+\beta)I^2RR_T/[(G-I^2R_T)^2+\omega^2C^2]$ (E4).
-    Pure AC lock-in drive (``excitation="pure_ac"``, first harmonic, physics reference §6.5):
+    Pure AC lock-in drive (``excitation="pure_ac"``, first harmonic, docs/electrothermal.md, §Pure AC excitation):
     $$Z_1(\omega)=j\omega L+R_{wiring}+R+\frac{I_0^2RR_T/4}{G-\tfrac12I_0^2R_T+2j\omega C}.$$
     Limits: $Z(0)=R_{wiring}+R(1+\beta)+A$ with $A=K/g$ the DC $dV/dI$ excess, and
     $Z-j\omega L\to R_{wiring}+R(1+\beta)$ as $\omega\to\infty$.
@@ -190,7 +190,7 @@ def loop_gain(*, R, T, I, alpha, G, i_rms=False):
 def thermal_time_constants(*, R, T, I, alpha, C, G, i_rms=False):
     r"""Natural and current-biased thermal time constants $(\tau,\tau_I)$, s.
 
-    $\tau=C/G$, $\tau_I=\tau/(1-\mathcal L)=C/(G-I^2R_T)$ (physics reference §6.1).
+    $\tau=C/G$, $\tau_I=\tau/(1-\mathcal L)=C/(G-I^2R_T)$ (docs/electrothermal.md, §Symbols and units).
 
     **Arguments** (real, finite, broadcast together): ``R`` Ohm (> 0), ``T`` K (> 0), ``I`` A
     (any sign), ``alpha`` (any sign), ``C`` J/K (> 0), ``G`` W/K (> 0).

@@ -260,7 +260,7 @@ def recover_heat_capacity(
 ) -> HeatCapacityRecovery:
     r"""Recover the heat capacity $C(T)$ (J/K) from measured $\mathrm{Im}\,Z(T)$ and $R(T)$.
 
-    Per temperature (physics reference §6.7), with $y=-(\mathrm{Im}Z-\omega L)$, $K$, $g$, $s$ from
+    Per temperature (docs/electrothermal.md, §Inverse problem), with $y=-(\mathrm{Im}Z-\omega L)$, $K$, $g$, $s$ from
     :func:`debye_parameters` (DC bias: $K=(2+\beta)I^2RR_T$, $g=G-I^2R_T$, $s=1$),
     $$y\,s^2\omega^2C^2-s\omega K\,C+y\,g^2=0\ \Rightarrow\
     C_\pm=\frac{K\pm\sqrt{K^2-4y^2g^2}}{2ys\omega},\qquad C_+C_-=(g/s\omega)^2 .$$

@@ -1,6 +1,6 @@
 r"""Resistive-transition models $R(T,I,B)$ and their logarithmic derivatives.
 
-Two families (physics reference §6.6):
+Two families (docs/electrothermal.md, §Models):
 
 - :class:`TransitionModel`: a smooth analytic step
   $R=R_N\,S\big((T-T_m)/w\big)$ with $S(x)=\tfrac12[1+\mathrm{erf}(x)]$ (a Gaussian $dR/dT$ centred

@@ -1,6 +1,6 @@
 r"""Chang–Scalapino collision terms on the kinetic lattice, with the phonons eliminated.
 
-Reduced units: energies in $\Delta_0$, time in $\tau_0$. Coefficients (physics reference §1.3, §3):
+Reduced units: energies in $\Delta_0$, time in $\tau_0$. Coefficients (docs/kinetic.md, §Model and time scales):
 $K_s=(\Delta_0/k_BT_c)^3$ (electron–phonon), $K_p=\tau_0/(\pi\tau_0^{ph})$ (phonon pair breaking and
 scattering), $e_s=\tau_0/\tau_{esc}$ (escape). Unknowns are the logits $v_i=\ln[f_i/(1-f_i)]$
 ($\ln f$ for small $f$; keeps $0<f<1$ and the problem well scaled at $f\sim10^{-9}$).
@@ -299,7 +299,7 @@ def _drive_terms(v, gap, grid: Grid, m=None):
 
 
 def _pair_breaking_q(v, gap, grid: Grid, p):
-    r"""Pair-breaking photons at $h\nu_s=m_s\delta>2\Delta$ (physics reference §3.4), per unit
+    r"""Pair-breaking photons at $h\nu_s=m_s\delta>2\Delta$ (docs/kinetic.md, §Drives), per unit
     $B_s$ and relative to $f_i$: the scattering bracket of :func:`_drive_terms` at $m_s$ plus
     pair generation $2c^-_{ik}\bar\rho_k(1-f_i-f_k)/f_i$ with $E_k=h\nu_s-E_i$ (bin
     $k=m_s-k_0-i$) and $c^-=1-\Delta^2/\tilde E_i\tilde E_k$. Returns $q^s_i=I^s_i/(B_sf_i)$ and the

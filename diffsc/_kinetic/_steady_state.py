@@ -305,7 +305,7 @@ def kinetic_steady_state(
 ) -> KineticSolution:
     r"""Steady state of the Chang–Scalapino kinetic equations of a film driven by sub-gap photons.
 
-    Solves $\partial_tf(E)=0$ and $\partial_tn(\Omega)=0$ (physics reference §3: electron–phonon
+    Solves $\partial_tf(E)=0$ and $\partial_tn(\Omega)=0$ (docs/kinetic.md, §Equations: electron–phonon
     scattering with phonon absorption and emission, recombination, phonon pair breaking, escape of
     phonons to the substrate at $T_b$ with time $\tau_{esc}$, microwave photon absorption
     $I_{qp}$ of S-Al Eq. 1, optional injected phonons) with the drive strength $B$ fixed by
@@ -348,7 +348,7 @@ def kinetic_steady_state(
     - `pair_breaking_power_density`, `pair_breaking_freq`: optional pair-breaking photons,
       absorbed power density W/m^3 at frequency Hz ($h\nu_s>2\Delta$; the photon energy is
       rounded to the lattice, and the default `energy_extent` grows to $2h\nu_s$). Their strength
-      $B_s$ is eliminated like $B$: $P_s=4N_0\int I^s_{qp}E\rho\,dE$ (physics reference §3.4).
+      $B_s$ is eliminated like $B$: $P_s=4N_0\int I^s_{qp}E\rho\,dE$ (docs/kinetic.md, §Drives).
     - `max_steps`: Newton steps per stage (the fast path stops at min(60, `max_steps`) when a
       fallback follows); `rtol`: tolerance on the max relative rate residual;
       `continuation`: number of power-ramp stages; 0 disables both fallbacks.

@@ -1,4 +1,4 @@
-r"""From the film's conductivity to the resonator's $f_{res}$ and $Q_i$ (physics reference §5.1–5.2, 5.6).
+r"""From the film's conductivity to the resonator's $f_{res}$ and $Q_i$ (docs/resonator.md, §2).
 
 A half-wave transmission-line resonator of length $l$ is described per unit length by a series
 impedance $Z'=j\omega L_g'+g\,Z_s$ and a shunt admittance $Y'=j\omega C'$, where $Z_s$ is the
@@ -297,7 +297,7 @@ def calibrate_geometry(geometry, Zs, freq, f_target):
 
 
 def linearised_response(sigma1, sigma2, dsigma1, dsigma2, alpha_k, gamma=-1.0):
-    r"""Linear response of a resonator to small conductivity changes (physics reference §5.2).
+    r"""Linear response of a resonator to small conductivity changes (docs/resonator.md, §2).
 
     $$\frac{\delta f_r}{f_r}=\frac{\alpha_k|\gamma|}{2}\frac{\delta\sigma_2}{\sigma_2},\qquad
     \delta\Big(\frac1{Q_i}\Big)=\alpha_k|\gamma|\Big(\frac{\delta\sigma_1}{\sigma_2}

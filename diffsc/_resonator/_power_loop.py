@@ -1,4 +1,4 @@
-r"""Self-consistent readout-power loop of a superconducting resonator (physics reference §5.5, §3.5).
+r"""Self-consistent readout-power loop of a superconducting resonator (docs/resonator.md, §3; docs/kinetic.md, §Drives).
 
 The absorbed power depends on $Q_i$, $Q_i$ depends on the quasiparticle distribution $f(E)$, and
 $f(E)$ depends on the absorbed power:

@@ -3,7 +3,7 @@ r"""Thin superconducting films: surface impedance, kinetic inductance, penetrati
 Local electrodynamics, time dependence $e^{+j\omega t}$, complex conductivity
 $\sigma=\sigma_N(s_1-js_2)$ with $s_{1,2}=\sigma_{1,2}/\sigma_N$ from
 :func:`diffsc.mattis_bardeen` and $\sigma_N=1/\rho_N$. A film of thickness $d$ whose back side
-faces a high-impedance medium has [Kerr 1996; physics reference §5.1]
+faces a high-impedance medium has [Kerr 1996; docs/mattis_bardeen.md, §Physics]
 $$Z_s=\sqrt{\frac{j\omega\mu_0}{\sigma}}\coth\!\big(\sqrt{j\omega\mu_0\sigma}\,d\big)
 \quad(\Omega/\square),$$
 principal branches, so $R_s=\mathrm{Re}\,Z_s>0$ and $X_s=\mathrm{Im}\,Z_s>0$ (inductive).

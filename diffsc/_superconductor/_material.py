@@ -4,7 +4,7 @@ A :class:`Material` is an immutable ``equinox.Module`` of floats, so it can be p
 ``jit``, batched with ``vmap`` and differentiated with ``grad`` (every numeric field is a leaf).
 Unknown parameters are ``None``; functions that need one raise a clear error naming it.
 
-Sources (see ``shared physics reference §8``):
+Sources (see docs/bcs.md, §Materials):
 
 * Kaplan et al., PRB 14, 4854 (1976) [K76] for $\tau_0$, $\tau_0^{ph}$, $N_0$ (dressed: bare
   value times $Z_1(0)$);
@@ -112,7 +112,7 @@ class Material(eqx.Module):
         r"""$\tau_0^{ph}$ for which the kinetic equations conserve energy exactly, s.
 
         $$\tau_0^{ph}=\frac{9N_{ion}\tau_0(k_BT_c)^3}{2\pi N_0\Delta_0\Omega_D^3}$$
-        (physics reference §3.6). Al: 0.270 ns for $\Theta_D$=420 K.
+        (docs/bcs.md, §The energy-conserving phonon pair-breaking time). Al: 0.270 ns for $\Theta_D$=420 K.
         """
         kTc = k_B * self.Tc
         return (
