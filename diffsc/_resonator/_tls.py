@@ -32,6 +32,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._core._constants import h, k_B
+from .._core._dtypes import as_complex
 from .._core._validation import check_broadcast, check_nonnegative, check_positive
 
 # Bernoulli numbers B_2, B_4, ..., B_16 divided by their index 2n (asymptotic series of psi).
@@ -83,7 +84,7 @@ def _tls_bracket(y):
     a = _SHIFT + 0.5
     log_part = 0.5 * jnp.log1p((a / y) ** 2)
     recurrence = sum((k + 0.5) / ((k + 0.5) ** 2 + y * y) for k in range(_SHIFT))
-    w = a + 1j * y
+    w = a + 1j * as_complex(y)
     inv_w = 1.0 / w
     series = jnp.real(0.5 * inv_w + _asymptotic_tail(inv_w))
     return log_part - series - recurrence

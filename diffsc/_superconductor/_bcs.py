@@ -34,6 +34,7 @@ import jax.scipy.special
 import numpy as np
 
 from .._core._constants import bcs_gap_ratio, e, euler_gamma, k_B
+from .._core._dtypes import as_complex
 from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 from ._material import Material
 
@@ -219,8 +220,8 @@ def quasiparticle_dos(E, gap, *, dynes=0.0):
     gap = check_positive(gap, "gap", "eV", dtype=float)
     dynes = check_nonnegative(dynes, "dynes", "eV", dtype=float)
     check_broadcast(("E", E), ("gap", gap), ("dynes", dynes))
-    z = E + 1j * dynes
-    broadened = jnp.abs(jnp.real(z / jnp.sqrt(z * z - gap**2 + 0j)))
+    z = as_complex(E) + 1j * as_complex(dynes)
+    broadened = jnp.abs(jnp.real(z / jnp.sqrt(z * z - as_complex(gap**2) + 0j)))
     above = E > gap
     safe = jnp.where(above, E**2 - gap**2, 1.0)
     sharp = jnp.where(above, E / jnp.sqrt(safe), 0.0)

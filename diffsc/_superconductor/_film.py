@@ -16,6 +16,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from .._core._constants import hbar, k_B, mu_0
+from .._core._dtypes import as_complex
 from .._core._validation import check_broadcast, check_nonnegative, check_positive
 
 
@@ -51,6 +52,7 @@ def surface_impedance(freq, sigma1, sigma2, *, thickness, resistivity):
     check_broadcast(("freq", freq), ("sigma1", sigma1), ("sigma2", sigma2), ("thickness", d),
                     ("resistivity", rho))
     omega = 2.0 * jnp.pi * freq
+    omega, sigma1, sigma2, d, rho = map(as_complex, (omega, sigma1, sigma2, d, rho))
     sigma = (sigma1 - 1j * sigma2) / rho
     k = jnp.sqrt(1j * omega * mu_0 * sigma)  # first quadrant
     return 1j * omega * mu_0 / k * _coth(k * d)
