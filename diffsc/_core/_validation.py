@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "Float64RequiredError",
     "InvalidArgumentError",
     "as_real",
     "error_if",
@@ -44,6 +45,26 @@ class InvalidArgumentError(ValueError, RuntimeError):
     Both a ``ValueError`` and a ``RuntimeError``: code that caught equinox's runtime error (what
     the same check raises inside ``jit``) keeps working.
     """
+
+
+class Float64RequiredError(RuntimeError):
+    """A computation that needs float64 was asked for while JAX's 64-bit mode is off.
+
+    Importing diffsc turns 64-bit mode on; this is raised only when it was turned off (the
+    environment variable ``DIFFSC_DISABLE_X64=1`` before the import, or
+    ``jax.config.update("jax_enable_x64", False)`` afterwards) and a function that works in float64
+    is called. The float32-safe functions (the electrothermal forward model) never raise it.
+    """
+
+
+def _require_float64(label: str) -> None:
+    if not jax.config.jax_enable_x64:
+        raise Float64RequiredError(
+            f"diffsc: argument {label} is computed in float64, but JAX's 64-bit mode is off "
+            "(DIFFSC_DISABLE_X64=1, or jax_enable_x64 set to False after importing diffsc). Turn "
+            "it on with jax.config.update('jax_enable_x64', True); only the electrothermal forward "
+            "model is float32-safe."
+        )
 
 
 def error_if(x, pred, message: str, *, source=None):
@@ -103,7 +124,7 @@ def as_real(x, name: str, unit: str = "", *, dtype=None):
             f"diffsc: argument {label} must be a real number or array; got {_describe(x)}."
         )
     if isinstance(x, jax.Array):
-        dtype = x.dtype
+        in_dtype = x.dtype
     else:
         try:
             arr = np.asarray(x)
@@ -111,31 +132,33 @@ def as_real(x, name: str, unit: str = "", *, dtype=None):
             raise TypeError(
                 f"diffsc: argument {label} must be a real number or array; got {_describe(x)} ({err})."
             ) from None
-        dtype = arr.dtype
-        if dtype.kind == "O":
+        in_dtype = arr.dtype
+        if in_dtype.kind == "O":
             try:  # a list holding tracers or jax arrays
                 arr = jnp.asarray(x)
             except Exception:
                 raise TypeError(
                     f"diffsc: argument {label} must be a real number or array; got {_describe(x)}."
                 ) from None
-            dtype = arr.dtype
+            in_dtype = arr.dtype
         x = arr
-    if jnp.issubdtype(dtype, jnp.complexfloating):
+    if jnp.issubdtype(in_dtype, jnp.complexfloating):
         raise TypeError(
-            f"diffsc: argument {label} must be real; got complex input ({dtype}). Pass its real part "
+            f"diffsc: argument {label} must be real; got complex input ({in_dtype}). Pass its real part "
             "or modulus explicitly if that is what you mean."
         )
-    if dtype.kind == "b":
+    if in_dtype.kind == "b":
         raise TypeError(f"diffsc: argument {label} must be a real number; got a boolean.")
-    if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+    if not (jnp.issubdtype(in_dtype, jnp.floating) or jnp.issubdtype(in_dtype, jnp.integer)):
         raise TypeError(
-            f"diffsc: argument {label} must be a real number or array; got dtype {dtype}."
+            f"diffsc: argument {label} must be a real number or array; got dtype {in_dtype}."
         )
     if np.size(x) == 0:
         raise ValueError(f"diffsc: argument {label} is empty (shape {np.shape(x)}).")
-    if dtype is None and jnp.issubdtype(x.dtype, jnp.integer):
+    if dtype is None and jnp.issubdtype(in_dtype, jnp.integer):
         dtype = float
+    elif dtype is float or dtype == np.float64:
+        _require_float64(label)  # `dtype=float` marks a computation that needs float64
     return jnp.asarray(x, dtype=dtype)
 
 
