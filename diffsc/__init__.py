@@ -7,6 +7,7 @@ re-exported here; units are SI with energies in eV.
 from ._core import _config as _config  # noqa: F401  (enables float64 first)
 
 # --- errors ---
+from ._core._validation import Float64RequiredError as Float64RequiredError
 from ._core._validation import InvalidArgumentError as InvalidArgumentError
 
 # --- constants and materials ---
