@@ -367,8 +367,28 @@ def mar_excess_current(transmission, gap):
     return jnp.sum(pref * val)
 
 
+class _MarResidual(eqx.Module):
+    r"""Weighted MAR residuals $(I(V_k)-I_k)/\sigma_k$; the static options are fields, the data
+    travel in ``args``. A module-level, hashable callable: a second fit with the same options
+    reuses the compiled program of the first (a closure built per call would not)."""
+
+    fit_gap: bool = eqx.field(static=True)
+    n_harmonics: int = eqx.field(static=True)
+    n_nodes: int = eqx.field(static=True)
+    window: float = eqx.field(static=True)
+
+    def __call__(self, p, args):
+        V_, data_, sigma_, gap0, T, weights, dynes = args
+        g = p["gap"] if self.fit_gap else gap0
+        model = mar_current(V_, p["transmission"], g, T, weights=weights, dynes=dynes,
+                            n_harmonics=self.n_harmonics, n_nodes=self.n_nodes,
+                            window=self.window)
+        return ((model - data_) / sigma_).ravel()
+
+
 def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, method="lm",
-            max_steps=64, rtol=1e-7, atol=1e-7, weights=None, **mar_kwargs):
+            max_steps=64, rtol=1e-7, atol=1e-7, weights=None, dynes=None, n_harmonics: int = 24,
+            n_nodes: int = 12, window: float = 6.0, throw: bool = False):
     r"""Recover the gap and the channel transmissions ("PIN code") from a measured $I(V)$.
 
     Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with :func:`mar_current` as the
@@ -376,15 +396,20 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
     or ``"lbfgs"`` use optax). Transmissions are kept in (0, 1) by a logistic transform, the gap
     positive by a log transform. Pass `max_steps`, `rtol`, `atol` (optimiser tolerances) and the
     :func:`mar_current` options
-    (`n_harmonics`, `n_nodes`, `dynes`, `weights`) for the voltage range of the data.
+    (`n_harmonics`, `n_nodes`, `dynes`, `weights`, `window`) for the voltage range of the data.
 
     **Arguments:** `V` (V) and `current` (A) arrays of one shape, `sigma` (A, the noise
     level, scalar or array), `transmission0` (initial $\{\tau_i\}$, 1-D), `gap0` (initial or fixed
-    $\Delta$, eV), `T` (K), `fit_gap` (fit $\Delta$ too).
+    $\Delta$, eV), `T` (K), `fit_gap` (fit $\Delta$ too), `throw` (raise, also under ``jit``, if
+    the optimiser fails; default False: read ``result``/``success``).
 
     **Returns:** a ``FitResult`` with ``params = {"transmission": ..., "gap": ...}`` (gap only if
-    fitted) and their standard errors in ``std``. Channels are interchangeable: sort before
-    comparing.
+    fitted) and their standard errors in ``std``; ``result`` is a :class:`diffsc.RESULTS` code.
+    Channels are interchangeable: sort before comparing.
+
+    The model is compiled once per set of static options (`fit_gap`, `n_harmonics`, `n_nodes`,
+    `window`, `method`, `max_steps`, ...) and array shapes: a second fit of data of the same shape
+    reuses it.
     """
     from .._fit import least_squares
 
@@ -396,12 +421,10 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
     if fit_gap:
         params["gap"] = jnp.asarray(gap0, dtype=float)
         transforms["gap"] = "positive"
-
-    def residual(p, args):
-        V_, data_, sigma_ = args
-        g = p["gap"] if fit_gap else gap0
-        model = mar_current(V_, p["transmission"], g, T, weights=weights, **mar_kwargs)
-        return ((model - data_) / sigma_).ravel()
-
-    return least_squares(residual, params, (V, data, sigma), transforms=transforms, method=method,
-                         max_steps=max_steps, rtol=rtol, atol=atol)
+    residual = _MarResidual(fit_gap=bool(fit_gap), n_harmonics=_static_int(n_harmonics, "n_harmonics", 2),
+                            n_nodes=_static_int(n_nodes, "n_nodes", 1), window=_static_window(window))
+    args = (V, data, sigma, jnp.asarray(gap0, dtype=float), jnp.asarray(T, dtype=float),
+            None if weights is None else jnp.asarray(weights, dtype=float),
+            None if dynes is None else jnp.asarray(dynes, dtype=float))
+    return least_squares(residual, params, args, transforms=transforms, method=method,
+                         max_steps=max_steps, rtol=rtol, atol=atol, throw=throw)

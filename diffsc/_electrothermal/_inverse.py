@@ -146,7 +146,7 @@ def fit_impedance_spectrum(
     args = (fixed, scales, freq, data, sigma, R, T, I, R_wiring)
     transforms = {k: _TRANSFORMS[k] for k in free}
     res = _least_squares()(
-        _spectrum_residuals_static(part, excitation, i_rms, omega_is_f),
+        _SpectrumResidual(part, excitation, bool(i_rms), bool(omega_is_f)),
         start,
         args,
         transforms=transforms,
@@ -166,12 +166,20 @@ def fit_impedance_spectrum(
     )
 
 
-def _spectrum_residuals_static(part, excitation, i_rms, omega_is_f):
-    # Static options bound in a closure; arrays travel through ``args`` so vmap/grad reach them.
-    def fn(free_params, args):
-        return _spectrum_residuals(free_params, (*args, part, excitation, i_rms, omega_is_f))
+class _SpectrumResidual(eqx.Module):
+    """:func:`_spectrum_residuals` with the static options as fields; arrays travel through
+    ``args`` so vmap/grad reach them. A hashable module-level callable (equal options compare
+    equal), so a second fit with the same options reuses the compiled program."""
 
-    return fn
+    part: str = eqx.field(static=True)
+    excitation: str = eqx.field(static=True)
+    i_rms: bool = eqx.field(static=True)
+    omega_is_f: bool = eqx.field(static=True)
+
+    def __call__(self, free_params, args):
+        return _spectrum_residuals(
+            free_params, (*args, self.part, self.excitation, self.i_rms, self.omega_is_f)
+        )
 
 
 # ------------------------------------------------------------------------------------------------
