@@ -67,7 +67,7 @@ def test_notch_reduces_to_ideal_and_geometry_of_circle():
     np.testing.assert_allclose(s21_notch(f, F0, 3e4, 2e4), s21_ideal(f, F0, 3e4, 2e4), rtol=1e-14)
     # after removing a, alpha, tau the data lie on a circle through 1 with diameter Ql/|Qc|
     qi, qc, phi, a, alpha, tau = 5e4, 2e4, 0.4, 0.2, 1.3, 40e-9
-    z = s21_notch(f, F0, qi, qc, phi=phi, a=a, alpha=alpha, tau=tau)
+    z = s21_notch(f, F0, qi, qc, phi=phi, a=a, alpha=alpha, delay=tau)
     zn = np.asarray(z) / (a * np.exp(1j * (alpha - 2 * np.pi * f * tau)))
     Ql = 1 / (1 / qi + np.cos(phi) / qc)
     centre = 1 - 0.5 * Ql / qc * np.exp(1j * phi)
@@ -222,7 +222,7 @@ def test_geometry_gradients_finite_difference():
 @pytest.mark.parametrize("fmt", ["RI", "MA", "DB"])
 def test_touchstone_roundtrip(tmp_path, fmt):
     f = np.linspace(5.27e9, 5.29e9, 51)
-    s21 = np.asarray(s21_notch(f, F0, 5e4, 2e4, phi=0.2, a=0.5, alpha=0.3, tau=30e-9))
+    s21 = np.asarray(s21_notch(f, F0, 5e4, 2e4, phi=0.2, a=0.5, alpha=0.3, delay=30e-9))
     p = tmp_path / "res.s2p"
     write_touchstone(p, f, {"S21": s21, "S11": 0.1 * s21}, fmt=fmt)
     freq, s = read_touchstone(p)
@@ -319,3 +319,18 @@ def test_zero_sigma2_and_bad_geometry_are_rejected():
     assert np.isinf(resonator_from_conductivity(0.0, 24.0, 5e9, _MS, resistivity=1e-8).Qi)
     df, _ = linearised_response(1e-3, 24.0, 0.0, -1e-2, jnp.array([0.0, 1.0]), gamma=-0.5)
     np.testing.assert_allclose(df, [0.0, 0.25 * -1e-2 / 24.0], rtol=1e-14)
+
+
+def test_cable_delay_old_name_tau_still_works_with_a_deprecation_warning():
+    from diffsc import s11_reflection
+
+    f = np.linspace(F0 - 2e5, F0 + 2e5, 11)
+    new = s21_notch(f, F0, 5e4, 2e4, phi=0.2, delay=30e-9)
+    with pytest.warns(DeprecationWarning, match="`tau` is deprecated.*`delay`"):
+        old = s21_notch(f, F0, 5e4, 2e4, phi=0.2, tau=30e-9)
+    np.testing.assert_array_equal(old, new)
+    with pytest.warns(DeprecationWarning):
+        old11 = s11_reflection(f, F0, 5e4, 2e4, tau=30e-9)
+    np.testing.assert_array_equal(old11, s11_reflection(f, F0, 5e4, 2e4, delay=30e-9))
+    with pytest.raises(TypeError, match="pass `delay` only"):
+        s21_notch(f, F0, 5e4, 2e4, tau=30e-9, delay=1e-9)

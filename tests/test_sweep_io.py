@@ -21,7 +21,7 @@ FORMATS = ("re_im", "db_rad", "db_deg", "lin_rad", "lin_deg")
 def _truth():
     """Frequencies (Hz) and complex S21 of a notch resonator with cable delay (phase winds)."""
     f = np.linspace(F0 - 2e6, F0 + 2e6, 41)
-    s = np.asarray(s21_notch(f, F0, 2e5, 5e4, phi=0.3, a=0.8, alpha=0.5, tau=45e-9))
+    s = np.asarray(s21_notch(f, F0, 2e5, 5e4, phi=0.3, a=0.8, alpha=0.5, delay=45e-9))
     return f, s
 
 

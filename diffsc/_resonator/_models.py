@@ -17,6 +17,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from .._core._constants import h_SI
+from .._core._deprecation import renamed
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -61,15 +62,15 @@ def s21_ideal(freq, f_res, Qi, Qc):
     return 1.0 - (Q / Qc) / (1.0 + 2j * Q * y)
 
 
-def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
+def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0, tau=None):
     r"""General complex notch model used on measured data (Khalil et al.; Probst et al.).
 
-    $$S_{21}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{(Q_l/|Q_c|)\,e^{j\phi}}
+    $$S_{21}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau_d}\Big[1-\frac{(Q_l/|Q_c|)\,e^{j\phi}}
     {1+2jQ_l(f/f_{res}-1)}\Big],\qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
     Here `Qc` is the magnitude $|Q_c|$ of the complex coupling quality factor
     $Q_c e^{-j\phi}$; the "diameter-corrected" coupling factor is
     $Q_c^{\rm eff} = |Q_c|/\cos\phi$ (Khalil). Reduces to :func:`s21_ideal` for
-    $a=1$, $\alpha=\tau=\phi=0$.
+    $a=1$, $\alpha=\tau_d=\phi=0$.
 
     **Arguments:**
 
@@ -78,15 +79,16 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
     - `Qi`: internal quality factor; `Qc`: $|Q_c|$ (dimensionless, > 0).
     - `phi`: impedance-mismatch rotation, rad, $|\phi|<\pi/2$ (so that $Q_c^{\rm eff}>0$).
     - `a`: off-resonance amplitude (dimensionless, > 0); `alpha`: phase offset, rad.
-    - `tau`: cable delay, s.
+    - `delay`: cable delay $\tau_d$, s (`tau`: its deprecated old name).
 
     **Returns:** complex $S_{21}$, broadcast shape of the arguments.
     """
-    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, diameter=1.0)
+    delay = renamed("s21_notch", "tau", "delay", tau, delay, 0.0)
+    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, delay, diameter=1.0)
 
 
-def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, *, diameter):
-    r"""The resonance circle $a e^{j\alpha}e^{-2\pi jf\tau}[1-k(Q_l/|Q_c|)e^{j\phi}/(1+2jQ_ly)]$
+def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, delay, *, diameter):
+    r"""The resonance circle $a e^{j\alpha}e^{-2\pi jf\tau_d}[1-k(Q_l/|Q_c|)e^{j\phi}/(1+2jQ_ly)]$
     with $k$ = `diameter` (1 notch, 2 reflection), arguments checked and named."""
     freq = check_positive(freq, "freq", "Hz")
     f_res = check_positive(f_res, "f_res", "Hz")
@@ -95,28 +97,29 @@ def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, *, diameter):
     a = check_positive(a, "a")
     phi = check_in_range(phi, "phi", -jnp.pi / 2, jnp.pi / 2, closed=False, unit="rad",
                          msg="must lie in (-pi/2, pi/2), where Qc_eff = Qc/cos(phi) > 0")
-    alpha, tau = check_finite(alpha, "alpha", "rad"), check_finite(tau, "tau", "s")
+    alpha, delay = check_finite(alpha, "alpha", "rad"), check_finite(delay, "delay", "s")
     check_broadcast(("freq", freq), ("f_res", f_res), ("Qi", Qi), ("Qc", Qc), ("phi", phi),
-                    ("a", a), ("alpha", alpha), ("tau", tau))
+                    ("a", a), ("alpha", alpha), ("delay", delay))
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
-    env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * tau))
+    env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * delay))
     return env * (1.0 - diameter * (Ql / Qc) * jnp.exp(1j * phi)
                   / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
 
 
-def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, tau=0.0):
+def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0, tau=None):
     r"""Reflection $S_{11}$ of a one-port (reflection-coupled) resonator (Probst et al. 2015).
 
-    $$S_{11}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{2(Q_l/|Q_c|)\,e^{j\phi}}
+    $$S_{11}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau_d}\Big[1-\frac{2(Q_l/|Q_c|)\,e^{j\phi}}
     {1+2jQ_l(f/f_{res}-1)}\Big],\qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
     The circle has twice the diameter of the notch (:func:`s21_notch`); at resonance with
     $\phi=0$, $S_{11}=(Q_c-Q_i)/(Q_c+Q_i)$: zero at critical coupling, and the circle encloses the
     origin (the phase winds once) when overcoupled, $Q_i>Q_c$.
 
     **Arguments:** as :func:`s21_notch` (`freq`, `f_res` in Hz; `Qi`, `Qc` = $|Q_c|$; `phi`,
-    `alpha` in rad; `a` > 0; `tau` in s). **Returns:** complex $S_{11}$, broadcast shape.
+    `alpha` in rad; `a` > 0; `delay` in s, `tau` its deprecated old name). **Returns:** complex $S_{11}$, broadcast shape.
     """
-    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, tau, diameter=2.0)
+    delay = renamed("s11_reflection", "tau", "delay", tau, delay, 0.0)
+    return _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, delay, diameter=2.0)
 
 
 def coupling_q(freq, Cg, Z0=50.0):

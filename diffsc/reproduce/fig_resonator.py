@@ -98,7 +98,7 @@ def _s21_fit_demo(rng):
     ql = 1 / (1 / qi + np.cos(phi) / qc)
     f = f0[:, None] + np.linspace(-6, 6, 301)[None, :] * f0[:, None] / ql[:, None]
     z = np.asarray(diffsc.s21_notch(f, f0[:, None], qi[:, None], qc[:, None], phi=phi[:, None],
-                                    a=0.5, alpha=0.7, tau=40e-9))
+                                    a=0.5, alpha=0.7, delay=40e-9))
     z = z + 0.5 / 100 * (rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape))
     t0 = time.perf_counter()
     res = diffsc.fit_s21(f, z)
@@ -181,7 +181,7 @@ def run(out_dir: Path, quick: bool = False, kinetic: bool = KINETIC_DEFAULT) -> 
     k = 0
     ax[0].plot(z[k].real, z[k].imag, ".", ms=2, label="synthetic data (SNR 100)")
     model = diffsc.s21_notch(f[k], res.f_res[k], res.Qi[k], res.Qc[k], phi=res.phi[k], a=res.a[k],
-                             alpha=res.alpha[k], tau=res.tau[k])
+                             alpha=res.alpha[k], delay=res.tau[k])
     ax[0].plot(np.real(model), np.imag(model), "-", label="fit_s21")
     ax[0].set_aspect("equal", "datalim")
     ax[0].set_xlabel(r"Re $S_{21}$")
