@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._core._constants import e, h
-from diffsc._kinetic import _collisions as co
-from diffsc._kinetic import _grid as gr
-from diffsc._kinetic import _steady_state as ss
-from diffsc._kinetic import kinetic_steady_state
-from diffsc._superconductor._bcs import bose, fermi
+from diffsc import bose, constants, fermi, kinetic_steady_state
+from diffsc._kinetic import _collisions as co  # internal: collision kernels
+from diffsc._kinetic import _grid as gr  # internal: the energy lattice
+from diffsc._kinetic import _steady_state as ss  # internal: the solver's reduced problem
+
+e, h = constants.e, constants.h
 
 AL = diffsc.material("Al")
 FREQ = 5.57e9
@@ -34,13 +34,12 @@ def test_zero_drive_is_thermal(T):
 
 
 def _setup(T, P, N=48):
-    p = ss._reduced_params(AL, T, TAU_ESC, "energy_conserving")
     gap_th = diffsc.gap(T, AL) / AL.gap0
-    grid = gr.make_grid(h * FREQ / AL.gap0, gap_th, p["kT"], N, None, 4.0)
-    p["P"] = P / (4 * AL.N0 * AL.gap0**2 / AL.tau0 * e)
-    p["gap_th"] = gap_th
-    p["J_ph"] = jnp.zeros(grid.n_phonons)
-    return grid, p, gap_th
+    p = ss._reduced_params(AL, T, TAU_ESC, "energy_conserving", gap_thermal=gap_th,
+                           power=P / (4 * AL.N0 * AL.gap0**2 / AL.tau0 * e),
+                           phonon_injection=jnp.zeros(()))
+    grid = gr.make_grid(h * FREQ / AL.gap0, gap_th, p.kT, N, None, 4.0)
+    return grid, p.replace(phonon_injection=jnp.zeros(grid.n_phonons)), gap_th
 
 
 def test_conservation_identities_random_state():
@@ -64,7 +63,7 @@ def test_conservation_identities_random_state():
     n = jnp.where(jnp.arange(L) > 0, jnp.exp(w), 0.0)
     ndot = -gamma_qp * n + S_qp
     Om = grid.phonon_energies
-    gain = p["Ks"] / (2 * p["Kp"]) * jnp.sum(Om**3 * ndot) * d
+    gain = p.K_s / (2 * p.K_p) * jnp.sum(Om**3 * ndot) * d
     loss = -jnp.sum(grid.energies * rho * d * f * (rs + rr))
     np.testing.assert_allclose(gain, loss, rtol=1e-6)
 
@@ -75,14 +74,14 @@ def test_thermal_escape_power_matches_the_eliminated_phonons(T):
     alone, three matrix-vector products) equals the general phonon elimination (log-space
     sources over Gamma) to round-off, with injected phonons and a gap off its thermal value."""
     grid, p, gap = _setup(T, 10.0, N=64)
-    p["J_ph"] = p["J_ph"].at[100].set(1e-3)
+    p = p.replace(phonon_injection=p.phonon_injection.at[100].set(1e-3))
     power = co.thermal_escape_power(0.98 * gap, grid, p)
     for r in (1.0, 1.5, 3.0):
-        kts = r * p["kT"]
+        kts = r * p.kT
         w, _ = co.log_phonons(-grid.energies / kts, 0.98 * gap, grid, p)
         ref = jnp.sum(co.phonon_escape_power(w, grid, p)[0]) * grid.delta
         np.testing.assert_allclose(power(kts), ref, rtol=1e-12)
-    assert float(power(2 * p["kT"])) > float(power(p["kT"])) > 0.0  # hotter qp: more power
+    assert float(power(2 * p.kT)) > float(power(p.kT)) > 0.0  # hotter qp: more power
 
 
 def test_jacobian_matches_autodiff():
@@ -139,7 +138,7 @@ def test_reported_rates_are_those_of_the_solution_and_differentiable():
     s = solve(T, P, self_consistent_gap=True)
     assert bool(s.success)
     args = [jnp.asarray(a) for a in (T, FREQ, P, TAU_ESC, 0.0)]
-    grid, p, unit_P, _ = ss._problem(AL, *args, None, None, 96, None, "energy_conserving", False)
+    grid, p, unit_P, _ = ss._problem(AL, *args, None, None, ss.SolverOptions.from_kwargs(n_bins=96))
     v, gap = jnp.log(s.f / (1 - s.f)), s.gap / AL.gap0
     w, gamma = co.log_phonons(v, gap, grid, p)
     _, n, _ = co.phonon_escape_power(w, grid, p)

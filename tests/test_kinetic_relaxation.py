@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._kinetic import _relaxation as rl
-from diffsc._kinetic import _steady_state as ss
+from diffsc._kinetic import _relaxation as rl  # internal: the relaxation operator
+from diffsc._kinetic import _steady_state as ss  # internal: the solver's reduced problem
 
 AL = diffsc.material("Al")
 FREQ = 5.57e9
@@ -31,8 +31,8 @@ def _numpy_slowest_time(sol, T_bath, P):
     `sol` at drive P (eigenvalues by NumPy): independent of the inverse iteration and of the
     time integration."""
     grid, p, _, _ = ss._problem(AL, jnp.asarray(T_bath), jnp.asarray(FREQ), jnp.asarray(P),
-                                jnp.asarray(TAU_ESC), 0.0, None, None, N, None,
-                                "energy_conserving", False)
+                                jnp.asarray(TAU_ESC), 0.0, None, None,
+                                ss.SolverOptions.from_kwargs(n_bins=N))
     f = jnp.clip(sol.f, 1e-300, 1 - 1e-16)
     v = jnp.log(f) - jnp.log1p(-f)
     B = sol.drive_rate * AL.tau0

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from ._grid import Grid, bin_dos
+from ._params import ReducedParams
 
 
 def _lf(v):
@@ -78,7 +79,7 @@ def _place(block, start, L, fill=0.0):
 
 
 # ----------------------------------------------------------------------------- phonons
-def _phonon_kernels(gap, grid: Grid, p):
+def _phonon_kernels(gap, grid: Grid, p: ReducedParams):
     r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\delta\bar\rho_i\bar\rho_l
     (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0) and recombination
     $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$ (symmetric)."""
@@ -87,13 +88,13 @@ def _phonon_kernels(gap, grid: Grid, p):
     c2 = _coherence(grid.energies, gap)
     rr = rho[:, None] * rho[None, :]
     up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
-    cs = 2.0 * p["Kp"] * d * rr * (1.0 - c2)
+    cs = 2.0 * p.K_p * d * rr * (1.0 - c2)
     cs = jnp.where(up & (cs > 0), cs, 0.0)
-    cr = p["Kp"] * d * rr * (1.0 + c2)
+    cr = p.K_p * d * rr * (1.0 + c2)
     return cs, jnp.where(cr > 0, cr, 0.0)
 
 
-def thermal_escape_power(gap, grid: Grid, p):
+def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
     r"""Function $k_BT^*\mapsto$ power (reduced units) that phonons carry to the bath when the
     quasiparticles are thermal at $T^*$ (phonons eliminated, escaping to the bath at $T_b$,
     injected phonons included).
@@ -115,19 +116,19 @@ def thermal_escape_power(gap, grid: Grid, p):
     cr_sum = jnp.sum(Cr, axis=0)
     jpos = jnp.arange(L) > 0
     Om = jnp.where(jpos, grid.phonon_energies, d)
-    nB_b = jnp.exp(log_bose(Om, p["kT"]))
-    weight = jnp.where(jpos, (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Om**3 * d, 0.0)
+    nB_b = jnp.exp(log_bose(Om, p.kT))
+    weight = jnp.where(jpos, (p.K_s / (2.0 * p.K_p)) * p.escape_rate * Om**3 * d, 0.0)
 
     def power(kT_star):
         f = jax.nn.sigmoid(-grid.energies / kT_star)
         gam = _place(f @ G, 0, L) + _place(cr_sum - 2.0 * (f @ Cr), k0, L)
-        excess = (gam * (jnp.exp(log_bose(Om, kT_star)) - nB_b) + p["J_ph"]) / (gam + p["esc"])
+        excess = (gam * (jnp.exp(log_bose(Om, kT_star)) - nB_b) + p.phonon_injection) / (gam + p.escape_rate)
         return jnp.sum(weight * excess)
 
     return power
 
 
-def _phonon_tables(v, gap, grid: Grid, p):
+def _phonon_tables(v, gap, grid: Grid, p: ReducedParams):
     r"""Log-terms of the phonon sources in lattice layouts (no gathers, no scatters).
 
     Scattering: natural pair table $(i,l>i)$ sheared to $(i,j=l-i)$, so phonon $j$ is column $j$.
@@ -145,10 +146,10 @@ def _phonon_tables(v, gap, grid: Grid, p):
     Cr = shear_right(cr)
     gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
     gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
-    gamma = _place(gam_s, 0, L) + _place(gam_r, grid.k0, L) + p["esc"]
+    gamma = _place(gam_s, 0, L) + _place(gam_r, grid.k0, L) + p.escape_rate
     Om = jnp.where(jnp.arange(L) == 0, d, grid.phonon_energies)
-    lnb = log_bose(Om, p["kT"]) + jnp.log(p["esc"])
-    inj = p["J_ph"]  # injected phonons per reduced time at each lattice energy (>= 0)
+    lnb = log_bose(Om, p.kT) + jnp.log(p.escape_rate)
+    inj = p.phonon_injection  # injected phonons per reduced time at each lattice energy (>= 0)
     lnj = jnp.where(inj > 0, jnp.log(jnp.where(inj > 0, inj, 1.0)), -jnp.inf)
     return dict(Ts=shear_left(ts, -jnp.inf), Tr=shear_right(tr, -jnp.inf), Cs=Cs, Cr=Cr,
                 gamma=gamma, lnb=lnb, lnj=lnj)
@@ -171,14 +172,14 @@ def _phonon_sums(t, grid: Grid):
     return jnp.log(s) + M, s, Es, Er
 
 
-def phonon_rates(v, gap, grid: Grid, p):
+def phonon_rates(v, gap, grid: Grid, p: ReducedParams):
     r"""Quasiparticle parts of the phonon equation, $\dot n_j|_{qp}=-\Gamma^{qp}_jn_j+S^{qp}_j$
     (reduced units, linear; for tests and diagnostics): returns $(\Gamma^{qp},S^{qp})$."""
     L = grid.n_phonons
     t = _phonon_tables(v, gap, grid, p)
     S_qp = (_place(jnp.sum(jnp.exp(t["Ts"]), axis=0), 0, L)
             + _place(jnp.sum(jnp.exp(t["Tr"]), axis=0), grid.k0, L))
-    return t["gamma"] - p["esc"], S_qp
+    return t["gamma"] - p.escape_rate, S_qp
 
 
 def _log_occupation(t, sums, grid: Grid):
@@ -186,21 +187,21 @@ def _log_occupation(t, sums, grid: Grid):
     return jnp.where(jnp.arange(grid.n_phonons) == 0, 0.0, sums[0] - jnp.log(t["gamma"]))
 
 
-def log_phonons(v, gap, grid: Grid, p):
+def log_phonons(v, gap, grid: Grid, p: ReducedParams):
     r"""Steady-state $\ln n_j=\ln S_j-\ln\Gamma_j$ for given $f$ (and $\Gamma_j$), $j=0..3N-2$."""
     t = _phonon_tables(v, gap, grid, p)
     return _log_occupation(t, _phonon_sums(t, grid), grid), t["gamma"]
 
 
-def phonon_escape_power(w, grid: Grid, p):
+def phonon_escape_power(w, grid: Grid, p: ReducedParams):
     r"""Power carried to the bath per phonon lattice energy, reduced units (per $\Delta_0$):
     $\frac{K_s}{2K_p}e_s\Omega_j^3(n_j-n_B(\Omega_j))$; returns it and $n$, $n_B$ ($n_0=0$)."""
     L, d = grid.n_phonons, grid.delta
     Om = grid.phonon_energies
     jpos = jnp.arange(L) > 0
     n = jnp.where(jpos, jnp.exp(w), 0.0)
-    nB = jnp.where(jpos, jnp.exp(log_bose(jnp.where(jpos, Om, d), p["kT"])), 0.0)
-    return (p["Ks"] / (2.0 * p["Kp"])) * p["esc"] * Om**3 * (n - nB), n, nB
+    nB = jnp.where(jpos, jnp.exp(log_bose(jnp.where(jpos, Om, d), p.kT)), 0.0)
+    return (p.K_s / (2.0 * p.K_p)) * p.escape_rate * Om**3 * (n - nB), n, nB
 
 
 def _rows(block, start, n_rows):
@@ -239,7 +240,7 @@ def _log_phonon_jacobian(v, t, sums, grid: Grid):
 
 
 # ----------------------------------------------------------------------------- quasiparticles
-def _pair_tables(gap, grid: Grid, p):
+def _pair_tables(gap, grid: Grid, p: ReducedParams):
     N, d = grid.n_bins, grid.delta
     E = grid.energies
     rho = bin_dos(grid, gap)
@@ -247,13 +248,13 @@ def _pair_tables(gap, grid: Grid, p):
     i = jnp.arange(N)[:, None]
     l = jnp.arange(N)[None, :]
     js = jnp.abs(l - i)
-    A = p["Ks"] * (js * d) ** 2 * (1.0 - c2) * rho[None, :] * d
-    Br = p["Ks"] * (E[:, None] + E[None, :]) ** 2 * (1.0 + c2) * rho[None, :] * d
+    A = p.K_s * (js.astype(d.dtype) * d) ** 2 * (1.0 - c2) * rho[None, :] * d
+    Br = p.K_s * (E[:, None] + E[None, :]) ** 2 * (1.0 + c2) * rho[None, :] * d
     jr = grid.k0 + i + l
     return A, Br, js, jr, (l > i)
 
 
-def _qp_terms(v, w, gap, grid: Grid, p):
+def _qp_terms(v, w, gap, grid: Grid, p: ReducedParams):
     r"""The four log-space pair terms of $\dot f_i/f_i$, exponentiated with their kernels:
     scattering out/in $E^a_{il}=A_{il}(1-f_l)N^{\uparrow/\downarrow}$,
     $E^b_{il}=A_{il}\frac{f_l(1-f_i)}{f_i}N^{\downarrow/\uparrow}$, recombination out/in
@@ -294,11 +295,11 @@ def _drive_terms(v, gap, grid: Grid, m=None):
     c_up = jnp.where(vu, 1.0 + gap**2 / (Et * Et[uc]), 0.0)
     q_up = 2.0 * c_up * rho[uc] * jnp.expm1(lf[uc] - lf)
     q_dn = jnp.where(vd, 2.0 * (1.0 + gap**2 / (Et * Et[dc])) * rho[dc], 0.0) * jnp.expm1(lf[dc] - lf)
-    Z = -2.0 * m * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
+    Z = -2.0 * jnp.asarray(m, dtype=float) * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
     return q_up, q_dn, Z
 
 
-def _pair_breaking_q(v, gap, grid: Grid, p):
+def _pair_breaking_q(v, gap, grid: Grid, p: ReducedParams):
     r"""Pair-breaking photons at $h\nu_s=m_s\delta>2\Delta$ (docs/kinetic.md, §Drives), per unit
     $B_s$ and relative to $f_i$: the scattering bracket of :func:`_drive_terms` at $m_s$ plus
     pair generation $2c^-_{ik}\bar\rho_k(1-f_i-f_k)/f_i$ with $E_k=h\nu_s-E_i$ (bin
@@ -306,7 +307,7 @@ def _pair_breaking_q(v, gap, grid: Grid, p):
     absorbed energy per unit $B_s$, $Z_s=\sum_iE_i\bar\rho_i\delta\,I^s_i/B_s$; the pair part in
     its symmetric form $h\nu_s\delta\sum_i\bar\rho_ic^-_{ik}\bar\rho_k(1-f_i-f_k)$ (each pair
     absorbs $E_i+E_k=h\nu_s$)."""
-    N, ms = grid.n_bins, p["ms"]
+    N, ms = grid.n_bins, p.pair_breaking_bins
     q_up, q_dn, Z_scat = _drive_terms(v, gap, grid, ms)
     rho = bin_dos(grid, gap)
     Et = jnp.maximum(grid.energies, gap)
@@ -315,17 +316,17 @@ def _pair_breaking_q(v, gap, grid: Grid, p):
     c = jnp.where((k >= 0) & (k < N), (1.0 - gap**2 / (Et * Et[kc])) * rho[kc], 0.0)
     lf, lg = _lf(v), _lg(v)
     q_pair = 2.0 * c * (jnp.exp(lg - lf) - jnp.exp(lf[kc] - lf))
-    Z_pair = ms * grid.delta**2 * jnp.sum(rho * c * (jnp.exp(lg) - jnp.exp(lf[kc])))
+    Z_pair = jnp.asarray(ms, dtype=float) * grid.delta**2 * jnp.sum(rho * c * (jnp.exp(lg) - jnp.exp(lf[kc])))
     return q_up + q_dn + q_pair, Z_scat + Z_pair
 
 
-def pair_breaking_strength(v, gap, grid: Grid, p):
+def pair_breaking_strength(v, gap, grid: Grid, p: ReducedParams):
     """B_s (reduced, per tau0) of the pair-breaking photons for the requested power (0 if none),
     and the rate of quasiparticle generation by them (per tau0, in units of 4 N0 Delta_0)."""
-    if "Ps" not in p:
+    if not p.has_pair_breaking:
         return jnp.zeros(()), jnp.zeros(())
     q, Z = _pair_breaking_q(v, gap, grid, p)
-    Bs = p["Ps"] / Z
+    Bs = p.pair_breaking_power / Z
     return Bs, Bs * grid.delta * jnp.sum(bin_dos(grid, gap) * jax.nn.sigmoid(v) * q)
 
 
@@ -335,19 +336,19 @@ def _drive_q(v, gap, grid: Grid):
     return q_up + q_dn, Z
 
 
-def drive_strength(v, gap, grid: Grid, p):
+def drive_strength(v, gap, grid: Grid, p: ReducedParams):
     """B (reduced, per tau0) for the requested absorbed power; and Z."""
     _, Z = _drive_q(v, gap, grid)
-    return p["P"] / Z, Z
+    return p.power / Z, Z
 
 
-def collision_rates(v, w, gap, grid: Grid, p):
+def collision_rates(v, w, gap, grid: Grid, p: ReducedParams):
     """Relative collision rates (f_dot/f)_i split into (scattering, recombination)."""
     t = _qp_terms(v, w, gap, grid, p)
     return -jnp.sum(t["Ea"] - t["Eb"], axis=1), -jnp.sum(t["Ec"] - t["Ee"], axis=1)
 
 
-def residual_parts(v, gap, grid: Grid, p):
+def residual_parts(v, gap, grid: Grid, p: ReducedParams):
     r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated), the gross
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
     relative, and the intermediates (phonon tables, pair terms, drive terms) from which
@@ -357,14 +358,14 @@ def residual_parts(v, gap, grid: Grid, p):
     w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
     q_up, q_dn, Z = _drive_terms(v, gap, grid)
-    B = p["P"] / Z
+    B = p.power / Z
     R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + B * (q_up + q_dn)
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
              + jnp.abs(B * q_up) + jnp.abs(B * q_dn) + 1e-300)
     parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, B))
-    if "Ps" in p:  # pair-breaking photons
+    if p.has_pair_breaking:  # pair-breaking photons
         q_s, Z_s = _pair_breaking_q(v, gap, grid, p)
-        B_s = p["Ps"] / Z_s
+        B_s = p.pair_breaking_power / Z_s
         R = R + B_s * q_s
         scale = scale + jnp.abs(B_s * q_s)
         parts["pair_drive"] = (q_s, Z_s, B_s)
@@ -383,23 +384,23 @@ def rates_from_parts(parts):
                 recombination_out=jnp.sum(q["Ec"], axis=1))
 
 
-def rates(v, gap, grid: Grid, p):
+def rates(v, gap, grid: Grid, p: ReducedParams):
     """:func:`rates_from_parts` of a fresh evaluation at (v, gap)."""
     return rates_from_parts(residual_parts(v, gap, grid, p)[2])
 
 
-def residual_and_scale(v, gap, grid: Grid, p):
+def residual_and_scale(v, gap, grid: Grid, p: ReducedParams):
     """Residual and row scale of :func:`residual_parts`."""
     R, scale, _ = residual_parts(v, gap, grid, p)
     return R, scale
 
 
-def residual(v, gap, grid: Grid, p):
+def residual(v, gap, grid: Grid, p: ReducedParams):
     r"""Relative steady-state residual $\dot f_i/f_i$ (per $\tau_0$) with $n(f)$, $B(f)$ eliminated."""
     return residual_parts(v, gap, grid, p)[0]
 
 
-def jacobian_from_parts(parts, grid: Grid, p):
+def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     r"""Exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) of the residual whose
     intermediates are `parts` (:func:`residual_parts`). It includes the phonon elimination
     ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$. The pair-term
@@ -437,7 +438,7 @@ def jacobian_from_parts(parts, grid: Grid, p):
     return J
 
 
-def residual_jacobian(v, gap, grid: Grid, p):
+def residual_jacobian(v, gap, grid: Grid, p: ReducedParams):
     r"""Residual, its exact Jacobian (:func:`jacobian_from_parts`) and the row scale of
     :func:`residual_parts`."""
     R, scale, parts = residual_parts(v, gap, grid, p)

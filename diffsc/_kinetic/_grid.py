@@ -20,6 +20,26 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 
+class GridOptions(eqx.Module):
+    r"""Static choice of the kinetic lattice (hashable: a static argument of ``jit``).
+
+    **Fields:**
+
+    - `n_bins`: number $N$ of quasiparticle bins (>= 16).
+    - `bins_per_photon`: $m=h\nu/\delta$, a positive int, or None (chosen so that $N\delta$ spans
+      the energy extent, :func:`make_grid`).
+
+    The energy extent is not an option here: it is a physical value (eV) that may be traced.
+    """
+
+    n_bins: int = eqx.field(default=500, static=True, converter=int)
+    bins_per_photon: int | None = eqx.field(default=None, static=True)
+
+    def __check_init__(self):
+        if self.n_bins < 16:
+            raise ValueError(f"diffsc: argument `n_bins` must be >= 16, got {self.n_bins}.")
+
+
 class Grid(eqx.Module):
     """Kinetic energy lattice in reduced units (energies / gap0)."""
 
@@ -34,11 +54,12 @@ class Grid(eqx.Module):
 
     @property
     def energies(self):
-        return (0.5 * self.k0 + jnp.arange(self.n_bins)) * self.delta
+        # integer lattice indices cast explicitly to the default float (strict dtype promotion)
+        return (0.5 * self.k0.astype(float) + jnp.arange(self.n_bins, dtype=float)) * self.delta
 
     @property
     def phonon_energies(self):
-        return jnp.arange(self.n_phonons) * self.delta
+        return jnp.arange(self.n_phonons, dtype=float) * self.delta
 
 
 def _safe_sqrt(x):
@@ -72,7 +93,7 @@ def make_grid(hnu, gap_thermal, kT, n_bins: int, bins_per_photon, extent):
         m = jnp.maximum(jnp.round(hnu * n_bins / extent), 1.0).astype(int)
     else:
         m = jnp.asarray(int(bins_per_photon))
-    delta = hnu / m
+    delta = hnu / m.astype(jnp.result_type(hnu))
     k0 = jnp.round(2.0 * jax_stop(gap_thermal) / jax_stop(delta)).astype(int)
     return Grid(delta=delta, k0=k0, m=m, n_bins=n_bins)
 

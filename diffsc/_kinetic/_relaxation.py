@@ -32,8 +32,8 @@ from .._core._validation import check_nonnegative, check_positive
 from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution
-from ._solver import gap_equation, project_gap
-from ._steady_state import _check_common, _problem, _solve, _static
+from ._solver import SolverOptions, gap_equation, project_gap
+from ._steady_state import _check_common, _problem, _solve
 
 _GAMMA = 1.0 + 1.0 / math.sqrt(2.0)  # a Python float: no device array at import
 
@@ -73,7 +73,7 @@ def _rhs_and_jacobian(v, gap, grid, p, B, self_consistent):
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
     q, Z = _drive_q(v, gap, grid)
-    pB = dict(p, P=B * Z)  # the residual's B = P/Z is then exactly the fixed B
+    pB = p.replace(power=B * Z)  # the residual's B = P/Z is then exactly the fixed B
     R, J, _ = residual_jacobian(v, gap, grid, pB)
     dZ = jax.grad(lambda y: _drive_q(y, gap, grid)[1])(v)
     J = J + jnp.outer(q, B / Z * dZ)  # undo the elimination of B: here B is held
@@ -85,16 +85,15 @@ def _rhs(v, gap, grid, p, B, self_consistent):
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
     _, Z = _drive_q(v, gap, grid)
-    R, _ = residual_and_scale(v, gap, grid, dict(p, P=B * Z))
+    R, _ = residual_and_scale(v, gap, grid, p.replace(power=B * Z))
     return R / (1.0 - jax.nn.sigmoid(v)), gap
 
 
-def _state_of(sol, material, T_bath, freq, tau_esc, extent, static):
+def _state_of(sol, material, T_bath, freq, tau_esc, extent, options: SolverOptions):
     """Grid, reduced parameters, logits and reduced gap of a steady state (to integrate or
     linearise about it)."""
-    n_bins, bins_per_photon, _, tau0_ph_mode = static[:4]
     grid, p, _, _ = _problem(material, T_bath, freq, sol.absorbed_power, tau_esc, jnp.zeros(()),
-                             None, extent, n_bins, bins_per_photon, tau0_ph_mode, False)
+                             None, extent, options)
     f = jnp.clip(sol.f, 1e-300, 1.0 - 1e-16)
     return grid, p, jnp.log(f) - jnp.log1p(-f), sol.gap / material.gap0
 
@@ -121,12 +120,12 @@ def _ros2_step(v, gap, h, grid, p, B, self_consistent):
 
 
 @functools.partial(eqx.filter_jit)
-def _relax(material, T_bath, freq, P0, P1, tau_esc, times, extent, *, static, substeps):
-    self_consistent, throw = static[2], static[7]
+def _relax(material, T_bath, freq, P0, P1, tau_esc, times, extent, *, options, substeps):
+    self_consistent, throw = options.self_consistent_gap, options.throw
     zero = jnp.zeros(())
-    s0 = _solve(material, T_bath, freq, P0, tau_esc, zero, None, extent, static=static)
-    s1 = _solve(material, T_bath, freq, P1, tau_esc, zero, None, extent, static=static)
-    grid, p, v0, g0 = _state_of(s0, material, T_bath, freq, tau_esc, extent, static)
+    s0 = _solve(material, T_bath, freq, P0, tau_esc, zero, None, extent, options=options)
+    s1 = _solve(material, T_bath, freq, P1, tau_esc, zero, None, extent, options=options)
+    grid, p, v0, g0 = _state_of(s0, material, T_bath, freq, tau_esc, extent, options)
     gap0, tau0, N0 = material.gap0, material.require("tau0"), material.require("N0")
     B1 = s1.drive_rate * tau0  # reduced drive strength held after the step
     tr = times / tau0
@@ -204,7 +203,11 @@ def kinetic_relaxation(
 
     **Returns:** :class:`KineticRelaxation`.
     """
-    common = _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins)
+    common = _check_common(material, T_bath, freq, tau_esc, energy_extent)
+    options = SolverOptions.from_kwargs(
+        n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
+        tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
+    )
     P0 = check_nonnegative(absorbed_power_density, "absorbed_power_density",
                            "W/m^3", dtype=float)
     P1 = check_nonnegative(absorbed_power_after, "absorbed_power_after", "W/m^3", dtype=float)
@@ -216,9 +219,7 @@ def kinetic_relaxation(
     if int(substeps) < 1:
         raise ValueError(f"diffsc: argument `substeps` must be >= 1, got {substeps}.")
     T_bath, freq, tau_esc, ext = common
-    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
-                     continuation, throw, False)
-    return _relax(material, T_bath, freq, P0, P1, tau_esc, times, ext, static=static,
+    return _relax(material, T_bath, freq, P0, P1, tau_esc, times, ext, options=options,
                   substeps=int(substeps))
 
 
@@ -230,17 +231,35 @@ class KineticDecay(eqx.Module):
     - `decay_time`: $\tau=-1/\lambda_{min}$, s, with $\lambda_{min}$ the eigenvalue of smallest
       magnitude of the linearised kinetic equations at the steady state (drive strength held).
     - `steady_state`: the :class:`KineticSolution` it linearises about.
+
+    **Properties:** `result` (a :class:`diffsc.RESULTS` code: the steady state's when it failed,
+    else 2 if the decay time is not finite, else 0), `success` (``result == 0``), `n_steps` (the
+    steady state's Newton steps).
     """
 
     decay_time: Float[Array, ""]
     steady_state: KineticSolution
 
+    @property
+    def result(self):
+        ss = self.steady_state.result
+        finite = jnp.isfinite(self.decay_time)
+        return jnp.where(ss != 0, ss, jnp.where(finite, 0, 2)).astype(jnp.int32)
+
+    @property
+    def success(self):
+        return self.result == 0
+
+    @property
+    def n_steps(self):
+        return self.steady_state.n_steps
+
 
 @functools.partial(eqx.filter_jit)
-def _decay(material, T_bath, freq, P, tau_esc, extent, *, static, iterations):
-    self_consistent = static[2]
-    sol = _solve(material, T_bath, freq, P, tau_esc, jnp.zeros(()), None, extent, static=static)
-    grid, p, v, gap = _state_of(sol, material, T_bath, freq, tau_esc, extent, static)
+def _decay(material, T_bath, freq, P, tau_esc, extent, *, options, iterations):
+    self_consistent = options.self_consistent_gap
+    sol = _solve(material, T_bath, freq, P, tau_esc, jnp.zeros(()), None, extent, options=options)
+    grid, p, v, gap = _state_of(sol, material, T_bath, freq, tau_esc, extent, options)
     tau0 = material.require("tau0")
     B = sol.drive_rate * tau0
     J = linearised_operator(v, gap, grid, p, B, self_consistent)
@@ -286,11 +305,12 @@ def kinetic_decay_time(
 
     **Returns:** :class:`KineticDecay` (`decay_time` in s, and the steady state).
     """
-    T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent,
-                                               n_bins)
+    T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
+    options = SolverOptions.from_kwargs(
+        n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
+        tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
+    )
     P = check_nonnegative(absorbed_power_density, "absorbed_power_density",
                           "W/m^3", dtype=float)
-    static = _static(n_bins, bins_per_photon, self_consistent_gap, tau0_ph, max_steps, rtol,
-                     continuation, throw, False)
-    return _decay(material, T_bath, freq, P, tau_esc, ext, static=static,
+    return _decay(material, T_bath, freq, P, tau_esc, ext, options=options,
                   iterations=int(iterations))

@@ -13,6 +13,7 @@ differentiated with the implicit function theorem: $\dot x=-J^{-1}\,\partial_\th
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -24,7 +25,8 @@ from ._collisions import (
     residual_parts,
     thermal_escape_power,
 )
-from ._grid import Grid, sqrt_diff_squares
+from ._grid import Grid, GridOptions, sqrt_diff_squares
+from ._params import ReducedParams
 
 _MAX_DV = 4.0
 _MAX_DGAP = 0.02
@@ -49,11 +51,88 @@ def extra_step_cap(max_steps: int, max_extra_steps: int | None) -> int:
     return int(max_extra_steps)
 
 
+_TAU0_PH_MODES = ("energy_conserving", "material")
+
+
+def _int_or_none(x):
+    return None if x is None else int(x)
+
+
+class SolverOptions(eqx.Module):
+    r"""The static options of one compiled kinetic solve, shared by :func:`diffsc.kinetic_steady_state`,
+    :func:`diffsc.kinetic_relaxation` and :func:`diffsc.kinetic_decay_time` (every field static:
+    the Module is hashable and is a static argument of their ``jit``; equal options reuse one
+    compiled program).
+
+    **Fields:**
+
+    - `grid`: :class:`~._grid.GridOptions` (`n_bins`, `bins_per_photon`).
+    - `self_consistent_gap`: solve the gap with $f$ (True) or hold $\Delta=\Delta_{BCS}(T_b)$.
+    - `tau0_ph`: ``"energy_conserving"`` or ``"material"`` (which $\tau_0^{ph}$ sets $K_p$).
+    - `max_steps`: Newton steps per stage (>= 1); `rtol`: tolerance on the max relative rate
+      residual; `continuation`: number of power-ramp stages (0 disables both fallbacks).
+    - `max_extra_steps`: cap of the self-extended budget, or None for ``4 * max_steps``
+      (:attr:`extra_steps` is the resolved number, :func:`extra_step_cap`).
+    - `throw`: raise on failure (True) or return with ``result``/``success`` set.
+
+    Construct with :meth:`from_kwargs` from the keyword options of the public entry points.
+    """
+
+    grid: GridOptions = GridOptions()
+    self_consistent_gap: bool = eqx.field(default=True, static=True, converter=bool)
+    tau0_ph: str = eqx.field(default="energy_conserving", static=True)
+    max_steps: int = eqx.field(default=400, static=True, converter=int)
+    rtol: float = eqx.field(default=1e-10, static=True, converter=float)
+    continuation: int = eqx.field(default=4, static=True, converter=int)
+    max_extra_steps: int | None = eqx.field(default=None, static=True, converter=_int_or_none)
+    throw: bool = eqx.field(default=True, static=True, converter=bool)
+
+    def __check_init__(self):
+        if self.tau0_ph not in _TAU0_PH_MODES:
+            raise ValueError(
+                "diffsc: argument `tau0_ph` must be 'energy_conserving' or 'material', "
+                f"got {self.tau0_ph!r}."
+            )
+        extra_step_cap(self.max_steps, self.max_extra_steps)  # raises if negative
+
+    @property
+    def extra_steps(self) -> int:
+        """The cap of the self-extended budget as a number (:func:`extra_step_cap`)."""
+        return extra_step_cap(self.max_steps, self.max_extra_steps)
+
+    @classmethod
+    def from_kwargs(
+        cls,
+        *,
+        n_bins: int = 500,
+        bins_per_photon: int | None = None,
+        self_consistent_gap: bool = True,
+        tau0_ph: str = "energy_conserving",
+        max_steps: int = 400,
+        rtol: float = 1e-10,
+        continuation: int = 4,
+        max_extra_steps: int | None = None,
+        throw: bool = True,
+    ) -> SolverOptions:
+        """The options from the keyword arguments of the public entry points (same names and
+        defaults)."""
+        return cls(
+            grid=GridOptions(n_bins=n_bins, bins_per_photon=bins_per_photon),
+            self_consistent_gap=self_consistent_gap,
+            tau0_ph=tau0_ph,
+            max_steps=max_steps,
+            rtol=rtol,
+            continuation=continuation,
+            max_extra_steps=max_extra_steps,
+            throw=throw,
+        )
+
+
 def _acosh(x):
     return jnp.log(x + sqrt_diff_squares(x, 1.0))
 
 
-def gap_equation(v, gap, grid: Grid, p):
+def gap_equation(v, gap, grid: Grid, p: ReducedParams):
     r"""$F=\operatorname{arcsinh}(w_D/\Delta)-\operatorname{arcsinh}w_D-2\sum_if_i\int_{bin}
     \frac{dE}{\sqrt{E^2-\Delta^2}}-\text{(thermal tail)}$, reduced units ($\Delta_0=1$)."""
     E, d = grid.energies, grid.delta
@@ -62,28 +141,28 @@ def gap_equation(v, gap, grid: Grid, p):
     wbin = _acosh(b / gap) - _acosh(a / gap)
     f = jax.nn.sigmoid(v)
     top = E[-1] + 0.5 * d
-    tail = 2.0 * p["kT"] * jnp.exp(-top / p["kT"]) / sqrt_diff_squares(top, gap)
-    wD = p["wD"]
+    tail = 2.0 * p.kT * jnp.exp(-top / p.kT) / sqrt_diff_squares(top, gap)
+    wD = p.debye
     return jnp.arcsinh(wD / gap) - jnp.arcsinh(wD) - 2.0 * jnp.sum(f * wbin) - tail
 
 
-def full_residual(x, grid: Grid, p, self_consistent: bool):
+def full_residual(x, grid: Grid, p: ReducedParams, self_consistent: bool):
     v, gap = x[:-1], x[-1]
     R = residual(v, gap, grid, p)
-    F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
+    F = gap_equation(v, gap, grid, p) if self_consistent else p.gap_thermal - gap
     return jnp.concatenate([R, F[None]])
 
 
-def full_residual_parts(x, grid: Grid, p, self_consistent: bool):
+def full_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool):
     """Residual of :func:`full_residual`, its row scales and the intermediates of the
     quasiparticle rows (:func:`~._collisions.residual_parts`)."""
     v, gap = x[:-1], x[-1]
     R, s, parts = residual_parts(v, gap, grid, p)
-    F = gap_equation(v, gap, grid, p) if self_consistent else p["gap_th"] - gap
+    F = gap_equation(v, gap, grid, p) if self_consistent else p.gap_thermal - gap
     return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)]), parts
 
 
-def linearized_residual_parts(x, grid: Grid, p, self_consistent: bool, gap_column: bool):
+def linearized_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column: bool):
     r""":func:`full_residual_parts`, and a function that returns $\partial R/\partial\Delta$
     (the quasiparticle rows) from the same primal pass (``jax.linearize``: calling it costs a
     tangent pass only), or None when ``gap_column`` is False."""
@@ -96,7 +175,7 @@ def linearized_residual_parts(x, grid: Grid, p, self_consistent: bool, gap_colum
     return out, lambda: lin(jnp.ones_like(gap))[0][:-1]
 
 
-def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool, gap_column=True):
+def full_jacobian_from_parts(x, parts, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column=True):
     """Jacobian over (v, gap) from the intermediates of :func:`full_residual_parts`.
     `gap_column`: True (dR/dgap by a forward pass through the residual), a function returning
     it (:func:`linearized_residual_parts`), or False (left out: the Newton step does not need
@@ -118,7 +197,7 @@ def full_jacobian_from_parts(x, parts, grid: Grid, p, self_consistent: bool, gap
     return jnp.concatenate([top, bot], axis=0)
 
 
-def full_jacobian(x, grid: Grid, p, self_consistent: bool, gap_column: bool = True):
+def full_jacobian(x, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column: bool = True):
     """Residual, Jacobian over (v, gap) and row scales."""
     R, s, parts = full_residual_parts(x, grid, p, self_consistent)
     return R, full_jacobian_from_parts(x, parts, grid, p, self_consistent, gap_column), s
@@ -129,14 +208,11 @@ def _max_norm(Rs):
     return jnp.where(jnp.isfinite(e), e, jnp.inf)
 
 
-def _stage_params(p, frac):
-    q = dict(p, P=p["P"] * frac, J_ph=p["J_ph"] * frac)
-    if "Ps" in p:
-        q["Ps"] = p["Ps"] * frac
-    return q
+def _stage_params(p: ReducedParams, frac) -> ReducedParams:
+    return p.scaled_drive(frac)
 
 
-def project_gap(v, gap, grid: Grid, p, iters: int = 4):
+def project_gap(v, gap, grid: Grid, p: ReducedParams, iters: int = 4):
     r"""The gap that solves the gap equation for the given $f$ (scalar Newton from `gap`, kept
     in $[0.2, 1]\Delta_0$: $\Delta\le\Delta_0$ for any $0\le f\le1$)."""
     F = lambda g: gap_equation(v, g, grid, p)  # noqa: E731
@@ -158,18 +234,11 @@ def _time_step_control(h, big, scaled, good):
     return jnp.clip(h, 1e-12, 1e30)
 
 
-def solve(
-    x0,
-    grid: Grid,
-    p,
-    self_consistent: bool,
-    max_steps: int,
-    rtol,
-    continuation: int,
-    x_ramp=None,
-    max_extra_steps: int = 0,
-):
+def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None):
     r"""Newton with two globalisations and continuation in power, as ONE ``while_loop``.
+
+    `options` (:class:`SolverOptions`) gives ``self_consistent_gap``, `max_steps`, `rtol`,
+    ``continuation`` and `max_extra_steps` (the cap of the self-extended budget below).
 
     **Stage 0** (fast path) is pseudo-transient Newton in a *local* pseudo-time measured in each
     bin's own relaxation time (rows scaled by the gross rates), $(I/h-J_s)\,\delta x=R_s$, with
@@ -219,6 +288,9 @@ def solve(
     Returns (x, error, total steps, converged, rates at x): the last are the by-products of
     the final residual evaluation (:func:`~._collisions.rates_from_parts`), which the solution
     reports without evaluating them again."""
+    self_consistent = options.self_consistent_gap
+    max_steps, rtol = options.max_steps, options.rtol
+    continuation, max_extra_steps = options.continuation, options.extra_steps
     ones = jnp.ones(2 if continuation > 0 else 1)
     ramp = jnp.logspace(-continuation, 0.0, continuation + 1) if continuation > 0 else ones[:0]
     last_stage = ones.shape[0] + ramp.shape[0] - 1
@@ -376,18 +448,18 @@ def solve(
     return st["x"], st["err"], st["k_total"], st["ok"], st["rates"]
 
 
-def quasi_thermal_start(x0, grid: Grid, p):
+def quasi_thermal_start(x0, grid: Grid, p: ReducedParams):
     r"""Initial guess: Fermi function at the temperature $T^*\ge T_b$ whose quasiparticle-to-phonon
     power (phonons eliminated, escaping to the bath at $T_b$) equals the requested absorbed power
     (bisection in $\ln T^*$). It puts $n_{qp}$ on the right scale, so the drive strength $B$ is
     moderate from the first step."""
     E = grid.energies
-    target = p["P"] + p.get("Ps", 0.0)
+    target = p.power + (p.pair_breaking_power if p.has_pair_breaking else 0.0)
     escape = thermal_escape_power(x0[-1], grid, p)
 
     def power(lt):
         # energy balance of the eliminated phonons: qp -> phonon power = escape power
-        return escape(p["kT"] * jnp.exp(lt))
+        return escape(p.kT * jnp.exp(lt))
 
     def body(_, br):
         lo, hi = br
@@ -399,40 +471,25 @@ def quasi_thermal_start(x0, grid: Grid, p):
         0,
         _START_BISECTIONS,
         body,
-        (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p["Ks"]) * p["kT"]))),
+        (jnp.asarray(0.0), jnp.log(0.95 / (jnp.cbrt(p.K_s) * p.kT))),
     )
     lt = jnp.where(target > 0, lo, 0.0)
-    return jnp.concatenate([-E / (p["kT"] * jnp.exp(lt)), x0[-1:]])
+    return jnp.concatenate([-E / (p.kT * jnp.exp(lt)), x0[-1:]])
 
 
 # ----------------------------------------------------------------------------- implicit adjoint
-def make_root(
-    self_consistent: bool,
-    max_steps: int,
-    rtol: float,
-    continuation: int,
-    max_extra_steps: int | None = None,
-):
+def make_root(options: SolverOptions):
     r"""The steady state as a function ``root(x0, grid, p) -> (x, rates, (err, steps, ok))``
     with implicit derivatives: $\dot x=-J^{-1}\partial_\theta R\,\dot\theta$, and the rates
     (:func:`~._collisions.rates`) differentiated along $(\dot x,\dot\theta)$. Without
     differentiation the rates are the solver's own by-products (no extra evaluation).
-    `max_extra_steps`: cap of the self-extended budget (:func:`solve`; None: ``4 * max_steps``)."""
-    extra = extra_step_cap(max_steps, max_extra_steps)
+    `options`: :class:`SolverOptions` (its `max_extra_steps` caps the self-extended budget of
+    :func:`solve`)."""
+    self_consistent = options.self_consistent_gap
 
     @jax.custom_jvp
     def root(x0, grid, p):
-        x, err, k, ok, r = solve(
-            quasi_thermal_start(x0, grid, p),
-            grid,
-            p,
-            self_consistent,
-            max_steps,
-            rtol,
-            continuation,
-            x_ramp=x0,
-            max_extra_steps=extra,
-        )
+        x, err, k, ok, r = solve(quasi_thermal_start(x0, grid, p), grid, p, options, x_ramp=x0)
         return x, r, (err, k.astype(float), ok.astype(float))
 
     @root.defjvp

@@ -2,8 +2,6 @@ r"""Public entry point: :func:`kinetic_steady_state`."""
 
 from __future__ import annotations
 
-import functools
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -16,11 +14,15 @@ from .._superconductor._bcs import gap as bcs_gap
 from .._superconductor._material import Material
 from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
+from ._params import ReducedParams
 from ._solution import RESULTS, KineticSolution
-from ._solver import extra_step_cap, gap_equation, make_root
+from ._solver import SolverOptions, gap_equation, make_root
 
 
-def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str):
+def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, gap_thermal,
+                    power, phonon_injection) -> ReducedParams:
+    """:class:`ReducedParams` of a material at `T_bath` (K) with escape time `tau_esc` (s);
+    `gap_thermal`, `power` and `phonon_injection` already in reduced units."""
     gap0 = material.gap0
     tau0 = material.require("tau0")
     if tau0_ph_mode == "energy_conserving":
@@ -31,12 +33,15 @@ def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str):
         raise ValueError(
             f"diffsc: argument `tau0_ph` must be 'energy_conserving' or 'material', got {tau0_ph_mode!r}."
         )
-    return dict(
-        Ks=(gap0 / (k_B * material.Tc)) ** 3,
-        Kp=tau0 / (jnp.pi * tau0_ph),
-        esc=tau0 / tau_esc,
+    return ReducedParams(
+        K_s=(gap0 / (k_B * material.Tc)) ** 3,
+        K_p=tau0 / (jnp.pi * tau0_ph),
+        escape_rate=tau0 / tau_esc,
         kT=k_B * T_bath / gap0,
-        wD=material.require("debye_energy") / gap0,
+        debye=material.require("debye_energy") / gap0,
+        gap_thermal=gap_thermal,
+        power=power,
+        phonon_injection=phonon_injection,
     )
 
 
@@ -65,21 +70,24 @@ def _problem(
     P_ph,
     Om_ph,
     extent,
-    n_bins,
-    bins_per_photon,
-    tau0_ph_mode,
-    has_ph,
+    options: SolverOptions,
     P_s=None,
     freq_s=None,
 ):
-    """Grid and reduced parameters of one kinetic problem; also the power unit (W/m^3) and the
-    undriven start x0 = (thermal logits, thermal gap). `P_s`, `freq_s`: pair-breaking photons
-    (W/m^3, Hz), or None."""
+    """Grid and reduced parameters (:class:`ReducedParams`) of one kinetic problem; also the
+    power unit (W/m^3) and the undriven start x0 = (thermal logits, thermal gap). `P_ph`,
+    `Om_ph`: injected phonons (W/m^3 at eV; `Om_ph` None: none); `P_s`, `freq_s`:
+    pair-breaking photons (W/m^3, Hz), or None. Only `options.grid` and `options.tau0_ph`
+    are used."""
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
-    p = _reduced_params(material, T_bath, tau_esc, tau0_ph_mode)
+    n_bins, bins_per_photon = options.grid.n_bins, options.grid.bins_per_photon
     gap_th = bcs_gap(T_bath, material) / gap0
+    unit_P = 4.0 * N0 * gap0**2 / tau0 * _e_charge  # W/m^3 per reduced power unit
+    # the injected phonons are placed on the lattice below
+    p = _reduced_params(material, T_bath, tau_esc, options.tau0_ph, gap_thermal=gap_th,
+                        power=P_abs / unit_P, phonon_injection=jnp.zeros(()))
     hnu = _h * freq / gap0
     hnu = eqx.error_if(
         hnu,
@@ -96,20 +104,18 @@ def _problem(
             "(h*freq > 2*gap(T_bath)) for pair-breaking photons.",
         )
     if extent is None:
-        ext = jnp.maximum(jnp.maximum(10.0, 20.0 * p["kT"]), 4.0 * hnu)
+        ext = jnp.maximum(jnp.maximum(10.0, 20.0 * p.kT), 4.0 * hnu)
         if has_s:
             ext = jnp.maximum(ext, 2.0 * hnu_s)
     else:
         ext = extent / gap0
-    grid = make_grid(hnu, gap_th, p["kT"], n_bins, bins_per_photon, ext)
+    grid = make_grid(hnu, gap_th, p.kT, n_bins, bins_per_photon, ext)
     grid = eqx.error_if(
         grid,
         grid.k0 > n_bins - 1,
         "diffsc: the energy grid is too short (`n_bins`/`energy_extent`): it must extend beyond "
         "3*gap; raise n_bins or energy_extent.",
     )
-    unit_P = 4.0 * N0 * gap0**2 / tau0 * _e_charge  # W/m^3 per reduced power unit
-    p["P"] = P_abs / unit_P
     if has_s:
         # photon energy rounded to the lattice: pairs E_i + E_k = (k0 + i + k) delta
         ms = jnp.round(hnu_s / grid.delta).astype(int)
@@ -119,41 +125,39 @@ def _problem(
             "diffsc: the energy grid is too short for the pair-breaking photons: it must reach "
             "h*pair_breaking_freq - gap; raise energy_extent or n_bins.",
         )
-        p["ms"] = ms
-        p["Ps"] = P_s / unit_P
-    p["gap_th"] = gap_th
+        p = p.replace(pair_breaking_power=P_s / unit_P, pair_breaking_bins=ms)
     L = grid.n_phonons
-    if has_ph:
+    if Om_ph is not None:
         Om = Om_ph / gap0
         j0 = jnp.clip(jnp.round(Om / grid.delta).astype(int), 1, L - 1)
         Omq = j0 * grid.delta
         Pph = P_ph / unit_P
-        Jv = 2.0 * Pph / ((p["Ks"] / p["Kp"]) * Omq**3 * grid.delta)
-        p["J_ph"] = jnp.zeros(L).at[j0].set(Jv)
+        Jv = 2.0 * Pph / ((p.K_s / p.K_p) * Omq**3 * grid.delta)
+        p = p.replace(phonon_injection=jnp.zeros(L).at[j0].set(Jv))
     else:
-        p["J_ph"] = jnp.zeros(L)
-    x0 = jnp.concatenate([-grid.energies / p["kT"], gap_th[None]])
+        p = p.replace(phonon_injection=jnp.zeros(L))
+    x0 = jnp.concatenate([-grid.energies / p.kT, gap_th[None]])
     return grid, p, unit_P, x0
 
 
-@functools.partial(
-    eqx.filter_jit,
-)
+@eqx.filter_jit
 def _solve(
-    material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None, freq_s=None, *, static
+    material,
+    T_bath,
+    freq,
+    P_abs,
+    tau_esc,
+    P_ph,
+    Om_ph,
+    extent,
+    P_s=None,
+    freq_s=None,
+    *,
+    options: SolverOptions,
 ):
-    (
-        n_bins,
-        bins_per_photon,
-        self_consistent,
-        tau0_ph_mode,
-        max_steps,
-        rtol,
-        continuation,
-        throw,
-        has_ph,
-        max_extra_steps,
-    ) = static
+    """One compiled steady-state solve; `options` (:class:`SolverOptions`, hashable) is static,
+    as are the None/array structure of `Om_ph` and `P_s`/`freq_s`."""
+    self_consistent, throw = options.self_consistent_gap, options.throw
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
@@ -166,17 +170,14 @@ def _solve(
         P_ph,
         Om_ph,
         extent,
-        n_bins,
-        bins_per_photon,
-        tau0_ph_mode,
-        has_ph,
+        options,
         P_s,
         freq_s,
     )
-    gap_th = p["gap_th"]
+    gap_th = p.gap_thermal
     E = grid.energies
     v_th = x0[:-1]
-    root = make_root(self_consistent, max_steps, rtol, continuation, max_extra_steps)
+    root = make_root(options)
     x, rates, (err, nsteps, ok) = root(x0, grid, p)
     v, gap = x[:-1], x[-1]
     # observables
@@ -227,7 +228,7 @@ def _solve(
         pair_generation_rate=4.0 * N0 * gap0 * G_s / tau0,
         power_qp_to_phonons=P_qp,
         power_to_bath=P_bath,
-        sigma1_grid=Z / (grid.m * d) ** 2,
+        sigma1_grid=Z / (grid.m.astype(d.dtype) * d) ** 2,
         freq=jnp.asarray(freq, float),
         T_bath=jnp.asarray(T_bath, float),
         residual_norm=err,
@@ -237,35 +238,7 @@ def _solve(
     )
 
 
-def _static(
-    n_bins,
-    bins_per_photon,
-    self_consistent_gap,
-    tau0_ph,
-    max_steps,
-    rtol,
-    continuation,
-    throw,
-    has_ph,
-    max_extra_steps=None,
-):
-    """The hashable static configuration of one compiled kinetic solve (`max_extra_steps`
-    resolved to its number: None is ``4 * max_steps``)."""
-    return (
-        int(n_bins),
-        bins_per_photon,
-        bool(self_consistent_gap),
-        tau0_ph,
-        int(max_steps),
-        float(rtol),
-        int(continuation),
-        bool(throw),
-        bool(has_ph),
-        extra_step_cap(max_steps, max_extra_steps),
-    )
-
-
-def _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins):
+def _check_common(material, T_bath, freq, tau_esc, energy_extent):
     """Validated (T_bath, freq, tau_esc, energy_extent) shared by the kinetic entry points."""
     T_bath = check_positive(T_bath, "T_bath", "K", dtype=float)
     T_bath = eqx.error_if(T_bath, T_bath >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
@@ -276,8 +249,6 @@ def _check_common(material, T_bath, freq, tau_esc, energy_extent, n_bins):
         if energy_extent is None
         else check_positive(energy_extent, "energy_extent", "eV", dtype=float)
     )
-    if int(n_bins) < 16:
-        raise ValueError(f"diffsc: argument `n_bins` must be >= 16, got {n_bins}.")
     return T_bath, freq, tau_esc, ext
 
 
@@ -363,8 +334,17 @@ def kinetic_steady_state(
 
     **Returns:** :class:`KineticSolution`.
     """
-    T_bath, freq, tau_esc, ext = _check_common(
-        material, T_bath, freq, tau_esc, energy_extent, n_bins
+    T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
+    options = SolverOptions.from_kwargs(
+        n_bins=n_bins,
+        bins_per_photon=bins_per_photon,
+        self_consistent_gap=self_consistent_gap,
+        tau0_ph=tau0_ph,
+        max_steps=max_steps,
+        rtol=rtol,
+        continuation=continuation,
+        max_extra_steps=max_extra_steps,
+        throw=throw,
     )
     P = check_nonnegative(absorbed_power_density, "absorbed_power_density", "W/m^3", dtype=float)
     Pph = check_nonnegative(phonon_power_density, "phonon_power_density", "W/m^3", dtype=float)
@@ -384,16 +364,4 @@ def kinetic_steady_state(
             pair_breaking_power_density, "pair_breaking_power_density", "W/m^3", dtype=float
         )
         fs = check_positive(pair_breaking_freq, "pair_breaking_freq", "Hz", dtype=float)
-    static = _static(
-        n_bins,
-        bins_per_photon,
-        self_consistent_gap,
-        tau0_ph,
-        max_steps,
-        rtol,
-        continuation,
-        throw,
-        has_ph,
-        max_extra_steps,
-    )
-    return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, Ps, fs, static=static)
+    return _solve(material, T_bath, freq, P, tau_esc, Pph, Om, ext, Ps, fs, options=options)
