@@ -31,6 +31,8 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from .._core._constants import epsilon_0, mu_0
+from .._core._dtypes import as_complex
+from .._core._special import ellipk
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -51,19 +53,6 @@ def _positive_field(name: str, unit: str = "m") -> Callable:
     return functools.partial(_real, check_positive, name=name, unit=unit)
 
 
-def _ellipk(k):
-    r"""Complete elliptic integral of the first kind $K(k)$ (modulus $k$) via the AGM.
-
-    $K(k)=\pi/(2\,\mathrm{AGM}(1,\sqrt{1-k^2}))$; 8 AGM steps converge quadratically to
-    round-off for $k\le0.999$ (fixed count, differentiable by unrolling).
-    """
-    a = jnp.ones_like(k)
-    b = jnp.sqrt(1.0 - k**2)
-    for _ in range(8):
-        a, b = 0.5 * (a + b), jnp.sqrt(a * b)
-    return jnp.pi / (2.0 * a)
-
-
 class CPW(eqx.Module):
     r"""Coplanar-waveguide half-wave resonator (all lengths in m).
 
@@ -76,6 +65,9 @@ class CPW(eqx.Module):
     C'=2\varepsilon_0(\varepsilon_r+1)\frac{K(k)}{K(k')},$$
     $$g_c=\frac{\pi+\ln\frac{4\pi w}{t}-k\ln\frac{1+k}{1-k}}{4w(1-k^2)K(k)^2},\quad
     g_g=\frac{k\big[\pi+\ln\frac{4\pi(w+2s)}{t}-\frac1k\ln\frac{1+k}{1-k}\big]}{4w(1-k^2)K(k)^2}.$$
+
+    $K(k)$ is the complete elliptic integral of modulus $k$, $k'=\sqrt{1-k^2}$
+    (:func:`diffsc._core._special.ellipk` of parameter $k^2$).
     """
 
     width: float = eqx.field(converter=_positive_field("width"))
@@ -87,18 +79,18 @@ class CPW(eqx.Module):
     def geometric_inductance(self):
         """Geometric inductance per unit length $L_g'$, H/m."""
         k = self.width / (self.width + 2.0 * self.gap)
-        return mu_0 / 4.0 * _ellipk(jnp.sqrt(1.0 - k**2)) / _ellipk(k)
+        return mu_0 / 4.0 * ellipk(1.0 - k**2) / ellipk(k**2)
 
     def capacitance(self):
         """Capacitance per unit length $C'$, F/m."""
         k = self.width / (self.width + 2.0 * self.gap)
-        return 2.0 * epsilon_0 * (self.eps_r + 1.0) * _ellipk(k) / _ellipk(jnp.sqrt(1.0 - k**2))
+        return 2.0 * epsilon_0 * (self.eps_r + 1.0) * ellipk(k**2) / ellipk(1.0 - k**2)
 
     def geometry_factor(self):
         """$g=g_c+g_g$ (1/m): impedance per length = $g\\,Z_s$ (strip + ground)."""
         w, s, t = self.width, self.gap, self.thickness
         k = w / (w + 2.0 * s)
-        K = _ellipk(k)
+        K = ellipk(k**2)
         pre = 1.0 / (4.0 * w * (1.0 - k**2) * K**2)
         lk = jnp.log((1.0 + k) / (1.0 - k))
         gc = pre * (jnp.pi + jnp.log(4.0 * jnp.pi * w / t) - k * lk)
@@ -247,7 +239,8 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
     w_res = w0 / a
     r = R / (w_res * L)
     a = jnp.sqrt(0.5 * (jnp.sqrt(1.0 + r**2) + 1.0))
-    Z_line = jnp.sqrt((R + 1j * w_res * L) / (1j * w_res * C))
+    Z_line = jnp.sqrt((as_complex(R) + 1j * as_complex(w_res) * as_complex(L))
+                      / (1j * as_complex(w_res) * as_complex(C)))
     return LineResponse(
         f_res=w0 / a / (2.0 * jnp.pi), Qi=a**2 / r, alpha_k=Lk / L, L_kinetic=Lk,
         L_geometric=Lg * jnp.ones_like(Lk), R=R, Z_line=Z_line,

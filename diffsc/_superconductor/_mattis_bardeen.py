@@ -42,6 +42,7 @@ import jax.numpy as jnp
 
 from .._core._constants import h, k_B
 from .._core._quadrature import cosh_rule, gauss_legendre, upper_t
+from .._core._special import ellipke
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -333,21 +334,6 @@ def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192)
 # ---------------------------------------------------------------------------------------------
 
 
-def _ellipke(m, iterations: int = 14):
-    r"""Complete elliptic integrals $K(m)$, $E(m)$ (parameter $m$, scipy convention), AGM."""
-    a = jnp.ones_like(m)
-    b = jnp.sqrt(jnp.maximum(1.0 - m, 1e-300))
-    c2 = m
-    total = 0.5 * c2
-    power = 0.5
-    for _ in range(iterations):
-        a, b, c = 0.5 * (a + b), jnp.sqrt(a * b), 0.5 * (a - b)
-        power = power * 2.0
-        total = total + power * c**2
-    K = 0.5 * jnp.pi / a
-    return K, K * (1.0 - total)
-
-
 def mattis_bardeen_zero_temperature(freq, gap):
     r"""Closed-form $T=0$ Mattis–Bardeen conductivity $(\sigma_1/\sigma_N,\ \sigma_2/\sigma_N)$.
 
@@ -357,7 +343,7 @@ def mattis_bardeen_zero_temperature(freq, gap):
       -\tfrac12\big(1-\tfrac{2\Delta}{x}\big)K(k'^2),\qquad
       \frac{\sigma_1}{\sigma_N}=\Theta(x-2\Delta)\Big[\big(1+\tfrac{2\Delta}{x}\big)E(k^2)
       -\tfrac{4\Delta}{x}K(k^2)\Big].$$
-    $K,E$ by the arithmetic–geometric mean (14 fixed iterations, ~1e-15).
+    $K,E$ by the arithmetic–geometric mean (:func:`diffsc._core._special.ellipke`, ~1e-15).
 
     **Arguments:** `freq` in Hz (> 0), `gap` in eV (> 0), broadcast.
     **Returns:** ``(sigma1, sigma2)``, dimensionless. For $x\ll\Delta$, $\sigma_2/\sigma_N\to\pi\Delta/x$.
@@ -369,9 +355,9 @@ def mattis_bardeen_zero_temperature(freq, gap):
     x = h * freq
     r = 2.0 * gap / x
     k = jnp.abs(2.0 * gap - x) / (2.0 * gap + x)
-    K1, E1 = _ellipke(1.0 - k**2)
+    K1, E1 = ellipke(1.0 - k**2)
     s2 = 0.5 * (1.0 + r) * E1 - 0.5 * (1.0 - r) * K1
-    K2, E2 = _ellipke(k**2)
+    K2, E2 = ellipke(k**2)
     s1 = jnp.where(x > 2.0 * gap, (1.0 + r) * E2 - 2.0 * r * K2, 0.0)
     return s1, s2
 
