@@ -139,7 +139,7 @@ def phase_slip_sites(H, *, radius, theta, penetration_depth, Hc, charge_imbalanc
     tan = jnp.tan(theta)
     r_star = prefactor * lam * Hc / H  # radius where H = H_crit(r)
     half_ls = jnp.clip((r_star - a) / tan, 0.0, None)  # L_S / 2
-    k = jnp.arange(n_sites)
+    k = jnp.arange(n_sites, dtype=float)
     xpos = (k + 0.5) * 2.0 * lam_q
     x = jnp.concatenate([-xpos[::-1], xpos])
     r = a + jnp.abs(x) * tan

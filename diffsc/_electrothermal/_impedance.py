@@ -26,6 +26,7 @@ import math
 
 import jax.numpy as jnp
 
+from .._core._dtypes import as_complex
 from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 
 EXCITATIONS = ("dc_bias", "pure_ac")
@@ -167,8 +168,8 @@ def electrothermal_impedance(
     )
     R_inf, K, g, s = _debye(R, T, I, alpha, beta, G, excitation, i_rms)
     omega = angular_frequency(freq, omega_is_f)
-    denom = g + 1j * (s * omega * C)
-    return R_wiring + R_inf + K / denom + 1j * omega * L
+    denom = as_complex(g) + 1j * as_complex(s * omega * C)
+    return as_complex(R_wiring + R_inf) + as_complex(K) / denom + 1j * as_complex(omega) * as_complex(L)
 
 
 def _loop_gain(R, T, I, alpha, G, i_rms):

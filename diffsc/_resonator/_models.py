@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from .._core._constants import h_SI
 from .._core._deprecation import renamed
+from .._core._dtypes import as_complex
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -59,7 +60,7 @@ def s21_ideal(freq, f_res, Qi, Qc):
     check_broadcast(("freq", freq), ("f_res", f_res), ("Qi", Qi), ("Qc", Qc))
     Q = loaded_q(Qi, Qc)
     y = freq / f_res - 1.0
-    return 1.0 - (Q / Qc) / (1.0 + 2j * Q * y)
+    return 1.0 - as_complex(Q / Qc) / (1.0 + 2j * as_complex(Q) * as_complex(y))
 
 
 def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0, tau=None):
@@ -101,9 +102,9 @@ def _circle_response(freq, f_res, Qi, Qc, phi, a, alpha, delay, *, diameter):
     check_broadcast(("freq", freq), ("f_res", f_res), ("Qi", Qi), ("Qc", Qc), ("phi", phi),
                     ("a", a), ("alpha", alpha), ("delay", delay))
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
-    env = a * jnp.exp(1j * (alpha - 2.0 * jnp.pi * freq * delay))
-    return env * (1.0 - diameter * (Ql / Qc) * jnp.exp(1j * phi)
-                  / (1.0 + 2j * Ql * (freq / f_res - 1.0)))
+    env = as_complex(a) * jnp.exp(1j * as_complex(alpha - 2.0 * jnp.pi * freq * delay))
+    return env * (1.0 - as_complex(diameter * (Ql / Qc)) * jnp.exp(1j * as_complex(phi))
+                  / (1.0 + 2j * as_complex(Ql) * as_complex(freq / f_res - 1.0)))
 
 
 def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0, tau=None):

@@ -43,6 +43,7 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
 from .._core._compilation_cache import cache_dir, exported_call
+from .._core._dtypes import as_complex
 from .._core._fit_status import FIT_RESULTS, flag, result_from_checks
 from .._fit import _inverse_with_inf
 from ._s21_fit_result import MAX_Q, NAMES, S21Fit
@@ -82,7 +83,8 @@ _MIN_POINTS = 20
 
 
 def _wmean(x, m):
-    return jnp.sum(jnp.where(m, x, 0.0)) / jnp.maximum(jnp.sum(m), 1)
+    total = jnp.sum(jnp.where(m, x, 0.0))
+    return total / jnp.maximum(jnp.sum(m), 1).astype(total.dtype)
 
 
 def _edges(valid):
@@ -94,24 +96,25 @@ def _edges(valid):
 
 
 def _resonance_term(f, fr, Ql, Qc, phi, k):
-    return 1.0 - k * (Ql / Qc) * jnp.exp(1j * phi) / (1.0 + 2j * Ql * (f / fr - 1.0))
+    return 1.0 - as_complex(k * (Ql / Qc)) * jnp.exp(1j * as_complex(phi)) / (
+        1.0 + 2j * as_complex(Ql) * as_complex(f / fr - 1.0))
 
 
 def _kasa(f, z, valid, tau, f_c):
     """Algebraic circle fit of the delay-corrected data: centre, radius, relative misfit."""
-    z1 = z * jnp.exp(2j * jnp.pi * (f - f_c) * tau)
+    z1 = z * jnp.exp(2j * jnp.pi * as_complex(f - f_c) * as_complex(tau))
     scale = _wmean(jnp.abs(z1), valid)
     scale = jnp.where(scale > 0, scale, 1.0)
-    w = z1 / scale
+    w = z1 / as_complex(scale)
     x, y = jnp.real(w), jnp.imag(w)
     m = valid.astype(f.dtype)
     A = jnp.stack([x, y, jnp.ones_like(x)], axis=1) * m[:, None]
     rhs = -(x**2 + y**2) * m
     D, E, F = jnp.linalg.solve(A.T @ A + 1e-12 * jnp.eye(3), A.T @ rhs)
-    zc = -0.5 * D - 0.5j * E
+    zc = as_complex(-0.5 * D) - 0.5j * as_complex(E)
     r = jnp.sqrt(jnp.maximum(0.25 * (D**2 + E**2) - F, 1e-30))
     misfit = _wmean((jnp.abs(w - zc) - r) ** 2, valid) / r**2
-    return z1, zc * scale, r * scale, misfit
+    return z1, zc * as_complex(scale), r * scale, misfit
 
 
 def _circle_guess(f, z, valid, tau, k):
@@ -122,9 +125,9 @@ def _circle_guess(f, z, valid, tau, k):
     first, last = _edges(valid)
     z1, zc, r, _ = _kasa(f, z, valid, tau, f_c)
     z_edge = 0.5 * (_wmean(z1, first) + _wmean(z1, last))
-    u = (z_edge - zc) / jnp.maximum(jnp.abs(z_edge - zc), 1e-300)
-    p_off = zc + r * u
-    z_res = zc - r * u
+    u = (z_edge - zc) / as_complex(jnp.maximum(jnp.abs(z_edge - zc), 1e-300))
+    p_off = zc + as_complex(r) * u
+    z_res = zc - as_complex(r) * u
     i_res = jnp.argmin(jnp.where(valid, jnp.abs(z1 - z_res), jnp.inf))
     fr = f[i_res]
     theta = jnp.abs(jnp.angle((z1 - zc) / (z_res - zc)))
@@ -134,7 +137,7 @@ def _circle_guess(f, z, valid, tau, k):
     wgt = jnp.where(ok & (theta > 0.2) & (theta < 2.9), jnp.sin(theta) ** 2, 0.0) + 1e-30
     Ql = jnp.exp(jnp.sum(wgt * jnp.log(jnp.maximum(ql_i, 1.0))) / jnp.sum(wgt))
     n_valid = jnp.maximum(jnp.sum(valid), 2)
-    Ql = jnp.clip(Ql, 2.0 * fr / span / n_valid, 1e9)
+    Ql = jnp.clip(Ql, 2.0 * fr / span / n_valid.astype(fr.dtype), 1e9)
     a = jnp.maximum(jnp.abs(p_off), 1e-300)
     d = jnp.clip(2.0 * r / a, 1e-4, 2.0 * k)
     Qc = k * Ql / d
@@ -218,13 +221,13 @@ def _model(p, f, ref, k):
     Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
     background = 1.0 + p[7] * (f - fr) / ref["span"]
-    env = a * background * jnp.exp(1j * (p[5] - p[6] * (f - ref["f_c"]) / ref["span"]))
+    env = as_complex(a * background) * jnp.exp(1j * as_complex(p[5] - p[6] * (f - ref["f_c"]) / ref["span"]))
     return env * _resonance_term(f, fr, Ql, Qc, phi, k)
 
 
 def _residual(p, f, z, sw, ref, k):
     """Weighted complex residual ``sqrt(w) (S(p) - z)``, shape (n,)."""
-    return sw * (_model(p, f, ref, k) - z)
+    return as_complex(sw) * (_model(p, f, ref, k) - z)
 
 
 def _residual_and_jacobian(p, args):
@@ -246,33 +249,35 @@ def _residual_and_jacobian(p, args):
     Ql = 1.0 / (1.0 / Qi + cphi / Qc)
     q = k * Ql / Qc
     u = f / fr - 1.0
-    D = 1.0 + 2j * Ql * u
-    E = (cphi + 1j * sphi) / D
+    D = 1.0 + 2j * as_complex(Ql) * as_complex(u)
+    E = (as_complex(cphi) + 1j * as_complex(sphi)) / D
     t = (f - ref["f_c"]) / ref["span"]
     v = (f - fr) / ref["span"]
     B = 1.0 + p[7] * v
-    env = sw * a * B * jnp.exp(1j * (p[5] - p[6] * t))
-    S = env * (1.0 - q * E)
-    S_over_B = S / B
+    env = as_complex(sw * a * B) * jnp.exp(1j * as_complex(p[5] - p[6] * t))
+    S = env * (1.0 - as_complex(q) * E)
+    S_over_B = S / as_complex(B)
     dq = -env * E  # dS/dq
-    ds = 1j * q * env * E / D  # dS/ds, s = 2 Ql u
+    ds = 1j * as_complex(q) * env * E / D  # dS/ds, s = 2 Ql u
     # dQl/dp for p = ln Qi, ln Qc, phi
     dQl_lnQi = Ql * Ql / Qi
     dQl_lnQc = Ql * Ql * cphi / Qc
     dQl_phi = Ql * Ql * sphi / Qc
-    col = lambda dQl, dq_extra=0.0: dq * (k * dQl / Qc + dq_extra) + ds * 2.0 * dQl * u
+    col = lambda dQl, dq_extra=0.0: (dq * as_complex(k * dQl / Qc + dq_extra)
+                                      + ds * 2.0 * as_complex(dQl) * as_complex(u))
     du_dx = -(f / fr) * (fg / qlg) / fr
     J = jnp.stack([
-        ds * 2.0 * Ql * du_dx - S_over_B * p[7] * (fg / qlg) / ref["span"],
+        ds * 2.0 * as_complex(Ql) * as_complex(du_dx)
+        - S_over_B * as_complex(p[7]) * as_complex(fg / qlg) / as_complex(ref["span"]),
         col(dQl_lnQi),
         col(dQl_lnQc, -q),
-        col(dQl_phi) + (-1j * q) * env * E,
+        col(dQl_phi) + (-1j * as_complex(q)) * env * E,
         S,
         1j * S,
-        -1j * t * S,
-        S_over_B * v,
+        -1j * as_complex(t) * S,
+        S_over_B * as_complex(v),
     ], axis=1)
-    return S - sw * z, J
+    return S - as_complex(sw) * z, J
 
 
 def _spd_solve(A, b):
@@ -427,7 +432,7 @@ def _fit_one(f, z, w, opts, max_steps):
     no_signal = spread <= 1e-12 * jnp.maximum(jnp.abs(z_mean), 1e-300)
     scale = _wmean(jnp.abs(z), valid0)
     scale = jnp.where(scale > 0, scale, 1.0)
-    zn = jnp.where(no_signal, 1.0 + 0.0j, z / scale)  # keep the arithmetic finite; flagged below
+    zn = jnp.where(no_signal, 1.0 + 0.0j, z / as_complex(scale))  # keep the arithmetic finite; flagged below
 
     g = _guess(f, zn, valid0, opts)
     valid = _crop_mask(f, valid0, g, opts)
@@ -455,7 +460,7 @@ def _fit_one(f, z, w, opts, max_steps):
     # covariance of the free parameters: the inverse of their block of J^T J (held parameters
     # are constants, not unknowns: their rows are zeroed before inverting, then their variance)
     both = free[:, None] & free[None, :]
-    cov_int = _inverse_with_inf(jnp.where(both, A, 0.0)) * (chi2_n / dof)
+    cov_int = _inverse_with_inf(jnp.where(both, A, 0.0)) * (chi2_n / dof.astype(chi2_n.dtype))
     cov_int = jnp.where(both, cov_int, 0.0)
 
     phys = _physical(p, ref, scale)
@@ -465,17 +470,17 @@ def _fit_one(f, z, w, opts, max_steps):
     dv = _derived(phys)
     dcov = _propagate(jax.jacfwd(_derived)(phys), cov)
     dstd = jnp.sqrt(jnp.diag(dcov))
-    phi = jnp.angle(jnp.exp(1j * phys[3]))  # report phi in (-pi, pi]
-    phys = phys.at[3].set(phi).at[5].set(jnp.angle(jnp.exp(1j * phys[5])))
+    phi = jnp.angle(jnp.exp(1j * as_complex(phys[3])))  # report phi in (-pi, pi]
+    phys = phys.at[3].set(phi).at[5].set(jnp.angle(jnp.exp(1j * as_complex(phys[5]))))
     phys = phys.at[4].set(jnp.where(opts["ideal"], 1.0, phys[4]))  # exact, not exp(log(1/s))*s
 
     # --- checks -----------------------------------------------------------------------------
     fr, Qi, Ql = phys[0], phys[1], dv[0]
     linewidths = (f_hi - f_lo) * jnp.abs(Ql) / fr
-    sigma = jnp.sqrt(chi2_n / dof)  # noise per quadrature, normalised units
+    sigma = jnp.sqrt(chi2_n / dof.astype(chi2_n.dtype))  # noise per quadrature, normalised units
     # matched-filter SNR: energy of the fitted resonance term over the noise
     env_free = _model(p.at[2].set(jnp.inf), f, ref, opts["k"])  # |Qc| -> inf: background only
-    signal = sw * (_model(p, f, ref, opts["k"]) - env_free)
+    signal = as_complex(sw) * (_model(p, f, ref, opts["k"]) - env_free)
     snr = jnp.sqrt(jnp.sum(jnp.abs(signal) ** 2)) / jnp.maximum(sigma, 1e-300)
     snr = jnp.where(no_signal, 0.0, snr)
     finite = jnp.all(jnp.isfinite(phys)) & jnp.isfinite(chi2_n) & jnp.all(jnp.isfinite(dv))
@@ -504,7 +509,7 @@ def _fit_one(f, z, w, opts, max_steps):
     init = _physical(p0, ref, scale)
     return dict(
         values=jnp.concatenate([phys, dv]), std=jnp.concatenate([std, dstd]), covariance=cov,
-        initial=init, chi2=chi2_n * scale**2, reduced_chi2=chi2_n / dof * scale**2,
+        initial=init, chi2=chi2_n * scale**2, reduced_chi2=chi2_n / dof.astype(chi2_n.dtype) * scale**2,
         noise=sigma * scale, snr=snr, linewidths=linewidths, n_points=n_valid, n_steps=n_steps,
         checks=checks, weights=jnp.where(valid, w, 0.0),
     )

@@ -44,6 +44,7 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 from .._core._constants import bcs_gap_ratio, k_B
+from .._core._dtypes import as_complex
 from .._core._fit_status import FIT_RESULTS, flag, reasons_from_checks, result_from_checks
 from .._core._validation import check_nonnegative, check_positive, check_same_shape
 from .._fit import _inverse_with_inf, _scaled_condition_number, least_squares
@@ -94,11 +95,12 @@ def _impedance_ratio(T, gap0, gamma, tc_ratio, debye_energy, freq, cutoff: bool)
     s1, s2 = mattis_bardeen(freq, T, _gap_of_T(T, gap0, tc_ratio, debye_energy, cutoff))
     # T = 0 reference in closed form (equal to the quadrature at T = 0 to 1e-16, cheaper)
     s1_0, s2_0 = mattis_bardeen_zero_temperature(freq, gap0)
+    s1, s2, s1_0, s2_0 = map(as_complex, (s1, s2, s1_0, s2_0))
     log_ratio = jnp.log(s2 + 1j * s1) - jnp.log(s2_0 + 1j * s1_0)
-    zt = jnp.exp(gamma * log_ratio)  # (sigma/sigma(0))^gamma up to the common factor
+    zt = jnp.exp(as_complex(gamma) * log_ratio)  # (sigma/sigma(0))^gamma up to the common factor
     # X_s(0) = Re[(s2_0 + j s1_0)^gamma]; relative to |.|^gamma it is cos(gamma arg)
     x0 = jnp.cos(gamma * jnp.angle(s2_0 + 1j * s1_0))
-    ratio = zt / x0
+    ratio = zt / as_complex(x0)
     return jnp.real(ratio) - 1.0, -jnp.imag(ratio)
 
 
