@@ -8,8 +8,9 @@ from helpers import central_difference
 from scipy import integrate, optimize, special
 
 import diffsc
-from diffsc._core._constants import bcs_gap_ratio, k_B, zeta3
-from diffsc._superconductor._bcs import electronic_heat_capacity, reduced_gap, thermal_nqp
+from diffsc import constants, electronic_heat_capacity, reduced_gap, thermal_nqp
+
+bcs_gap_ratio, k_B, zeta3 = constants.bcs_gap_ratio, constants.k_B, constants.zeta3
 
 TAU_C = 1.0 / bcs_gap_ratio  # k Tc / Delta0 in weak coupling
 

@@ -9,29 +9,29 @@ import pytest
 from scipy.integrate import quad
 
 import diffsc
-from diffsc._constriction._contact import (
+from diffsc import (
     charge_imbalance_length,
     cone_resistance,
+    constants,
     contact_radius,
     effective_relaxation_time,
     free_electron_resistivity,
+    neck_iv,
     pair_breaking_time,
     penetration_depth_two_fluid,
+    phase_slip_sites,
+    phase_slip_voltage,
     sharvin_area,
     sharvin_resistance,
     slab_neck_profile,
     slab_neck_radius,
     superconducting_length,
+    thermal_switching_currents,
     thermodynamic_critical_field,
     wexler_resistance,
 )
-from diffsc._constriction._phase_slip import (
-    neck_iv,
-    phase_slip_sites,
-    phase_slip_voltage,
-    thermal_switching_currents,
-)
-from diffsc._core._constants import hbar, k_B
+
+hbar, k_B = constants.hbar, constants.k_B
 
 PB = diffsc.material("Pb")
 TH35 = math.radians(35)

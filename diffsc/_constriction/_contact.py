@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._core._constants import e, hbar, k_B, resistance_quantum
+from .._core._roots import bracketed_root
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -131,8 +132,9 @@ def contact_radius(resistance, fermi_wavelength, *, mean_free_path=None, resisti
     Ballistic: $a=\frac{\lambda_F}{\pi}\sqrt{\frac{h/2e^2}{R}}$ (Sharvin; Pb 5 Ohm: 6.4 nm, i.e. a
     diameter of 12.9 nm — the seed paper's "d = 6 nm" matches the radius). With `resistivity`
     (and optionally `mean_free_path`), inverts :func:`wexler_resistance`: $R(a)$ is decreasing,
-    so 200 bisection steps in $\ln a$ between $10^{-12}$ and $0.1$ m find the root; the derivative
-    is implicit ($da/d\theta=-\partial_\theta R/\partial_a R$).
+    so its root in $\ln a$ between $10^{-12}$ and $0.1$ m is found by the bracketed root finder
+    of :mod:`diffsc._core._roots` (to ~1e-14 relative); the derivative is implicit
+    ($da/d\theta=-\partial_\theta R/\partial_a R$).
 
     `resistance` in Ohm, `fermi_wavelength`, `mean_free_path` in m, `resistivity` in Ohm m; all
     > 0 and broadcast together. A `resistance` whose radius would lie outside $[10^{-12}, 0.1]$ m
@@ -165,37 +167,24 @@ def contact_radius(resistance, fermi_wavelength, *, mean_free_path=None, resisti
     return _wexler_root(R, lf, rho, ell)
 
 
-@jax.custom_jvp
+def _wexler_residual(log_a, args):
+    """R(a) - R of :func:`wexler_resistance` in ln a (elementwise; decreasing in a)."""
+    R, lf, rho, ell = args
+    return _wexler_r(jnp.exp(log_a), lf, rho, ell) - R
+
+
 def _wexler_root(R, lf, rho, ell):
-    def resid(log_a):
-        a = jnp.exp(log_a)
-        return _wexler_r(a, lf, rho, ell) - R
-
-    lo = jnp.full(jnp.shape(R), jnp.log(1e-12))
-    hi = jnp.full(jnp.shape(R), jnp.log(1e-1))
-
-    def body(_, lohi):
-        lo, hi = lohi
-        mid = 0.5 * (lo + hi)
-        pos = resid(mid) > 0  # resistance too high -> radius larger
-        return jnp.where(pos, mid, lo), jnp.where(pos, hi, mid)
-
-    lo, hi = jax.lax.fori_loop(0, 200, body, (lo, hi))
-    return jnp.exp(0.5 * (lo + hi))
+    """The radius a (m) with wexler_resistance(a) = R, elementwise: ln a in
+    [ln 1e-12, ln 0.1] by :func:`bracketed_root` (implicit derivative there)."""
+    a_lo, a_hi = _CONTACT_RADIUS_BRACKET
+    lo = jnp.full(jnp.shape(R), math.log(a_lo))
+    hi = jnp.full(jnp.shape(R), math.log(a_hi))
+    return jnp.exp(bracketed_root(_wexler_residual, lo, hi, (R, lf, rho, ell)).root)
 
 
 def _wexler_r(a, lf, rho, ell):
     K = ell / a
     return resistance_quantum * (lf / (jnp.pi * a)) ** 2 + (1.0 + 0.694 * K) / (1.0 + K) * rho / (2 * a)
-
-
-@_wexler_root.defjvp
-def _wexler_root_jvp(primals, tangents):
-    R, lf, rho, ell = primals
-    a = _wexler_root(R, lf, rho, ell)
-    dR_da = jax.grad(lambda aa: jnp.sum(_wexler_r(aa, lf, rho, ell)))(a)
-    _, dR_dp = jax.jvp(lambda lf_, rho_, ell_: _wexler_r(a, lf_, rho_, ell_), primals[1:], tangents[1:])
-    return a, (tangents[0] - dR_dp) / dR_da
 
 
 def free_electron_resistivity(mean_free_path, fermi_wavelength):

@@ -18,14 +18,17 @@ infinity (the T-only form, exact for $\Omega_D\gg\Delta$). For a weak-coupling m
 and $\Omega_D$; for strong-coupling presets (Pb, Nb, ...) it is the BCS shape $\Delta(T)/\Delta_0$
 versus $T/T_c$ with the material's own $\Delta_0$ and $T_c$, a standard approximation.
 
-The root is found by bisection in $\ln d$ (80 steps, no tolerance to tune) and differentiated
-implicitly: $\partial d/\partial\theta=-(\partial R/\partial\theta)/(\partial R/\partial d)$, so
-``jax.grad`` of anything built on :func:`gap` never differentiates through the iterations.
+The root is found in $\ln d\in[-40,0]$ by the bracketed root finder of
+:mod:`diffsc._core._roots` (to $4\epsilon$ in $\ln d$, i.e. $d$ to ~1e-15 relative) and
+differentiated implicitly there:
+$\partial\ln d/\partial\theta=-(\partial R/\partial\theta)/(\partial R/\partial\ln d)$, so
+``jax.grad`` of anything built on :func:`gap` never differentiates through the iterations. A
+bracket without a sign change ($R<0$ already at $d=e^{-40}$) means no superconducting solution:
+$\Delta=0$ with derivative 0.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import jax
@@ -35,11 +38,12 @@ import numpy as np
 
 from .._core._constants import bcs_gap_ratio, e, euler_gamma, k_B
 from .._core._dtypes import as_complex
+from .._core._roots import bracketed_root
 from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 from ._material import Material
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(160)
-_BISECTION_STEPS = 80
+_LOG_D_XATOL = 4.0 * float(np.finfo(np.float64).eps)  # ln d to ~1e-15 (d to ~1e-15 relative)
 _LOG_D_MIN = -40.0  # gaps below exp(-40) * gap0 are treated as zero (T at Tc to ~1e-35)
 _TAU_FLOOR = 1.0 / 800.0  # k_BT/Delta below which every Fermi factor here underflows to 0
 
@@ -80,39 +84,20 @@ def _residual(log_d, tau, w, cutoff: bool):
     return lhs - 2.0 * jnp.where(tau > 0, integral, 0.0)
 
 
-def _bisect(tau, w, cutoff):
-    def body(_, bracket):
-        lo, hi = bracket
-        mid = 0.5 * (lo + hi)
-        positive = _residual(mid, tau, w, cutoff) > 0
-        return jnp.where(positive, mid, lo), jnp.where(positive, hi, mid)
-
-    lo0 = jnp.asarray(_LOG_D_MIN, dtype=jnp.result_type(float))
-    hi0 = jnp.zeros_like(lo0)
-    lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, body, (lo0, hi0))
-    log_d = 0.5 * (lo + hi)
-    superconducting = _residual(jnp.asarray(_LOG_D_MIN), tau, w, cutoff) > 0
-    return log_d, superconducting
+def _residual_with_cutoff(log_d, args):
+    return _residual(log_d, *args, True)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _residual_without_cutoff(log_d, args):
+    return _residual(log_d, *args, False)
+
+
 def _reduced_gap(tau, w, cutoff: bool):
-    log_d, sc = _bisect(tau, w, cutoff)
-    return jnp.where(sc, jnp.exp(log_d), 0.0)
-
-
-@_reduced_gap.defjvp
-def _reduced_gap_jvp(cutoff, primals, tangents):
-    tau, w = primals
-    dtau, dw = tangents
-    log_d, sc = _bisect(tau, w, cutoff)
-    d = jnp.where(sc, jnp.exp(log_d), 0.0)
-    # Implicit function theorem on R(ln d, tau, w) = 0.
-    dR_dlogd = jax.grad(_residual, argnums=0)(log_d, tau, w, cutoff)
-    _, dR_dtheta = jax.jvp(lambda t, ww: _residual(log_d, t, ww, cutoff), (tau, w), (dtau, dw))
-    safe = jnp.where(sc, dR_dlogd, 1.0)
-    dlogd = -dR_dtheta / safe
-    return d, jnp.where(sc, d * dlogd, 0.0)
+    """d = Delta/Delta0 at reduced temperature tau (0 where the bracket has no sign change: no
+    superconducting solution); implicit derivative from :func:`bracketed_root`."""
+    fn = _residual_with_cutoff if cutoff else _residual_without_cutoff
+    r = bracketed_root(fn, _LOG_D_MIN, 0.0, (tau, w), xatol=_LOG_D_XATOL)
+    return jnp.where(r.bracketed, jnp.exp(r.root), 0.0)
 
 
 def reduced_gap(reduced_temperature, debye_ratio=jnp.inf, *, cutoff: bool = True):
