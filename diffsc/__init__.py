@@ -43,9 +43,10 @@ from ._fit import least_squares as least_squares
 from ._fit import fit_batch as fit_batch
 from ._fit import multistart as multistart
 from ._fit import minimize as minimize
+from ._core._results import RESULTS as RESULTS
 
 # --- kinetic equations (_kinetic/) ---
-from ._kinetic import RESULTS as KINETIC_RESULTS
+from ._kinetic import RESULTS as KINETIC_RESULTS  # the same enumeration as RESULTS
 from ._kinetic import KineticSolution as KineticSolution
 from ._kinetic import kinetic_steady_state as kinetic_steady_state
 from ._kinetic import KineticDecay as KineticDecay

@@ -26,6 +26,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
+from ._core._results import RESULTS, from_optimistix, raise_if_failed
+
 PyTree = Any
 
 _OPTAX_METHODS = ("lbfgs", "adam")
@@ -44,7 +46,8 @@ class FitResult(eqx.Module):
     - `dof`: residuals minus parameters.
     - `reduced_chi2`: ``chi2 / dof``.
     - `n_steps`: optimiser steps taken.
-    - `result`: optimistix result code (0 = success, 1 = `max_steps` reached, 8 = diverged).
+    - `result`: a :class:`diffsc.RESULTS` code, the same on every method: 0 = converged,
+      1 = `max_steps` reached, 2 = non-finite, 3 = diverged, 4-7 = an inner linear solve failed.
     - `success`: boolean, ``result == 0``.
     - `grad_norm`: $\max_k|\partial L/\partial z_k|$ at the end, the gradient of the objective
       ($L=\chi^2/2$ for :func:`least_squares`, the user's loss for :func:`minimize`) in the
@@ -242,8 +245,8 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
     r"""Minimise ``loss(z, args)`` with optax L-BFGS (zoom line search) or Adam in a ``while_loop``.
 
     Stops when $\max_k|\partial_k L| \le \mathrm{atol} + \mathrm{rtol}\,|L|$. Returns
-    ``(z, value, grad_norm, n_steps, result)``; result 0 = converged, 1 = `max_steps` reached,
-    8 = non-finite loss.
+    ``(z, value, grad_norm, n_steps, result)`` with a :class:`RESULTS` code (0 converged,
+    1 `max_steps` reached, 2 non-finite loss).
     """
     import optax  # imported when a fit runs: keeps `import diffsc` light
 
@@ -286,7 +289,9 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
     gn = gnorm(g)
     converged = gn <= atol + rtol * jnp.abs(v)
     result = jnp.where(
-        ~jnp.isfinite(v), 8, jnp.where(converged, 0, 1)
+        ~jnp.isfinite(v),
+        int(RESULTS.nonfinite),
+        jnp.where(converged, int(RESULTS.successful), int(RESULTS.max_steps_reached)),
     ).astype(jnp.int32)
     return z, v, gn, k, result
 
@@ -348,12 +353,17 @@ def least_squares(
     - `absolute_sigma`: if True the residuals are taken as exactly normalised (covariance not
       rescaled by the reduced $\chi^2$), as ``scipy.optimize.curve_fit(absolute_sigma=True)``.
     - `learning_rate`: Adam step size (default 1e-2); for L-BFGS an extra step scale (default None).
-    - `throw`: raise if the optimiser fails (default False: inspect ``result.success``).
+    - `throw`: raise (``equinox.error_if``, also under ``jit``) if the optimiser fails; default
+      False, the package-wide default: inspect ``result``/``success``.
 
     **Returns:** a :class:`FitResult` (with `grad_norm` and `condition_number` diagnostics).
 
     The fitted parameters are differentiable with respect to ``args`` (implicit function theorem;
     no backpropagation through iterations) for every method.
+
+    **Compiles once** per `residual_fn` object, static options and shapes: pass a module-level
+    function (or an ``equinox.Module`` holding static options) and the data in `args`. A lambda
+    or closure created anew for every call is a new function and compiles again each time.
     """
     if max_steps < 1:
         raise ValueError("diffsc.least_squares: `max_steps` must be >= 1.")
@@ -397,7 +407,7 @@ def _least_squares_jit(
             )
         z = sol.value
         n_steps = jnp.asarray(sol.stats["num_steps"])
-        result = jnp.asarray(sol.result._value, dtype=jnp.int32)
+        result = from_optimistix(sol.result)
     fitted = physical(z)
     grad_norm = jnp.max(jnp.abs(ravel_pytree(jax.grad(loss)(z, args))[0]))
 
@@ -410,14 +420,7 @@ def _least_squares_jit(
     cov = covariance_from_jacobian(jac, chi2, dof, absolute_sigma=absolute_sigma)
     std = unravel(jnp.sqrt(jnp.diag(cov)))
     success = result == 0
-    if throw:
-        fitted = eqx.error_if(
-            fitted,
-            ~success,
-            "diffsc.least_squares: the optimiser did not converge (increase `max_steps`, improve "
-            "the initial guess or check the model); pass throw=False to inspect the result.",
-        )
-    return FitResult(
+    out = FitResult(
         params=fitted,
         std=std,
         covariance=cov,
@@ -430,6 +433,15 @@ def _least_squares_jit(
         grad_norm=grad_norm,
         condition_number=_scaled_condition_number(jac.T @ jac),
     )
+    if throw:  # on every field: the check survives whatever the caller reads
+        out = raise_if_failed(
+            out,
+            result,
+            "diffsc.least_squares",
+            " (increase `max_steps`, improve the initial guess or check the model); pass "
+            "throw=False to inspect the result.",
+        )
+    return out
 
 
 def minimize(
@@ -468,14 +480,16 @@ def minimize(
     - `params`, `args`, `transforms`: as in :func:`least_squares` (physical units; dict or
       ``equinox.Module`` parameters).
     - `method`: ``"lbfgs"`` (default), ``"adam"`` or an ``optax.GradientTransformation``.
-    - `max_steps`: iteration budget; hitting it gives ``result = 1`` (``success = False``).
+    - `max_steps`: iteration budget; hitting it gives ``result = RESULTS.max_steps_reached`` (1,
+      ``success = False``).
     - `learning_rate`: Adam step size in $z$ (default 1e-2); for L-BFGS an extra scale of the
       line-search step (default None: line search only; leave it unless you know why).
     - `tol`: gradient tolerance of the stopping rule above.
     - `n_data`: number of data points, to set ``dof = n_data - n_params`` (default: ``dof = 0``).
     - `hessian_covariance`: compute ``covariance``/``std`` from the Hessian (default True); if
       False they are NaN and the Hessian is not evaluated.
-    - `throw`: raise if the loop did not converge.
+    - `throw`: raise (also under ``jit``) if the loop did not converge; default False: inspect
+      ``result``/``success``.
 
     **Returns:** a :class:`FitResult` with ``chi2`` $=2L$ at the optimum (the deviance: $\chi^2$
     for $L=\tfrac12\chi^2$), ``reduced_chi2 = chi2/dof``, ``grad_norm``, ``n_steps``,
@@ -524,14 +538,7 @@ def _minimize_jit(
     dof = 0 if n_data is None else int(n_data) - n_par
     chi2 = 2.0 * value
     success = result == 0
-    if throw:
-        fitted = eqx.error_if(
-            fitted,
-            ~success,
-            "diffsc.minimize: the optimiser did not converge (increase `max_steps`, change "
-            "`learning_rate`/`method` or the initial guess); pass throw=False to inspect it.",
-        )
-    return FitResult(
+    out = FitResult(
         params=fitted,
         std=std,
         covariance=cov,
@@ -544,6 +551,15 @@ def _minimize_jit(
         grad_norm=grad_norm,
         condition_number=cond,
     )
+    if throw:  # on every field: the check survives whatever the caller reads
+        out = raise_if_failed(
+            out,
+            result,
+            "diffsc.minimize",
+            " (increase `max_steps`, change `learning_rate`/`method` or the initial guess); "
+            "pass throw=False to inspect it.",
+        )
+    return out
 
 
 def fit_batch(residual_fn: Callable, params: PyTree, args: Any, **kwargs) -> FitResult:

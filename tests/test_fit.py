@@ -10,10 +10,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import central_difference
 from scipy import optimize
 
 import diffsc
-from diffsc._fit import fit_batch, multistart
+from diffsc import fit_batch, multistart
 
 T = np.linspace(0, 5, 80)
 SIGMA = 0.02
@@ -138,10 +139,9 @@ def test_fitted_parameters_are_differentiable_wrt_data():
     def tau_of(y10, method):
         return _fit(y.at[10].set(y10), method=method).params["tau"]
 
-    h = 1e-4
     for method in ("lm", "lbfgs"):
         g = float(jax.grad(tau_of)(y[10], method))
-        fd = (float(tau_of(y[10] + h, method)) - float(tau_of(y[10] - h, method))) / (2 * h)
+        fd = central_difference(lambda v, m=method: tau_of(v, m), y[10], rel_step=0.0, abs_step=1e-4)
         assert g == pytest.approx(fd, rel=1e-4), method
 
 
@@ -160,9 +160,7 @@ def test_minimize_gaussian_likelihood_equals_least_squares():
     flat = _vec(m.params)
     unr = lambda x: dict(zip(KEYS, x, strict=True))
     grad = jax.grad(lambda x: _nll(unr(x), y))
-    eps = 1e-6 * np.abs(flat)
-    hess = np.stack([(np.asarray(grad(flat + e)) - np.asarray(grad(flat - e))) / (2 * e[e > 0])
-                     for e in np.diag(eps)])
+    hess = central_difference(grad, flat, rel_step=1e-6).T  # row k: d grad / d x_k
     np.testing.assert_allclose(np.asarray(m.covariance), np.linalg.inv(hess), rtol=1e-5)
 
 
@@ -243,3 +241,17 @@ def test_uncertainties_independent_of_parameter_units():
     ref = diffsc.least_squares(_residual, P0, y)
     assert float(fit.std["A"]) == pytest.approx(1e9 * float(ref.std["amplitude"]), rel=1e-5)
     assert float(fit.std["c"]) == pytest.approx(1e-9 * float(ref.std["offset"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["lm", "gauss_newton", "dogleg", "bfgs", "lbfgs", "adam"])
+def test_max_steps_gives_the_documented_code_on_every_method(method):
+    # one enumeration (diffsc.RESULTS) on every path: converged 0, budget spent 1
+    y = _data(2)
+    fit = _fit(y, method=method, max_steps=1)
+    assert int(fit.result) == int(diffsc.RESULTS.max_steps_reached) == 1
+    assert not bool(fit.success) and int(fit.n_steps) == 1
+    if method != "adam":
+        ok = _fit(y, method=method, max_steps=2000)
+        assert int(ok.result) == int(diffsc.RESULTS.successful) and bool(ok.success)
+    with pytest.raises(Exception, match="max_steps_reached"):
+        jax.jit(lambda d: _fit(d, method=method, max_steps=1, throw=True).params)(y)

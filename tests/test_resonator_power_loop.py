@@ -14,19 +14,23 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._resonator._geometry import Microstrip, calibrate_geometry, resonator_from_conductivity
-from diffsc._resonator._models import absorbed_power
-from diffsc._resonator._power_loop import (
-    FAILED_POINT_RESIDUAL,
+from diffsc import (
     HeatingResponse,
+    Microstrip,
+    absorbed_power,
+    calibrate_geometry,
+    fit_power_sweep,
+    gap,
+    mattis_bardeen,
+    power_loop,
+    resonator_from_conductivity,
+    surface_impedance,
+)
+from diffsc._resonator._power_loop import (  # internal: the sweep residual, failure marker
+    FAILED_POINT_RESIDUAL,
     _Model,
     _sweep_residual,
-    fit_power_sweep,
-    power_loop,
 )
-from diffsc._superconductor._bcs import gap
-from diffsc._superconductor._film import surface_impedance
-from diffsc._superconductor._mattis_bardeen import mattis_bardeen
 
 AL = diffsc.material("Al")
 F = 5.57e9
@@ -101,8 +105,9 @@ def test_newton_loop_converges_where_fixed_point_iteration_crawls(geometry):
     """A weak electron-phonon coupling (strong self-heating) makes the loop map's slope
     dF/dln p = -0.89 at 150 mK / -64 dBm: plain iteration would oscillate and converge at that
     rate (> 100 steps to 1e-6); the safeguarded Newton solve takes a few steps, and F(p) = p."""
-    from diffsc._core._constants import dbm_to_watt
-    from diffsc._resonator._power_loop import _loop_map
+    from diffsc._resonator._power_loop import _loop_map  # internal: the loop map F(p)
+
+    dbm_to_watt = diffsc.constants.dbm_to_watt
 
     resp = HeatingResponse(AL, sigma_ep=1e6)
     sol = power_loop(-64.0, 0.15, resp, geometry, Qc=QC, freq=F, throw=False)
@@ -175,9 +180,13 @@ def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
     assert isinstance(res, diffsc.PowerSweepFit)
     assert bool(res.success) and bool(jnp.all(res.point_success))
     for k, v in TRUTH.items():
-        pull = float(jnp.log(res.values[k] / v) / res.rel_std[k])
-        assert abs(pull) < 3, (k, float(res.values[k]), float(res.rel_std[k]), pull)
+        pull = float(jnp.log(res.params[k] / v) / res.rel_std[k])
+        assert abs(pull) < 3, (k, float(res.params[k]), float(res.rel_std[k]), pull)
+        np.testing.assert_allclose(res.std[k], res.params[k] * res.rel_std[k], rtol=1e-12)
         assert 1e-3 < float(res.rel_std[k]) < 0.05, k
+    assert int(res.result) == int(diffsc.RESULTS.successful) and int(res.n_steps) > 0
+    with pytest.warns(DeprecationWarning, match="params"):
+        assert res.values is res.params
     # residuals consistent with the injected noise (24 residuals, 2 parameters)
     assert 0.3 < float(res.fit.reduced_chi2) < 2.5
     np.testing.assert_allclose(res.Qi_model, sol.Qi, rtol=5 * REL_SIGMA_QI)
@@ -240,7 +249,7 @@ def test_kinetic_response_passes_the_energy_extent():
     """KineticResponse(energy_extent=...) is the kinetic solve on that grid (3 gaps instead of
     the default 10: 2 bins per photon instead of 1 at 48 bins). One compilation: the extent is
     traced, and the explicit solves use the response's static options."""
-    from diffsc._resonator._power_loop import KineticResponse
+    from diffsc import KineticResponse
 
     resp = KineticResponse(AL, n_bins=48, energy_extent=3.0 * AL.gap0)
     s1, s2, d, nqp, ok = resp(10.0, 0.3, F)
@@ -252,3 +261,17 @@ def test_kinetic_response_passes_the_energy_extent():
     coarse = diffsc.kinetic_steady_state(AL, 0.3, F, 10.0, energy_extent=10.0 * AL.gap0, **kw)
     assert float(sol.bin_width) < 0.51 * float(coarse.bin_width)  # h*freq/2 instead of h*freq
     assert abs(float(nqp / coarse.nqp) - 1) < 0.15  # same physics, different discretisation
+
+
+def test_power_loop_result_codes_and_throw(geometry):
+    # one enumeration: converged 0; the step budget spent 1; throw=True raises, also under jit
+    resp = HeatingResponse(AL)
+    kw = dict(Qc=QC, freq=F, Qi_extra=1e6)
+    ok = power_loop(-70.0, 0.25, resp, geometry, **kw)
+    assert int(ok.result) == int(diffsc.RESULTS.successful) and bool(ok.success)
+    short = power_loop(-70.0, 0.25, resp, geometry, max_steps=1, **kw)
+    assert int(short.result) == int(diffsc.RESULTS.max_steps_reached) and not bool(short.success)
+    assert int(short.n_steps) == 1
+    with pytest.raises(Exception, match="max_steps_reached"):
+        eqx.filter_jit(lambda g: power_loop(-70.0, 0.25, resp, g, max_steps=1, throw=True,
+                                            **kw).Qi)(geometry)

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from .._core._results import raise_if_failed
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -200,7 +201,9 @@ class HeatCapacityRecovery(eqx.Module):
     (closed-form branches $C_\pm$ of the first frequency, J/K, NaN where no real solution);
     ``omega_tau`` ($s\omega C/g$ at the first frequency); ``R_smooth`` (Ohm) and ``alpha`` from the
     P-spline of $R(T)$; ``lam`` (chosen penalty), ``lam_grid``, ``gcv`` (criterion on the grid);
-    ``noise`` (estimated or given $\sigma$ of Im Z, Ohm); ``chi2``; ``success``.
+    ``noise`` (estimated or given $\sigma$ of Im Z, Ohm); ``chi2``; ``result`` (the
+    :class:`diffsc.RESULTS` code of the Levenberg–Marquardt fit at the chosen ``lam``: 0
+    converged, 1 `max_steps` reached, ...), ``success`` (``result == 0``), ``n_steps`` (its steps).
     """
 
     T: jax.Array
@@ -222,6 +225,8 @@ class HeatCapacityRecovery(eqx.Module):
     noise: jax.Array
     chi2: jax.Array
     success: jax.Array
+    result: jax.Array | None = None
+    n_steps: jax.Array | None = None
 
 
 def _thermal_im(C, K, g, w):
@@ -265,6 +270,7 @@ def recover_heat_capacity(
     omega_is_f: bool = False,
     n_intervals_R: int | None = None,
     max_steps: int = 200,
+    throw: bool = False,
 ) -> HeatCapacityRecovery:
     r"""Recover the heat capacity $C(T)$ (J/K) from measured $\mathrm{Im}\,Z(T)$ and $R(T)$.
 
@@ -290,6 +296,8 @@ def recover_heat_capacity(
     - ``beta`` (dimensionless), ``G`` (W/K), ``L`` (H), ``R_wiring`` (Ohm): known scalars.
     - ``sigma``: noise of Im Z (Ohm); None estimates it (second differences, then residuals).
     - ``lam``: fixed penalty weight (skips GCV); ``n_lam`` grid size.
+    - ``max_steps``: Levenberg–Marquardt budget per ``lam``; ``throw``: raise (also under ``jit``)
+      if the fit at the chosen ``lam`` did not converge (default False: read ``result``).
 
     **Returns:** :class:`HeatCapacityRecovery`.
     """
@@ -342,6 +350,7 @@ def recover_heat_capacity(
         omega_is_f=omega_is_f,
         n_intervals_R=n_intervals_R,
         max_steps=max_steps,
+        throw=bool(throw),
     )
 
 
@@ -368,6 +377,7 @@ def _recover_core(
     omega_is_f,
     n_intervals_R,
     max_steps,
+    throw,
 ):
     T = eqx.error_if(T, jnp.any(jnp.diff(T) <= 0), "diffsc: `T` must be strictly increasing.")
     G = check_positive(G, "G", "W/K")
@@ -467,9 +477,9 @@ def _recover_core(
         trH = jnp.trace(jnp.linalg.solve(A, JtJ))
         rss = jnp.sum(r**2)
         gcv = n_data * rss / jnp.maximum(n_data - trH, 1.0) ** 2
-        return c, A, rss, trH, gcv, res.success
+        return c, A, rss, trH, gcv, res.result, res.n_steps
 
-    cs, As, rsss, trHs, gcvs, succ = jax.vmap(solve)(lam_grid)
+    cs, As, rsss, trHs, gcvs, results, steps = jax.vmap(solve)(lam_grid)
     k = jnp.argmin(jnp.where(jnp.isfinite(gcvs), gcvs, jnp.inf))
     c, A, rss, trH = cs[k], As[k], rsss[k], trHs[k]
     # Noise scale: rescale by the residual variance when sigma was not given.
@@ -477,7 +487,7 @@ def _recover_core(
     cov = s2 * jnp.linalg.inv(A)
     sd = jnp.sqrt(jnp.clip(jnp.diag(cov), 0.0))
     C = jnp.exp(c)
-    return HeatCapacityRecovery(
+    out = HeatCapacityRecovery(
         T=T,
         C=C,
         C_std=C * sd,
@@ -496,8 +506,15 @@ def _recover_core(
         gcv=gcvs,
         noise=noise * jnp.sqrt(s2),
         chi2=rss,
-        success=succ[k],
+        success=results[k] == 0,
+        result=results[k],
+        n_steps=steps[k],
     )
+    if throw:  # on every field: the check survives whatever the caller reads
+        out = raise_if_failed(out, results[k], "diffsc.recover_heat_capacity",
+                              " (at the chosen lam; raise max_steps); pass throw=False to inspect "
+                              "it.")
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import enum
-
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
+from .._core._results import RESULTS as _RESULTS
 
-class RESULTS(enum.IntEnum):
-    """Outcome codes of :func:`diffsc.kinetic_steady_state` (``KineticSolution.result``)."""
-
-    successful = 0
-    """Converged: max relative rate residual <= rtol."""
-    max_steps_reached = 1
-    """Newton (with continuation) did not reach rtol within max_steps per stage, and its residual
-    stopped halving (or max_extra_steps was spent) in the steps it added on its own; raise
-    max_steps, use more (or fewer) continuation stages, or a coarser/finer grid."""
-    nonfinite = 2
-    """A non-finite value appeared (e.g. an unstable, inverted phonon mode with Gamma <= 0)."""
-
-    @property
-    def message(self) -> str:
-        return {
-            0: "converged",
-            1: "kinetic solver did not converge within max_steps, nor in the steps it adds "
-            "while its residual still falls (up to max_extra_steps); try a larger max_steps or "
-            "another number of continuation stages",
-            2: "kinetic solver produced a non-finite state (phonon mode unstable or bad input)",
-        }[int(self)]
+# The one enumeration of solver outcomes (codes 0-2 are the kinetic solver's, unchanged).
+RESULTS = _RESULTS
 
 
 class KineticSolution(eqx.Module):

@@ -16,11 +16,14 @@ iterations; the inner kinetic solve is itself differentiated implicitly.
 
 from __future__ import annotations
 
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from .._core._constants import dbm_to_watt
+from .._core._results import RESULTS, raise_if_failed
 from .._core._validation import check_positive
 from .._superconductor._bcs import gap as bcs_gap
 from .._superconductor._bcs import thermal_nqp
@@ -99,8 +102,10 @@ class PowerLoopSolution(eqx.Module):
     **Fields:** `Qi` (total internal), `Qi_qp` (quasiparticle part), `Qc`, `f_res` (Hz, including
     the coupler's pull), `f_line` (Hz, bare half-wave line), `alpha_k`, `P_abs` (W, absorbed by
     quasiparticles, Eq. 25), `P_abs_density` (W/m^3, per $\kappa V_{strip}$), `sigma1`, `sigma2`
-    ($\sigma/\sigma_N$), `gap` (eV), `nqp` (1/m^3), `n_steps`, `result` (0 = converged),
-    `success` (fixed point converged and every inner solve succeeded).
+    ($\sigma/\sigma_N$), `gap` (eV), `nqp` (1/m^3), `n_steps`, `result` (a :class:`diffsc.RESULTS`
+    code: 0 = the fixed point converged and every inner solve succeeded, 2 = $Q_i$ or $f_{res}$
+    non-finite, 1 = otherwise: `max_steps` reached or an inner solve failed), `success`
+    (``result == 0``).
     """
 
     Qi: jnp.ndarray
@@ -249,7 +254,7 @@ def power_loop(
     Z0=50.0,
     rtol: float = 1e-6,
     max_steps: int = 60,
-    throw: bool = True,
+    throw: bool = False,
 ) -> PowerLoopSolution:
     r"""Solve the readout-power loop: from $P_{read}$ (dBm) and $T_b$ to $Q_i$, $f_{res}$, $P_{abs}$.
 
@@ -276,7 +281,8 @@ def power_loop(
     - `Cg`, `Z0`: coupling capacitance (F) and line impedance (Ohm); if `Cg` is given, $f_{res}$
       includes the coupler's pull $f_0=f_{1/2}(1-2f_{1/2}C_gZ_0)$.
     - `rtol`, `max_steps`: fixed-point tolerance (relative, on $p$) and iteration limit.
-    - `throw`: raise if the loop (or an inner solve) fails.
+    - `throw`: raise (also under ``jit``) if the loop (or an inner solve) fails. Default False,
+      the package-wide default (it was True before): read ``result``/``success``.
 
     **Returns:** :class:`PowerLoopSolution`.
     """
@@ -293,16 +299,22 @@ def power_loop(
     f_line = st["f_line"]
     f_res = f_line if Cg is None else coupled_resonance_frequency(f_line, Cg, Z0)
     ok = converged & st["ok"]
-    if throw:
-        f_res = eqx.error_if(f_res, ~ok, "diffsc.power_loop: the power loop did not converge "
-                                         "(or an inner kinetic solve failed); use throw=False.")
-    return PowerLoopSolution(
+    finite = jnp.isfinite(st["Qi"]) & jnp.isfinite(f_res)
+    result = jnp.where(ok & finite, int(RESULTS.successful),
+                       jnp.where(finite, int(RESULTS.max_steps_reached),
+                                 int(RESULTS.nonfinite))).astype(jnp.int32)
+    sol = PowerLoopSolution(
         Qi=st["Qi"], Qi_qp=st["Qi_qp"], Qc=Qc, f_res=f_res, f_line=f_line,
         alpha_k=st["alpha_k"], P_abs=st["P_abs"], P_abs_density=st["p_new"], sigma1=st["s1"],
         sigma2=st["s2"], gap=st["gap"], nqp=st["nqp"], n_steps=n_steps,
-        result=jnp.where(converged, 0, 1),
-        success=ok,
+        result=result,
+        success=result == 0,
     )
+    if throw:  # on every field: the check survives whatever the caller reads
+        sol = raise_if_failed(sol, result, "diffsc.power_loop",
+                              " (the power loop, or an inner kinetic solve); use throw=False "
+                              "to inspect it.")
+    return sol
 
 
 
@@ -338,22 +350,36 @@ class PowerSweepFit(eqx.Module):
 
     **Fields:**
 
-    - `values`: dict ``{path: fitted value}`` in the field's own units.
+    - `params`: dict ``{path: fitted value}`` in the field's own units (``values`` is a
+      deprecated alias).
+    - `std`: dict ``{path: 1-sigma uncertainty}``, same units (``params * rel_std``).
     - `rel_std`: dict ``{path: relative 1-sigma uncertainty}`` (= std of $\ln\theta$).
     - `fit`: the :class:`diffsc.FitResult` in log space (``fit.success``: the optimiser converged).
     - `Qi_model`, `f_res_model` (Hz): the model at every data point at the fitted parameters.
     - `point_success`: per data point, the power loop (and every inner solve) succeeded at the
       fitted parameters; a failed point entered the residual as ``FAILED_POINT_RESIDUAL``.
-    - `success`: ``fit.success`` and every point succeeded.
+    - `result`: a :class:`diffsc.RESULTS` code: the optimiser's (``fit.result``) when it failed,
+      else 1 if a point failed at the fitted parameters, else 0; `success`: ``result == 0``
+      (``fit.success`` and every point succeeded); `n_steps`: optimiser steps.
     """
 
-    values: dict
+    params: dict
     rel_std: dict
     fit: eqx.Module
     Qi_model: jnp.ndarray
     f_res_model: jnp.ndarray
     point_success: jnp.ndarray
     success: jnp.ndarray
+    std: dict | None = None
+    result: jnp.ndarray | None = None
+    n_steps: jnp.ndarray | None = None
+
+    @property
+    def values(self) -> dict:
+        """Deprecated alias of `params` (the name every fit result uses)."""
+        warnings.warn("PowerSweepFit.values is deprecated; use PowerSweepFit.params.",
+                      DeprecationWarning, stacklevel=2)
+        return self.params
 
 
 def _clipped_values(params, log0):
@@ -451,7 +477,7 @@ def _check_1d(name, x, n):
 
 def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, *, Qc, freq,
                     Qi_extra=1e9, rel_sigma_Qi=0.01, sigma_f=1e3, method="lm", max_steps=50,
-                    absolute_sigma=True) -> PowerSweepFit:
+                    absolute_sigma=True, throw=False) -> PowerSweepFit:
     r"""Fit physical parameters to a table of $Q_i(T_b,P_{read})$ and $f_{res}(T_b,P_{read})$.
 
     Model: :func:`power_loop` at every point, residuals $(Q_i^{model}/Q_i-1)/\sigma_{rel}$ and
@@ -481,9 +507,10 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
       when not fitted.
     - `rel_sigma_Qi` (relative) and `sigma_f` (Hz): measurement uncertainties.
     - `method`, `max_steps`, `absolute_sigma`: passed to :func:`diffsc.least_squares`.
+    - `throw`: raise if the fit fails (`result` not 0); default False: read `result`/`success`.
 
-    **Returns:** :class:`PowerSweepFit` (`values`, `rel_std`, `fit`, the model at the data points,
-    `point_success`, `success`).
+    **Returns:** :class:`PowerSweepFit` (`params`, `std`, `rel_std`, `fit`, the model at the data
+    points, `point_success`, `result`, `success`, `n_steps`).
     """
     from .._fit import least_squares
 
@@ -513,5 +540,15 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
                         absolute_sigma=absolute_sigma)
     qi, fr, ok = eqx.filter_jit(_sweep_model)(fit.params, args)
     values = _clipped_values(fit.params, params)
-    return PowerSweepFit(values=values, rel_std=dict(fit.std), fit=fit, Qi_model=qi,
-                         f_res_model=fr, point_success=ok, success=fit.success & jnp.all(ok))
+    result = jnp.where(fit.result != 0, fit.result,
+                       jnp.where(jnp.all(ok), int(RESULTS.successful),
+                                 int(RESULTS.max_steps_reached))).astype(jnp.int32)
+    out = PowerSweepFit(params=values, rel_std=dict(fit.std), fit=fit, Qi_model=qi,
+                         f_res_model=fr, point_success=ok, success=result == 0,
+                         std={k: values[k] * fit.std[k] for k in values}, result=result,
+                         n_steps=fit.n_steps)
+    if throw:
+        out = raise_if_failed(out, result, "diffsc.fit_power_sweep",
+                              " (the optimiser, or a point's power loop at the fitted "
+                              "parameters); pass throw=False to inspect it.")
+    return out

@@ -45,6 +45,7 @@ from jax.sharding import PartitionSpec as P
 from .._core._compilation_cache import cache_dir, exported_call
 from .._core._dtypes import as_complex
 from .._core._fit_status import FIT_RESULTS, flag, result_from_checks
+from .._core._results import RESULTS
 from .._fit import _inverse_with_inf
 from ._s21_fit_result import MAX_Q, NAMES, S21Fit
 
@@ -512,6 +513,10 @@ def _fit_one(f, z, w, opts, max_steps):
         initial=init, chi2=chi2_n * scale**2, reduced_chi2=chi2_n / dof.astype(chi2_n.dtype) * scale**2,
         noise=sigma * scale, snr=snr, linewidths=linewidths, n_points=n_valid, n_steps=n_steps,
         checks=checks, weights=jnp.where(valid, w, 0.0),
+        optimiser_result=jnp.where(
+            ~jnp.all(jnp.isfinite(p)) | ~jnp.isfinite(chi2_n), int(RESULTS.nonfinite),
+            jnp.where(converged, int(RESULTS.successful), int(RESULTS.max_steps_reached)),
+        ).astype(jnp.int32),
     )
 
 
@@ -549,7 +554,8 @@ def _fit_batch_impl(f, z, w, opts, max_steps: int, throw: bool, chunk: int, n_de
 
 
 _fit_batch = eqx.filter_jit(_fit_batch_impl)
-_MODULES = ("diffsc._resonator._s21_fit", "diffsc._core._fit_status", "diffsc._fit")
+_MODULES = ("diffsc._resonator._s21_fit", "diffsc._core._fit_status", "diffsc._core._results",
+            "diffsc._fit")
 
 
 @functools.lru_cache(maxsize=16)

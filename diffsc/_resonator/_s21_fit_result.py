@@ -62,7 +62,9 @@ class S21Fit(eqx.Module):
       resonance; `linewidths`: span of the fitted points in linewidths $f_{res}/Q_l$;
       `n_points`: points fitted (after cropping, weight > 0); `n_steps`: LM steps.
     - `checks`: bit mask of failed checks; `result`: the most fundamental failure, a
-      :class:`diffsc.FIT_RESULTS` value (``0`` = successful); `success`: all checks passed.
+      :class:`diffsc.FIT_RESULTS` value (``0`` = successful); `success`: all checks passed;
+      `optimiser_result`: the :class:`diffsc.RESULTS` code of the Levenberg–Marquardt run alone
+      (0 converged, 1 `max_steps` reached, 2 non-finite).
     - `freq`, `s`, `weights`: the data as fitted, padded to a common length (padding has weight
       0); `n_data`: the number of data points of each sweep before padding.
     - `model`: the model name; `names`: file names of the sweeps (or ``None``).
@@ -91,6 +93,7 @@ class S21Fit(eqx.Module):
     n_data: jax.Array
     model: str = eqx.field(static=True, default="notch")
     names: tuple | None = eqx.field(static=True, default=None)
+    optimiser_result: jax.Array | None = None
 
     @classmethod
     def from_arrays(cls, out: dict, freq, s, n_data, *, model: str, names=None) -> S21Fit:
@@ -106,6 +109,7 @@ class S21Fit(eqx.Module):
             n_steps=out["n_steps"], checks=out["checks"],
             result=out["result"], success=out["checks"] == 0,
             freq=freq, s=s, weights=out["weights"], n_data=n_data, model=model, names=names,
+            optimiser_result=out.get("optimiser_result"),
         )
 
     @property

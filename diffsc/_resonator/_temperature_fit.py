@@ -502,8 +502,10 @@ class TemperatureSweepFit(eqx.Module):
     - `chi2`, `dof`, `reduced_chi2`: of the normalised residuals at the optimum (with estimated
       noise levels the reduced $\chi^2$ is 1 by construction); `condition_number`: of the scaled
       $J^\top J$ of the free parameters; `n_steps`: LM steps of the retained start (all passes).
-    - `checks` (bit mask), `result` (:class:`diffsc.FIT_RESULTS` code, 0 = successful),
-      `success` (``checks == 0``); property `reasons`.
+    - `checks` (bit mask), `result` (:class:`diffsc.FIT_RESULTS` verdict code, 0 = successful),
+      `success` (``checks == 0``); property `reasons`; `optimiser_result`: the
+      :class:`diffsc.RESULTS` code of the Levenberg–Marquardt run of the retained start (0
+      converged, 1 `max_steps` reached, ...).
     - data: `T` (K), `f_res` (Hz), `Qi` (or None), `f_res_std` (Hz) and `Qi_std` (absolute):
       the per-point uncertainties used in the final fit, given or estimated
       (`noise_estimated`: ``(f, Qi)`` flags), `photon_number`.
@@ -543,6 +545,7 @@ class TemperatureSweepFit(eqx.Module):
     film: str = eqx.field(static=True, default="thin")
     tls: bool = eqx.field(static=True, default=False)
     noise_estimated: tuple = eqx.field(static=True, default=(False, False))
+    optimiser_result: jax.Array | None = None
 
     @property
     def reasons(self) -> tuple:
@@ -945,6 +948,7 @@ def fit_temperature_sweep(
         gap_range=np.array([gap_lo, gap_hi]), undetermined=out["undetermined"],
         at_bound=out["at_bound"], free=tuple(free),
         film=film, tls=tls, noise_estimated=(f_est, q_est),
+        optimiser_result=np.int32(out["result"]),
     )
     if throw and not bool(res.success):
         raise RuntimeError("diffsc.fit_temperature_sweep: the fit is not usable: "
