@@ -9,7 +9,11 @@ import pytest
 
 import diffsc
 from diffsc import cli
-from diffsc._scan._cli import ConfigError, load_config, unit_factor
+from diffsc._scan._cli import (  # internal: the scan configuration parser
+    ConfigError,
+    load_config,
+    unit_factor,
+)
 
 GAP_TOML = """
 model = "gap"
@@ -108,7 +112,7 @@ def test_module_function_models_and_listed_mode(tmp_path, monkeypatch):
         "[grid]\nx1 = [3.0, 5.0, 8.0]\nx2 = [4.0, 12.0, 15.0]\n"
     )
     cfg = load_config(_write(tmp_path, text))
-    from diffsc._scan._cli import run_config
+    from diffsc._scan._cli import run_config  # internal: the scan configuration parser
 
     ds = run_config(cfg, progress=False)
     np.testing.assert_array_equal(ds.value.values, [10.0, 26.0, 34.0])
@@ -160,7 +164,7 @@ MODELS_PY = """
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from diffsc._core._validation import check_positive
+from diffsc._core._validation import check_positive  # internal: a user model's validation
 
 
 def checked_sqrt(x):
@@ -278,7 +282,7 @@ def test_damaged_chunk_is_reported_and_recomputed_by_resume(tmp_path, capsys):
 
 
 def test_result_objects_are_stored_by_their_array_fields(tmp_path, models):
-    from diffsc._scan._cli import run_config
+    from diffsc._scan._cli import run_config  # internal: the scan configuration parser
 
     text = (
         f'model = "{models}:solve"\noutput = "s"\n[fixed]\nscale = 2.0\n'

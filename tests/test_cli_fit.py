@@ -12,9 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from diffsc import cli
-from diffsc._resonator._s21_fit_result import model_response
-from diffsc._resonator._touchstone import write_touchstone
+from diffsc import cli, write_touchstone
+from diffsc._resonator._s21_fit_result import model_response  # internal: NumPy model
 
 N = 401
 TRUTH = dict(f_res=6.1e9, Qi=1.5e5, Qc=4e4, phi=0.25, a=0.05, alpha=-1.0, tau=45e-9)

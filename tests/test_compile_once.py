@@ -123,8 +123,7 @@ def test_fit_mar_compiles_once():
 
 @pytest.mark.slow
 def test_fit_power_sweep_compiles_once():
-    from diffsc._resonator._geometry import calibrate_geometry
-    from diffsc._superconductor._film import surface_impedance
+    from diffsc import calibrate_geometry, surface_impedance
 
     al, f0 = diffsc.material("Al"), 5.57e9
     s1, s2 = diffsc.mattis_bardeen(f0, 0.06, diffsc.gap(0.06, al))

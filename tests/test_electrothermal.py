@@ -12,7 +12,7 @@ from scipy import integrate
 
 import diffsc
 from diffsc import electrothermal_impedance, reactance_extremum, simulate_lock_in
-from diffsc._electrothermal._impedance import debye_parameters
+from diffsc._electrothermal._impedance import debye_parameters  # internal: Debye form
 
 # Physics reference §6.8 reference evaluation (Fig. 5 parameters, R = 0.75 mOhm, I = 20 mA).
 REF = dict(R=0.75e-3, T=7.2, I=0.02, alpha=65.0, beta=15.0, C=4.09e-8, G=1.5e-5)

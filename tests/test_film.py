@@ -7,7 +7,9 @@ import pytest
 from helpers import assert_close
 
 import diffsc
-from diffsc._core._constants import mu_0
+from diffsc import constants
+
+mu_0 = constants.mu_0
 
 RHO = 0.9e-8  # Ohm m, S-Al sample A (R_sq = 0.15 Ohm at 60 nm)
 D_FILM = 60e-9

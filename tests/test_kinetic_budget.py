@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._kinetic import RESULTS, kinetic_steady_state
+from diffsc import RESULTS, kinetic_steady_state
 
 AL = diffsc.material("Al")
 TAU_ESC = 0.17e-9

@@ -7,16 +7,20 @@ import pytest
 from scipy.integrate import quad
 from scipy.signal import argrelmax
 
-from diffsc._constriction._mar import (
-    _integrand,
-    hopping_from_transmission,
+from diffsc import (
+    constants,
     mar_current,
     mar_differential_conductance,
     mar_excess_current,
     normal_resistance,
     self_heating_temperature,
 )
-from diffsc._core._constants import e, h_SI
+from diffsc._constriction._mar import (  # internal: the MAR recursion
+    _integrand,
+    hopping_from_transmission,
+)
+
+e, h_SI = constants.e, constants.h_SI
 
 GAP = 1.35e-3  # eV, Pb (S-Pb)
 G_Q = 2 * e**2 / h_SI
@@ -202,7 +206,7 @@ def test_bad_input_names_argument(kwargs, name):
 @pytest.mark.slow
 def test_pin_code_fit_recovers_gap_and_transmissions():
     # synthetic noisy I(V) of two channels; LM fit (forward-mode Jacobian) recovers the truth within 3 sigma
-    from diffsc._constriction._mar import fit_mar
+    from diffsc import fit_mar
 
     taus = jnp.array([0.35, 0.85])
     V = jnp.linspace(1.0, 3.0, 16) * GAP

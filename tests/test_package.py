@@ -34,3 +34,41 @@ def test_energy_conserving_tau0_ph_al():
     # Tc enters as (k Tc)^3; the reference value uses Tc = gap0 / 1.764 k
     al = al.replace(Tc=180e-6 / (diffsc.constants.bcs_gap_ratio * diffsc.constants.k_B))
     assert abs(float(al.tau0_ph_energy_conserving) - 0.270e-9) / 0.270e-9 < 0.01
+
+
+def _private_imports():
+    """(file, line, module, names, comment) of every ``from diffsc._... import`` in a test file."""
+    import ast
+    import importlib
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("test_*.py")):
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("diffsc._"):
+                        yield path.name, node.lineno, alias.name, [], lines[node.lineno - 1]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("diffsc._"):
+                text = "\n".join(lines[node.lineno - 1:node.end_lineno])
+                module = importlib.import_module(node.module)
+                yield path.name, node.lineno, node.module, [
+                    (a.name, getattr(module, a.name)) for a in node.names], text
+
+
+def test_tests_import_the_public_api():
+    """Tests reach the physics through ``diffsc.<name>``: a private import (``diffsc._x``) is only
+    for a test about an internal, says so (``# internal: what``), and never imports a name that
+    ``diffsc`` exports (``diffsc._core._constants`` is public as ``diffsc.constants``)."""
+    bad = []
+    for name, line, module, names, text in _private_imports():
+        where = f"{name}:{line} ({module})"
+        if "# internal:" not in text:
+            bad.append(f"{where}: private import without '# internal: <what>'")
+        if module == "diffsc._core._constants":
+            bad.append(f"{where}: use diffsc.constants")
+        public = [n for n, obj in names if not n.startswith("_") and getattr(diffsc, n, None) is obj]
+        if public:
+            bad.append(f"{where}: public {public}: import them from diffsc")
+    assert not bad, "\n".join(bad)

@@ -6,9 +6,7 @@ import pytest
 from scipy.optimize import least_squares as scipy_lsq
 from scipy.optimize import minimize_scalar
 
-from diffsc._resonator._models import s21_ideal, s21_notch
-from diffsc._resonator._s21_fit import fit_s21
-from diffsc._resonator._touchstone import read_touchstone, write_touchstone
+from diffsc import fit_s21, read_touchstone, s21_ideal, s21_notch, write_touchstone
 
 SNRS = (1e3, 1e2, 3e1)  # off-resonance amplitude / noise rms per quadrature
 N_REP = 8

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._scan._scan import (
+from diffsc import (
     ScanLockedError,
     ScanModelError,
     ScanStoreError,
@@ -348,7 +348,7 @@ def test_damaged_manifest_is_named(tmp_path):
 
 
 def test_damaged_or_missing_scan_nc_is_rebuilt(tmp_path):
-    from diffsc._scan._scan import _netcdf_engine
+    from diffsc._scan._scan import _netcdf_engine  # internal: the netCDF engine choice
 
     engine = _netcdf_engine()
     if engine is None:

@@ -8,9 +8,15 @@ import re
 import numpy as np
 import pytest
 
-from diffsc._resonator._models import s21_notch
-from diffsc._resonator._sweep_io import Sweep, SweepFormatError, read_sweep, read_sweeps
-from diffsc._resonator._touchstone import read_touchstone, write_touchstone
+from diffsc import (
+    Sweep,
+    SweepFormatError,
+    read_sweep,
+    read_sweeps,
+    read_touchstone,
+    s21_notch,
+    write_touchstone,
+)
 
 F0 = 6.1234567e9
 UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9}

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 import diffsc
-from diffsc._core._fit_status import FIT_RESULTS
-from diffsc._resonator._temperature_fit import (
-    FILM_EXPONENTS,
+from diffsc import (
+    FIT_RESULTS,
+    Material,
     TemperatureSweepFit,
     fit_temperature_sweep,
     resonance_vs_temperature,
 )
-from diffsc._superconductor._material import Material
+from diffsc._resonator._temperature_fit import FILM_EXPONENTS  # internal: film exponents
 
 AL = diffsc.material("Al")
 KW = dict(tc_ratio=AL.gap_ratio, debye_energy=AL.debye_energy)
@@ -192,7 +192,7 @@ def test_tls_parameters_recovered():
 
 
 def _codes(fit):
-    from diffsc._core._fit_status import codes_from_checks
+    from diffsc._core._fit_status import codes_from_checks  # internal: verdict bit codes
 
     return codes_from_checks(int(fit.checks))
 
@@ -200,7 +200,7 @@ def _codes(fit):
 def test_chi2_excess_is_the_chi2_tail():
     from scipy import stats
 
-    from diffsc._resonator._temperature_fit import chi2_excess
+    from diffsc._resonator._temperature_fit import chi2_excess  # internal: the chi2 tail
 
     for dof in (10, 37, 200):
         for z in (0.0, 2.0, 5.0):

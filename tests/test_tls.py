@@ -5,12 +5,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import central_difference
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import psi, zeta
 
-from diffsc._core._constants import h, k_B
-from diffsc._resonator._tls import _digamma_complex, _tls_bracket, tls_frequency_shift, tls_loss
-from tests.helpers import central_difference
+from diffsc import constants, tls_frequency_shift, tls_loss
+from diffsc._resonator._tls import (  # internal: the digamma bracket
+    _digamma_complex,
+    _tls_bracket,
+)
+
+h, k_B = constants.h, constants.k_B
 
 F = 5.5e9  # Hz
 HF_K = h * F / k_B  # hf/k_B, K (0.264 K at 5.5 GHz)

@@ -4,7 +4,7 @@ per-port references, Lower matrices, skipped blocks), errors, and the optional s
 import numpy as np
 import pytest
 
-from diffsc._resonator._touchstone import read_touchstone, write_touchstone
+from diffsc import read_touchstone, write_touchstone
 
 
 def _random_s(n_ports, n_freq=7, seed=0):
