@@ -37,7 +37,7 @@ def synth(n, m, snr, seed=0):
     f = t["f_res"][:, None] * (1 + np.linspace(-6, 6, m)[None, :] / ql[:, None])
     z = np.asarray(diffsc.s21_notch(f, *(t[k][:, None] for k in ("f_res", "Qi", "Qc")),
                                     phi=t["phi"][:, None], a=t["a"][:, None],
-                                    alpha=t["alpha"][:, None], tau=t["tau"][:, None]))
+                                    alpha=t["alpha"][:, None], delay=t["tau"][:, None]))
     z = z + (t["a"] / snr)[:, None] * (rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape))
     return f, z, t
 

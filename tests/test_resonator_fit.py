@@ -35,7 +35,7 @@ def _synth(seed=1):
     f = fc[:, None] + np.linspace(-1, 1, N_PTS)[None, :] * half[:, None]
     z = np.asarray(s21_notch(f, t["f_res"][:, None], t["Qi"][:, None], t["Qc"][:, None],
                              phi=t["phi"][:, None], a=t["a"][:, None], alpha=t["alpha"][:, None],
-                             tau=t["tau"][:, None]))
+                             delay=t["tau"][:, None]))
     snr = np.repeat(np.asarray(SNRS), N_REP)
     sigma = t["a"] / snr
     z = z + sigma[:, None] * (rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape))

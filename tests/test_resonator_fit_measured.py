@@ -286,7 +286,7 @@ def test_s11_reflection_model():
     v = dict(f_res=5e9, Qi=8e4, Qc=3e4, phi=0.3, a=0.2, alpha=0.4, tau=30e-9)
     np.testing.assert_allclose(model_response(f, v, "reflection"),
                                s11_reflection(f, 5e9, 8e4, 3e4, phi=0.3, a=0.2, alpha=0.4,
-                                              tau=30e-9), rtol=1e-9)  # 2 pi f tau ~ 1e3 rad
+                                              delay=30e-9), rtol=1e-9)  # 2 pi f tau ~ 1e3 rad
     with pytest.raises(Exception, match="Qc"):
         s11_reflection(f, 5e9, 1e5, -1.0)
 
