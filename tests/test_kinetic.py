@@ -167,7 +167,11 @@ def test_failure_is_reported():
     assert not bool(s.success) and int(s.result) == int(diffsc._kinetic.RESULTS.max_steps_reached)
     with pytest.raises(Exception, match="did not converge"):
         kinetic_steady_state(AL, 0.32, FREQ, 1e4, tau_esc=TAU_ESC, n_bins=96, max_steps=1,
+                             continuation=0, throw=True)
+    # the package-wide default is throw=False: the same solve returns, flagged
+    s = kinetic_steady_state(AL, 0.32, FREQ, 1e4, tau_esc=TAU_ESC, n_bins=96, max_steps=1,
                              continuation=0)
+    assert not bool(s.success) and int(s.result) == 1
 
 
 def test_bad_input_named():

@@ -20,8 +20,8 @@ P_MAP = np.logspace(-6.0, 5.0, 16)  # the power axis of the issue's 16 x 16 map,
 
 def test_issue_map_point_converges_with_the_defaults():
     """The point of the 16 x 16 map (T_bath 0.05-1 K, P_abs 1e-6-1e5 W/m^3, Al, default
-    options) reported as the one failure: 0.05 K, 117 W/m^3. With the defaults (throw=True) it
-    must return converged and conserve energy."""
+    options) reported as the one failure: 0.05 K, 117 W/m^3. With the default options it must
+    return converged and conserve energy."""
     P = float(P_MAP[11])
     assert 110.0 < P < 120.0
     s = kinetic_steady_state(AL, 0.05, 5.57e9, P, tau_esc=TAU_ESC)

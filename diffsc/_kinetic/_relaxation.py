@@ -178,7 +178,7 @@ def kinetic_relaxation(
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
-    throw: bool = True,
+    throw: bool = False,
 ) -> KineticRelaxation:
     r"""Relaxation of $f(E,t)$, $n_{qp}(t)$ and $\Delta(t)$ after a step of the microwave drive.
 
@@ -290,7 +290,7 @@ def kinetic_decay_time(
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
-    throw: bool = True,
+    throw: bool = False,
     iterations: int = 60,
 ) -> KineticDecay:
     r"""Quasiparticle relaxation time as a noise or small-pulse measurement sees it.

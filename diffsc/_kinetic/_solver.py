@@ -73,7 +73,8 @@ class SolverOptions(eqx.Module):
       residual; `continuation`: number of power-ramp stages (0 disables both fallbacks).
     - `max_extra_steps`: cap of the self-extended budget, or None for ``4 * max_steps``
       (:attr:`extra_steps` is the resolved number, :func:`extra_step_cap`).
-    - `throw`: raise on failure (True) or return with ``result``/``success`` set.
+    - `throw`: raise on failure (True) or return with ``result``/``success`` set (default False,
+      the package-wide default: read `success`).
 
     Construct with :meth:`from_kwargs` from the keyword options of the public entry points.
     """
@@ -85,7 +86,7 @@ class SolverOptions(eqx.Module):
     rtol: float = eqx.field(default=1e-10, static=True, converter=float)
     continuation: int = eqx.field(default=4, static=True, converter=int)
     max_extra_steps: int | None = eqx.field(default=None, static=True, converter=_int_or_none)
-    throw: bool = eqx.field(default=True, static=True, converter=bool)
+    throw: bool = eqx.field(default=False, static=True, converter=bool)
 
     def __check_init__(self):
         if self.tau0_ph not in _TAU0_PH_MODES:
@@ -112,7 +113,7 @@ class SolverOptions(eqx.Module):
         rtol: float = 1e-10,
         continuation: int = 4,
         max_extra_steps: int | None = None,
-        throw: bool = True,
+        throw: bool = False,
     ) -> SolverOptions:
         """The options from the keyword arguments of the public entry points (same names and
         defaults)."""

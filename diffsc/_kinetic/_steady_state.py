@@ -272,7 +272,7 @@ def kinetic_steady_state(
     rtol: float = 1e-10,
     continuation: int = 4,
     max_extra_steps: int | None = None,
-    throw: bool = True,
+    throw: bool = False,
 ) -> KineticSolution:
     r"""Steady state of the Chang–Scalapino kinetic equations of a film driven by sub-gap photons.
 
@@ -330,7 +330,8 @@ def kinetic_steady_state(
       the lowest residual halved over the block before. A solve that converges within the
       schedule is unchanged; a stalled one stops after the two rescue blocks (none when
       `continuation` is 0). ``n_steps`` counts them.
-    - `throw`: raise on failure (True) or return with ``result``/``success`` set (for scans).
+    - `throw`: raise on failure, also under ``jit`` (True), or return with ``result``/``success``
+      set (default False, the package-wide default of every solver and fit: check `success`).
 
     **Returns:** :class:`KineticSolution`.
     """
