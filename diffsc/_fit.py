@@ -275,12 +275,16 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
 
     def step(c):
         z, state, v, g, k = c
+        # optax mixes dtypes inside its updates (L-BFGS adds int32 and int64 counters, Adam's bias
+        # correction raises a float to an int32 count): run them under standard promotion
         if value_and_grad is not None:
-            upd, state = opt.update(g, state, z, value=v, grad=g, value_fn=f)
+            with jax.numpy_dtype_promotion("standard"):
+                upd, state = opt.update(g, state, z, value=v, grad=g, value_fn=f)
             z = optax.apply_updates(z, upd)
             v, g = value_and_grad(z, state=state)
         else:
-            upd, state = opt.update(g, state, z)
+            with jax.numpy_dtype_promotion("standard"):
+                upd, state = opt.update(g, state, z)
             z = optax.apply_updates(z, upd)
             v, g = jax.value_and_grad(f)(z)
         return z, state, v, g, k + 1

@@ -241,3 +241,17 @@ def test_uncertainties_independent_of_parameter_units():
     ref = diffsc.least_squares(_residual, P0, y)
     assert float(fit.std["A"]) == pytest.approx(1e9 * float(ref.std["amplitude"]), rel=1e-5)
     assert float(fit.std["c"]) == pytest.approx(1e-9 * float(ref.std["offset"]), rel=1e-5)
+
+
+@pytest.mark.parametrize("method", ["lm", "gauss_newton", "dogleg", "bfgs", "lbfgs", "adam"])
+def test_max_steps_gives_the_documented_code_on_every_method(method):
+    # one enumeration (diffsc.RESULTS) on every path: converged 0, budget spent 1
+    y = _data(2)
+    fit = _fit(y, method=method, max_steps=1)
+    assert int(fit.result) == int(diffsc.RESULTS.max_steps_reached) == 1
+    assert not bool(fit.success) and int(fit.n_steps) == 1
+    if method != "adam":
+        ok = _fit(y, method=method, max_steps=2000)
+        assert int(ok.result) == int(diffsc.RESULTS.successful) and bool(ok.success)
+    with pytest.raises(Exception, match="max_steps_reached"):
+        jax.jit(lambda d: _fit(d, method=method, max_steps=1, throw=True).params)(y)
