@@ -251,7 +251,7 @@ def slab_neck_profile(n_slabs: int, radius0, slab_height, yield_strain=1.0, jump
     h = _require_scalar(check_positive(slab_height, "slab_height", "m", dtype=float), "slab_height", "m")
     eps = _require_scalar(check_positive(yield_strain, "yield_strain", dtype=float), "yield_strain")
     q = _require_scalar(_check_jump(jump), "jump") / jnp.sqrt(1.0 + eps)
-    k = jnp.arange(n_slabs)
+    k = jnp.arange(n_slabs, dtype=float)
     r_broken = a0 * q**k / jnp.sqrt(1.0 + eps)  # radius of slab k when it yielded
     half = 0.5 * h * (1.0 + eps)
     # slab k sits at distance h/2 + (n_slabs - 1 - k + 1/2) * half from the centre

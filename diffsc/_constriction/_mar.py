@@ -54,6 +54,7 @@ from .._core._constants import h as _h_eVs
 from .._core._constants import hbar as _hbar_eVs
 from .._core._constants import k_B as _k_B
 from .._core._constants import resistance_quantum
+from .._core._dtypes import as_complex
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -130,15 +131,15 @@ def _integrand(w, v, x, gap, eta, kT, n_harm: int):
     $r_m=(a'_m,-\beta_m)/d_m$ (incoming, outgoing Nambu index).
     """
     N = n_harm
-    js = jnp.arange(-N, N + 1)
-    wj = w + js * v + 1j * eta
-    s = jnp.sqrt(gap**2 - wj**2 + 0j)
+    js = jnp.arange(-N, N + 1, dtype=jnp.result_type(v))
+    wj = as_complex(w + js * v) + 1j * as_complex(eta)
+    s = jnp.sqrt(as_complex(gap**2) - wj**2 + 0j)
     al = wj / s
-    be = gap / s
+    be = as_complex(gap) / s
 
     def rec(prev, inp):
         a, b = inp
-        ap = a - x * prev
+        ap = a - as_complex(x) * prev
         det = ap * a - b * b
         return ap / det, (ap, det)
 
@@ -148,8 +149,8 @@ def _integrand(w, v, x, gap, eta, kT, n_harm: int):
     _, (apL, detL) = jax.lax.scan(rec, zero, (al[:N], be[:N]))
     apL, detL = apL[::-1], detL[::-1]  # sites -1..-N
     a0, b0 = al[N], be[N]
-    m11 = a0 - x * apR[0] / detR[0]
-    m22 = a0 - x * apL[0] / detL[0]
+    m11 = a0 - as_complex(x) * apR[0] / detR[0]
+    m22 = a0 - as_complex(x) * apL[0] / detL[0]
     dd = m11 * m22 - b0 * b0
     G = jnp.stack([jnp.stack([m22, -b0]), jnp.stack([-b0, m11])]) / dd
     D0 = jnp.stack([jnp.stack([a0, b0]), jnp.stack([b0, a0])])
@@ -157,16 +158,17 @@ def _integrand(w, v, x, gap, eta, kT, n_harm: int):
     def side(ap, det, a, b, u):
         ratio = x * jnp.abs(b / det) ** 2
         k2 = x * jnp.concatenate([jnp.ones(1), jnp.cumprod(ratio)[:-1]])
-        rgr = (2j / jnp.abs(det) ** 2) * (
+        rgr = (2j / as_complex(jnp.abs(det) ** 2)) * as_complex(
             jnp.imag(a) * (jnp.abs(ap) ** 2 + jnp.abs(b) ** 2)
             - 2.0 * jnp.imag(b) * jnp.real(ap * jnp.conj(b))
         )
-        U = a0 * (jnp.abs(u[0]) ** 2 - jnp.abs(u[1]) ** 2) + 2j * b0 * jnp.imag(jnp.conj(u[0]) * u[1])
-        return jnp.real(k2 * rgr * U)
+        U = (a0 * as_complex(jnp.abs(u[0]) ** 2 - jnp.abs(u[1]) ** 2)
+             + 2j * b0 * as_complex(jnp.imag(jnp.conj(u[0]) * u[1])))
+        return jnp.real(as_complex(k2) * rgr * U)
 
     t_right = side(apR, detR, al[N + 1 :], be[N + 1 :], G[:, 0])
     t_left = side(apL, detL, al[:N][::-1], be[:N][::-1], G[:, 1])
-    A0 = (D0 @ G - jnp.eye(2)) @ (D0 - _dagger(D0)) @ _dagger(G)
+    A0 = (D0 @ G - jnp.eye(2, dtype=D0.dtype)) @ (D0 - _dagger(D0)) @ _dagger(G)
     t_zero = jnp.real(A0[0, 0] - A0[1, 1])
     f = _fermi(jnp.real(wj), kT)
     return f[N] * t_zero + jnp.sum(f[N + 1 :] * t_right) + jnp.sum(f[:N][::-1] * t_left)
@@ -179,7 +181,7 @@ def _nodes(n_nodes: int):
 
 def _breakpoints(v, gap, kT, window, n_harm: int):
     """Sorted breakpoints of the energy integral (reduced units), clipped to the window."""
-    m = jnp.arange(-n_harm, n_harm + 1)
+    m = jnp.arange(-n_harm, n_harm + 1, dtype=float)
     edge = 2.0 * v + window * gap + 40.0 * kT
     pts = jnp.concatenate([gap - m * v, -gap - m * v, -m * v, jnp.stack([-edge, edge])])
     return jnp.sort(jnp.clip(pts, -edge, edge))

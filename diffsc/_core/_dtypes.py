@@ -2,12 +2,15 @@
 
 The library never relies on JAX's implicit dtype promotion: the test suite runs with
 ``jax_numpy_dtype_promotion="strict"``, which rejects ``1j * x`` for a real array ``x``. Where a
-real array meets a complex one it is cast first with :func:`as_complex`, which is what implicit
-promotion did (so values are bitwise the same) and keeps the precision (float32 -> complex64).
+real array meets a complex one it is cast first with :func:`as_complex`, the same conversion
+implicit promotion performs (``convert_element_type``, so values and derivatives are bitwise the
+same) at the precision of ``x`` (float32 -> complex64, float64 -> complex128).
 """
 
 import jax
 import jax.numpy as jnp
+
+_SINGLE = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float32))
 
 
 def as_complex(x):
@@ -15,4 +18,6 @@ def as_complex(x):
     x = jnp.asarray(x)
     if jnp.iscomplexobj(x):
         return x
-    return jax.lax.complex(x, jnp.zeros_like(x))
+    if x.dtype in _SINGLE:
+        return x.astype(jnp.complex64)
+    return x.astype(jax.dtypes.canonicalize_dtype(jnp.complex128))

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from .._core._dtypes import as_complex
 from .._core._results import raise_if_failed
 from .._core._validation import (
     check_broadcast,
@@ -131,7 +132,7 @@ def fit_impedance_spectrum(
             )
         data = check_finite(z, "z") * im_sign
     else:
-        data = z.real + 1j * im_sign * z.imag
+        data = as_complex(z.real) + 1j * im_sign * as_complex(z.imag)
     p0 = {"L": 0.0, **params0}
     p0 = {k: jnp.asarray(v, float) for k, v in p0.items()}
     check_positive(p0["C"], "params0['C']", "J/K")

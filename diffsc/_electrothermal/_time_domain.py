@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._core._dtypes import as_complex
 from .._core._validation import check_nonnegative, check_positive
 from ._impedance import angular_frequency, peak_current
 
@@ -130,12 +131,12 @@ def simulate_lock_in(
     didt = -I0 * omega * jnp.sin(omega * t)
     V = i * (resistance(T_meas, i, B) + R_wiring) + L * didt
     h = jnp.asarray(harmonics, float)
-    phase = jnp.exp(-1j * omega * h[:, None] * t[None, :])
-    V_h = 2.0 / n_meas * (phase @ V)
-    T_h = 2.0 / n_meas * (phase @ T_meas)
+    phase = jnp.exp(-1j * as_complex(omega) * as_complex(h[:, None]) * as_complex(t[None, :]))
+    V_h = 2.0 / n_meas * (phase @ as_complex(V))
+    T_h = 2.0 / n_meas * (phase @ as_complex(T_meas))
     return LockInResult(
         harmonics=tuple(harmonics),
-        Z=V_h / I0,
+        Z=V_h / as_complex(I0),
         V_dc=jnp.mean(V),
         T_mean=jnp.mean(T_meas),
         T_amplitude=T_h,

@@ -156,7 +156,7 @@ def bspline_basis(x, t0, h, n_intervals: int):
     u = (x - t0) / h
     i = jnp.clip(jnp.floor(u), 0, n_intervals - 1)
     w = _bspline_weights(u - i)
-    idx = i.astype(jnp.int32)[..., None] + jnp.arange(4).reshape((1,) * i.ndim + (4,))
+    idx = i.astype(jnp.int32)[..., None] + jnp.arange(4, dtype=jnp.int32).reshape((1,) * i.ndim + (4,))
     onehot = jax.nn.one_hot(idx, n_intervals + 3, dtype=w.dtype)
     return jnp.sum(w[..., None] * onehot, axis=-2)
 

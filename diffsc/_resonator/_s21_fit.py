@@ -791,7 +791,7 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
         if delay != "baseline":
             raise ValueError(f"diffsc.fit_s21: `delay` must be None, a float (s) or 'baseline'; "
                              f"got {delay!r}.")
-        baseline = not ideal and free_mask[6]
+        baseline = bool(not ideal and free_mask[6])
     else:
         tau_value = float(delay)
         if not math.isfinite(tau_value):

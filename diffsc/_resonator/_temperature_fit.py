@@ -357,7 +357,7 @@ def _start(gap_start, guess, guess_mask, a: _Args):
     known = jnp.stack([fv[2] / a.f_ref - 1.0, fv[1], jnp.where(a.free[4], 0.0, fv[4])])
     rhs = a.f / a.f_ref - 1.0 - cols @ jnp.where(free_lin, 0.0, known)
     w = a.f / jnp.where(a.f_est, _PRIOR_REL_SIGMA_F * a.f, a.f_std)
-    A = cols * free_lin[None, :] * w[:, None]
+    A = cols * free_lin[None, :].astype(cols.dtype) * w[:, None]
     b = rhs * w
     scale = jnp.sqrt(jnp.sum(A**2, axis=0))
     scale = jnp.where(scale > 0, scale, 1.0)
@@ -435,7 +435,7 @@ def _fit_core(a: _Args, gap_center, guess, guess_mask, max_steps: int):
         n_steps=steps[best], sig_f=aw.sig_f, sig_q=aw.sig_q, best=best, scores=scores,
         starts=starts, gap_hi=gap_hi,
     )
-    noise_given = ~(a.f_est > 0) & ~((a.q_on > 0) & (a.Qi_est > 0))
+    noise_given = ~a.f_est & ~((a.q_on > 0) & a.Qi_est)  # f_est, Qi_est: bool
     out["checks"], out["undetermined"], out["at_bound"] = _checks(out, a.free, a.gap_lo, gap_hi,
                                                                   noise_given)
     return out
