@@ -262,7 +262,7 @@ def test_nonequilibrium_gradients_vs_finite_differences():
     T = 0.2
     E = GAP + jnp.linspace(0.0, 30 * k_B * T, 300)
     f = diffsc.fermi(E, T) * (1.0 + 0.3 * jnp.exp(-(E - GAP) / 20e-6))
-    direction = jnp.sin(jnp.arange(E.size) * 0.37)
+    direction = jnp.sin(jnp.arange(E.size, dtype=float) * 0.37)
 
     @jax.jit
     def fn(p):  # p = (eps, freq, gap)

@@ -162,7 +162,8 @@ def test_half_wave_line_parallel_plate():
     np.testing.assert_allclose(r.f_res, 1 / (2 * 9.84e-3 * np.sqrt(L * C)), rtol=1e-10)
     # Qi = omega L'/R' for r << 1, and = beta / (2 alpha) of the propagation constant
     w = 2 * np.pi * r.f_res
-    gamma = np.sqrt((2 * zs.real / 3e-6 + 1j * w * L) * (1j * w * C))
+    zr, w, L = (np.asarray(a) for a in (zs.real, w, L))  # a NumPy reference (strict promotion)
+    gamma = np.sqrt((2 * zr / 3e-6 + 1j * w * L) * (1j * w * C))
     np.testing.assert_allclose(r.Qi, gamma.imag / (2 * gamma.real), rtol=1e-8)
     np.testing.assert_allclose(gamma.imag * 9.84e-3, np.pi, rtol=1e-10)
     # calibration to the paper's 5.57 GHz
