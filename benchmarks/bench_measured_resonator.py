@@ -77,7 +77,7 @@ def bench_diffsc(sweeps, truth):
         devices=jax.local_device_count(), first_call_seconds=first, seconds=min(times),
         runs_seconds=times, fits_per_second=len(sweeps) / min(times),
         success_fraction=float(ok.mean()),
-        rms_relative_error={k: rms_rel(fit.values[k], [t[k] for t in truth])
+        rms_relative_error={k: rms_rel(fit.params[k], [t[k] for t in truth])
                             for k in ("f_res", "Qi", "Qc")},
     )
 
@@ -148,7 +148,7 @@ def main():
     if rt:  # our accuracy on the same subset
         sub = range(rt["fits_timed"])
         rt["diffsc_rms_relative_error_same_sweeps"] = {
-            k: rms_rel(np.asarray(fit.values[k])[list(sub)], [truth[i][k] for i in sub])
+            k: rms_rel(np.asarray(fit.params[k])[list(sub)], [truth[i][k] for i in sub])
             for k in ("f_res", "Qi", "Qc")}
     cli = bench_cli(sweeps[0])
     lengths = [len(s) for s in sweeps]

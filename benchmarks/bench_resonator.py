@@ -100,7 +100,7 @@ def main():
     acc = {}
     for k in ("f_res", "Qi", "Qc"):
         acc[k] = dict(
-            diffsc=rms_rel(np.asarray(r.values[k])[:n_sp], t[k][:n_sp]),
+            diffsc=rms_rel(np.asarray(r.params[k])[:n_sp], t[k][:n_sp]),
             scipy=rms_rel([s[k] for s in sp], t[k][:n_sp]),
         )
     out = dict(

@@ -56,7 +56,7 @@ def main():
     t0 = time.perf_counter()
     res = diffsc.fit_power_sweep(T, P, qi, fr, resp, geom, start, Qc=QC, freq=F_MODEL,
                                  rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F)
-    jax.block_until_ready(res.values)
+    jax.block_until_ready(res.params)
     t_fit = time.perf_counter() - t0
     out = {
         "device": jax.devices()[0].device_kind, "platform": platform.platform(),
@@ -64,9 +64,9 @@ def main():
         "steps": int(res.fit.n_steps),
         "success": bool(res.success), "reduced_chi2": float(res.fit.reduced_chi2),
         "Qi_range": [float(np.min(qi)), float(np.max(qi))],
-        "params": {k: {"truth": v, "start": start[k], "fit": float(res.values[k]),
+        "params": {k: {"truth": v, "start": start[k], "fit": float(res.params[k]),
                        "rel_std": float(res.rel_std[k]),
-                       "pull": float(np.log(float(res.values[k]) / v) / float(res.rel_std[k]))}
+                       "pull": float(np.log(float(res.params[k]) / v) / float(res.rel_std[k]))}
                    for k, v in TRUTH.items()},
     }
     print(json.dumps(out, indent=1))

@@ -72,7 +72,7 @@ def test_fit_s21_compiles_once():
 
     def call(k):
         s = diffsc.s21_notch(f, 5e9 + 1e3 * k, 1e5, 1e5) + 1e-3 * rng.normal(size=f.shape)
-        return lambda: diffsc.fit_s21(f, s).values
+        return lambda: diffsc.fit_s21(f, s).params
 
     assert_compiles_once(call)
 

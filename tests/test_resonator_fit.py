@@ -99,18 +99,18 @@ def test_recovers_truth_within_reported_sigma(fitted):
     f, z, t, snr, res = fitted
     assert bool(np.all(res.success))
     for name in ("f_res", "Qi", "Qc", "phi", "a", "tau"):
-        pull = (np.asarray(res.values[name]) - t[name]) / np.asarray(res.std[name])
+        pull = (np.asarray(res.params[name]) - t[name]) / np.asarray(res.std[name])
         assert np.all(np.abs(pull) < 5), (name, pull)
         # honest uncertainties: pulls have rms of order one
         assert 0.4 < np.sqrt(np.mean(pull**2)) < 2.0, (name, pull)
     # alpha is defined at f = 0 and correlated with tau: compare the envelope phase at the centre
     fc = 0.5 * (f[:, 0] + f[:, -1])
-    env_fit = np.asarray(res.values["alpha"]) - 2 * np.pi * fc * np.asarray(res.values["tau"])
+    env_fit = np.asarray(res.params["alpha"]) - 2 * np.pi * fc * np.asarray(res.params["tau"])
     env_true = t["alpha"] - 2 * np.pi * fc * t["tau"]
     assert np.all(np.abs(np.angle(np.exp(1j * (env_fit - env_true)))) < 0.1)
     # relative precision on Qi at the highest SNR
     hi = snr == SNRS[0]
-    assert np.all(np.abs(res.values["Qi"][hi] / t["Qi"][hi] - 1) < 0.05)
+    assert np.all(np.abs(res.params["Qi"][hi] / t["Qi"][hi] - 1) < 0.05)
 
 
 def test_at_least_as_accurate_as_circle_fit(fitted):
@@ -119,7 +119,7 @@ def test_at_least_as_accurate_as_circle_fit(fitted):
     for name in ("f_res", "Qi", "Qc"):
         # relative errors scaled by the SNR, pooled over the SNR levels (24 sweeps)
         err_ref = np.array([abs(r[name] / t[name][i] - 1) for i, r in enumerate(ref)]) * snr
-        err_fit = np.abs(np.asarray(res.values[name]) / t[name] - 1) * snr
+        err_fit = np.abs(np.asarray(res.params[name]) / t[name] - 1) * snr
         # rms error of the full complex least-squares fit <= circle fit (+20 % statistical slack)
         assert np.sqrt(np.mean(err_fit**2)) <= 1.2 * np.sqrt(np.mean(err_ref**2)), name
 

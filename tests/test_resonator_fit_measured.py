@@ -32,11 +32,11 @@ def synth(seed, *, n=N, f_res=6.0e9, Qi=2e5, Qc=5e4, phi=0.3, a=0.2, alpha=0.5, 
 
 
 def pulls(fit, truth, names=("f_res", "Qi", "Qc", "phi")):
-    return {k: (float(fit.values[k]) - truth[k]) / float(fit.std[k]) for k in names}
+    return {k: (float(fit.params[k]) - truth[k]) / float(fit.std[k]) for k in names}
 
 
 def assert_no_nan(fit):
-    for d in (fit.values, fit.std):
+    for d in (fit.params, fit.std):
         for k, v in d.items():
             assert not np.any(np.isnan(np.asarray(v))), k
 
@@ -68,7 +68,7 @@ def test_delay_modes():
     # a held parameter is a constant, not an unknown: the uncertainties are those of the six
     # free parameters alone, s^2 (J^T J)^-1 with a finite-difference Jacobian of the model
     names = ("f_res", "Qi", "Qc", "phi", "a", "alpha")
-    v = {k: float(fixed.values[k]) for k in (*names, "tau")}
+    v = {k: float(fixed.params[k]) for k in (*names, "tau")}
 
     def resid(x):
         m = model_response(f, {**v, **dict(zip(names, x, strict=True))})
@@ -156,7 +156,7 @@ def test_mixed_lengths_share_one_compilation(caplog):
     for i, s in enumerate(singles):
         assert int(batch.n_points[i]) == len(sweeps[i])
         for k in ("f_res", "Qi", "Qc", "phi"):
-            np.testing.assert_allclose(batch.values[k][i], s.values[k], rtol=1e-7, atol=1e-9)
+            np.testing.assert_allclose(batch.params[k][i], s.params[k], rtol=1e-7, atol=1e-9)
         assert abs(pulls(s, truths[i])["Qi"]) < 4
 
 
@@ -236,7 +236,8 @@ def test_export_and_plot(tmp_path):
     assert cols["Qi"][0] == rows[0]["Qi"] and cols["units"]["f_res"] == "Hz"
     json.dumps(rows)  # JSON-ready (inf/nan allowed by Python's json)
     single = fit_s21(f1, z1)
-    assert single.params is single.values  # the common name of fitted values
+    with pytest.warns(DeprecationWarning, match="params"):  # `values`: the former name
+        assert single.values is single.params
     d = single.to_dict()
     assert d["success"] is True and d["reasons"] == "" and d["file"] is None
     fig = fit.plot()
@@ -307,7 +308,7 @@ from diffsc import fit_s21
 f, z = zip(*[synth(30 + i, Qi=1e5 * (i + 1))[:2] for i in range(4)], strict=True)
 fit = fit_s21(np.stack(f), np.stack(z))
 assert jax.local_device_count() == 2
-np.save(sys.argv[2], np.stack([fit.values[k] for k in ("f_res", "Qi", "Qc", "phi")]))
+np.save(sys.argv[2], np.stack([fit.params[k] for k in ("f_res", "Qi", "Qc", "phi")]))
 """
     out = tmp_path / "two.npy"
     run = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(out)],
@@ -316,6 +317,6 @@ np.save(sys.argv[2], np.stack([fit.values[k] for k in ("f_res", "Qi", "Qc", "phi
     assert run.returncode == 0, run.stderr[-2000:]
     f, z = zip(*[synth(30 + i, Qi=1e5 * (i + 1))[:2] for i in range(4)], strict=True)
     one = fit_s21(np.stack(f), np.stack(z))
-    ref = np.stack([one.values[k] for k in ("f_res", "Qi", "Qc", "phi")])
+    ref = np.stack([one.params[k] for k in ("f_res", "Qi", "Qc", "phi")])
     # the same programme per sweep; results agree to well below the uncertainties
     np.testing.assert_allclose(np.load(out), ref, rtol=1e-6, atol=1e-9)

@@ -2,6 +2,8 @@ r"""The result of :func:`diffsc.fit_s21`: values, uncertainties, validity, expor
 
 from __future__ import annotations
 
+import warnings
+
 import equinox as eqx
 import jax
 import numpy as np
@@ -48,12 +50,13 @@ class S21Fit(eqx.Module):
 
     **Fields:**
 
-    - `values`, `std`: dicts over ``f_res`` (Hz), ``Qi``, ``Qc`` (= $|Q_c|$), ``phi`` (rad),
+    - `params`, `std`: dicts over ``f_res`` (Hz), ``Qi``, ``Qc`` (= $|Q_c|$), ``phi`` (rad),
       ``a`` (units of the data), ``alpha`` (rad, phase at $f=0$ as in :func:`diffsc.s21_notch`),
       ``tau`` (s), ``slope`` (1/Hz: the background $a[1+b(f-f_{res})]$, 0 unless fitted with
       ``background="linear"``), ``Ql`` and ``Qc_eff`` ($|Q_c|/\cos\phi$, Khalil's diameter-corrected value),
       with 1-sigma uncertainties (``inf`` for a quantity the data do not determine, 0 when held
-      fixed). Also as attributes: ``fit.Qi``, ``fit.Qi_std``, ...
+      fixed). Also as attributes: ``fit.Qi``, ``fit.Qi_std``, ... (`params` is the name every
+      fit result uses; the former name `values` still works, with a ``DeprecationWarning``.)
     - `covariance`: ``(..., 8, 8)`` covariance of ``NAMES`` = (f_res, Qi, Qc, phi, a, alpha, tau,
       slope).
     - `initial`: dict of the starting values (automatic guess, or the user's `guess`).
@@ -73,7 +76,7 @@ class S21Fit(eqx.Module):
     `plot()` (data and model), `model_response(freq)`.
     """
 
-    values: dict
+    params: dict
     std: dict
     covariance: jax.Array
     initial: dict
@@ -99,11 +102,11 @@ class S21Fit(eqx.Module):
     def from_arrays(cls, out: dict, freq, s, n_data, *, model: str, names=None) -> S21Fit:
         """Assemble the result from the arrays of the compiled fit (internal)."""
         all_names = NAMES + DERIVED
-        values = {n: out["values"][..., i] for i, n in enumerate(all_names)}
+        params = {n: out["values"][..., i] for i, n in enumerate(all_names)}
         std = {n: out["std"][..., i] for i, n in enumerate(all_names)}
         initial = {n: out["initial"][..., i] for i, n in enumerate(NAMES)}
         return cls(
-            values=values, std=std, covariance=out["covariance"], initial=initial,
+            params=params, std=std, covariance=out["covariance"], initial=initial,
             chi2=out["chi2"], reduced_chi2=out["reduced_chi2"], noise=out["noise"],
             snr=out["snr"], linewidths=out["linewidths"], n_points=out["n_points"],
             n_steps=out["n_steps"], checks=out["checks"],
@@ -113,22 +116,23 @@ class S21Fit(eqx.Module):
         )
 
     @property
-    def params(self) -> dict:
-        """The fitted values (the same dict as `values`), under the name that
-        :class:`diffsc.TemperatureSweepFit` and :class:`diffsc.FitResult` use."""
-        return self.values
+    def values(self) -> dict:
+        """Deprecated alias of `params` (the name every fit result uses)."""
+        warnings.warn("S21Fit.values is deprecated; use S21Fit.params.", DeprecationWarning,
+                      stacklevel=2)
+        return self.params
 
     # --- direct access to values and uncertainties -------------------------------------------
-    f_res = property(lambda self: self.values["f_res"], doc="Resonance frequency, Hz.")
-    Qi = property(lambda self: self.values["Qi"], doc="Internal quality factor.")
-    Qc = property(lambda self: self.values["Qc"], doc="Magnitude |Qc| of the coupling Q.")
-    Qc_eff = property(lambda self: self.values["Qc_eff"], doc="|Qc|/cos(phi).")
-    Ql = property(lambda self: self.values["Ql"], doc="Loaded quality factor.")
-    phi = property(lambda self: self.values["phi"], doc="Mismatch rotation, rad.")
-    a = property(lambda self: self.values["a"], doc="Off-resonance amplitude (data units).")
-    alpha = property(lambda self: self.values["alpha"], doc="Phase at f = 0, rad.")
-    tau = property(lambda self: self.values["tau"], doc="Cable delay, s.")
-    slope = property(lambda self: self.values["slope"], doc="Background slope, 1/Hz.")
+    f_res = property(lambda self: self.params["f_res"], doc="Resonance frequency, Hz.")
+    Qi = property(lambda self: self.params["Qi"], doc="Internal quality factor.")
+    Qc = property(lambda self: self.params["Qc"], doc="Magnitude |Qc| of the coupling Q.")
+    Qc_eff = property(lambda self: self.params["Qc_eff"], doc="|Qc|/cos(phi).")
+    Ql = property(lambda self: self.params["Ql"], doc="Loaded quality factor.")
+    phi = property(lambda self: self.params["phi"], doc="Mismatch rotation, rad.")
+    a = property(lambda self: self.params["a"], doc="Off-resonance amplitude (data units).")
+    alpha = property(lambda self: self.params["alpha"], doc="Phase at f = 0, rad.")
+    tau = property(lambda self: self.params["tau"], doc="Cable delay, s.")
+    slope = property(lambda self: self.params["slope"], doc="Background slope, 1/Hz.")
     f_res_std = property(lambda self: self.std["f_res"], doc="1-sigma of f_res, Hz.")
     Qi_std = property(lambda self: self.std["Qi"], doc="1-sigma of Qi.")
     Qc_std = property(lambda self: self.std["Qc"], doc="1-sigma of |Qc|.")
@@ -158,7 +162,7 @@ class S21Fit(eqx.Module):
     def reasons(self):
         """Why each fit failed, in words: a tuple of messages for a single sweep (empty when
         successful), a nested list of tuples for a batch."""
-        v = {k: np.asarray(x) for k, x in self.values.items()}
+        v = {k: np.asarray(x) for k, x in self.params.items()}
         sd = {k: np.asarray(x) for k, x in self.std.items()}
         freq, w = np.asarray(self.freq), np.asarray(self.weights)
 
@@ -207,7 +211,7 @@ class S21Fit(eqx.Module):
         """The fitted model at `freq` (Hz; default: the fitted points) for one sweep."""
         if freq is None:
             freq = np.asarray(self.freq)[index][np.asarray(self.weights)[index] > 0]
-        values = {k: np.asarray(x)[index] for k, x in self.values.items()}
+        values = {k: np.asarray(x)[index] for k, x in self.params.items()}
         return model_response(freq, values, self.model)
 
     # --- export -------------------------------------------------------------------------------
@@ -232,7 +236,7 @@ class S21Fit(eqx.Module):
                 "linewidths": float(np.asarray(self.linewidths)[index]),
             }
             for n in NAMES + DERIVED:
-                row[n] = float(np.asarray(self.values[n])[index])
+                row[n] = float(np.asarray(self.params[n])[index])
                 row[n + "_std"] = float(np.asarray(self.std[n])[index])
             rows.append(row)
         return rows
@@ -276,7 +280,7 @@ class S21Fit(eqx.Module):
         f = np.asarray(self.freq)[index]
         z = np.asarray(self.s)[index]
         w = np.asarray(self.weights)[index]
-        v = {k: float(np.asarray(x)[index]) for k, x in self.values.items()}
+        v = {k: float(np.asarray(x)[index]) for k, x in self.params.items()}
         sd = {k: float(np.asarray(x)[index]) for k, x in self.std.items()}
         n_real = int(np.asarray(self.n_data)[index])
         f, z, w = f[:n_real], z[:n_real], w[:n_real]
