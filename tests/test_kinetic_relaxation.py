@@ -97,3 +97,18 @@ def test_decay_time_is_the_slowest_eigenmode_and_matches_the_relaxation(runs):
     np.testing.assert_allclose(float(dd.decay_time),
                                _numpy_slowest_time(dd.steady_state, 0.3, 1e3), rtol=1e-8)
     assert 0 < float(dd.decay_time) < 1e-3
+
+
+def test_decay_time_reports_result_success_and_steps():
+    """KineticDecay carries the package-wide result/success/n_steps: 0 when the steady state
+    converged and the decay time is finite; the steady state's code (1) when its step budget ran
+    out, and throw=True raises then."""
+    d = diffsc.kinetic_decay_time(AL, T, FREQ, 0.0, tau_esc=TAU_ESC, n_bins=N)
+    assert int(d.result) == int(diffsc.RESULTS.successful) and bool(d.success)
+    assert int(d.n_steps) == int(d.steady_state.n_steps) > 0
+    kw = dict(tau_esc=TAU_ESC, n_bins=N, max_steps=1, continuation=0)
+    short = diffsc.kinetic_decay_time(AL, 0.32, FREQ, 1e4, **kw)
+    assert int(short.result) == int(diffsc.RESULTS.max_steps_reached) and not bool(short.success)
+    assert int(short.n_steps) >= 1
+    with pytest.raises(Exception, match="did not converge"):
+        diffsc.kinetic_decay_time(AL, 0.32, FREQ, 1e4, throw=True, **kw)

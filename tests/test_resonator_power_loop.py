@@ -180,9 +180,13 @@ def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
     assert isinstance(res, diffsc.PowerSweepFit)
     assert bool(res.success) and bool(jnp.all(res.point_success))
     for k, v in TRUTH.items():
-        pull = float(jnp.log(res.values[k] / v) / res.rel_std[k])
-        assert abs(pull) < 3, (k, float(res.values[k]), float(res.rel_std[k]), pull)
+        pull = float(jnp.log(res.params[k] / v) / res.rel_std[k])
+        assert abs(pull) < 3, (k, float(res.params[k]), float(res.rel_std[k]), pull)
+        np.testing.assert_allclose(res.std[k], res.params[k] * res.rel_std[k], rtol=1e-12)
         assert 1e-3 < float(res.rel_std[k]) < 0.05, k
+    assert int(res.result) == int(diffsc.RESULTS.successful) and int(res.n_steps) > 0
+    with pytest.warns(DeprecationWarning, match="params"):
+        assert res.values is res.params
     # residuals consistent with the injected noise (24 residuals, 2 parameters)
     assert 0.3 < float(res.fit.reduced_chi2) < 2.5
     np.testing.assert_allclose(res.Qi_model, sol.Qi, rtol=5 * REL_SIGMA_QI)
@@ -257,3 +261,31 @@ def test_kinetic_response_passes_the_energy_extent():
     coarse = diffsc.kinetic_steady_state(AL, 0.3, F, 10.0, energy_extent=10.0 * AL.gap0, **kw)
     assert float(sol.bin_width) < 0.51 * float(coarse.bin_width)  # h*freq/2 instead of h*freq
     assert abs(float(nqp / coarse.nqp) - 1) < 0.15  # same physics, different discretisation
+
+
+def test_power_loop_result_codes_and_throw(geometry):
+    # one enumeration: converged 0; the step budget spent 1; throw=True raises, also under jit
+    resp = HeatingResponse(AL)
+    kw = dict(Qc=QC, freq=F, Qi_extra=1e6)
+    ok = power_loop(-70.0, 0.25, resp, geometry, **kw)
+    assert int(ok.result) == int(diffsc.RESULTS.successful) and bool(ok.success)
+    short = power_loop(-70.0, 0.25, resp, geometry, max_steps=1, **kw)
+    assert int(short.result) == int(diffsc.RESULTS.max_steps_reached) and not bool(short.success)
+    assert int(short.n_steps) == 1
+    with pytest.raises(Exception, match="max_steps_reached"):
+        eqx.filter_jit(lambda g: power_loop(-70.0, 0.25, resp, g, max_steps=1, throw=True,
+                                            **kw).Qi)(geometry)
+
+
+@pytest.mark.slow  # 35 s on a loaded 2-core machine: two compiled fits (throw False and True)
+def test_fit_power_sweep_step_budget_gives_result_1_and_throw_raises(geometry, sweep):
+    # a forced failure, kept small: 3 points, one parameter, one Levenberg-Marquardt step
+    qi, fr, _ = sweep
+    args = (T_GRID[:3], P_GRID[:3], qi[:3], fr[:3], HeatingResponse(AL), geometry,
+            {"Qi_extra": 1e5})
+    kw = dict(Qc=QC, freq=F, rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F, max_steps=1)
+    res = fit_power_sweep(*args, **kw)
+    assert int(res.result) == int(diffsc.RESULTS.max_steps_reached) == 1
+    assert not bool(res.success) and int(res.n_steps) == 1
+    with pytest.raises(Exception, match="max_steps_reached"):
+        jax.block_until_ready(fit_power_sweep(*args, **kw, throw=True).params)
