@@ -1,4 +1,17 @@
-"""Strict test configuration: float64 on, rank promotion raises, CPU device."""
+"""Strict test configuration: float64 on, rank promotion raises, strict dtype promotion, CPU device.
+
+Strict dtype promotion (``jax_numpy_dtype_promotion="strict"``) makes every implicit dtype change
+an error: ``1j * x`` or ``x * c`` for a real array ``x`` and a complex ``c``, an integer array times
+a float array, float32 meeting float64. The library casts explicitly instead
+(``diffsc._core._dtypes.as_complex``, ``.astype``), which is bitwise what implicit promotion did;
+this configuration keeps it that way. It is on for the test suite only: it would also reject
+*user* code that mixes dtypes (importing diffsc leaves JAX's standard promotion alone), and the
+public entry points cast user input explicitly (``check_*(..., dtype=float)``), so valid mixed
+input still works under strict mode. Python scalars (weak types) stay allowed.
+
+A test that genuinely needs standard promotion says so with
+``@pytest.mark.standard_promotion("reason")`` (module-wide: ``pytestmark``); none does today.
+"""
 
 import os
 
@@ -6,8 +19,24 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 import diffsc  # noqa: E402, F401  (enables float64)
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.devices()  # start the backend now: one CPU device, whatever a command-line test would set
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "standard_promotion(reason): run this test under JAX's standard dtype promotion"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _dtype_promotion(request):
+    """Strict dtype promotion, or standard where the test is marked ``standard_promotion``."""
+    marker = request.node.get_closest_marker("standard_promotion")
+    with jax.numpy_dtype_promotion("standard" if marker else "strict"):
+        yield

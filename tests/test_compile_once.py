@@ -71,7 +71,8 @@ def test_fit_s21_compiles_once():
     rng = np.random.default_rng(0)
 
     def call(k):
-        s = diffsc.s21_notch(f, 5e9 + 1e3 * k, 1e5, 1e5) + 1e-3 * rng.normal(size=f.shape)
+        noise = (1e-3 * rng.normal(size=f.shape)).astype(complex)  # explicit: strict promotion
+        s = diffsc.s21_notch(f, 5e9 + 1e3 * k, 1e5, 1e5) + noise
         return lambda: diffsc.fit_s21(f, s).params
 
     assert_compiles_once(call)

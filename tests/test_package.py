@@ -72,3 +72,19 @@ def test_tests_import_the_public_api():
         if public:
             bad.append(f"{where}: public {public}: import them from diffsc")
     assert not bad, "\n".join(bad)
+
+
+def test_suite_runs_under_strict_dtype_promotion():
+    """tests/conftest.py: implicit dtype promotion is an error in the tests (not for users)."""
+    import jax
+
+    with pytest.raises(jax.dtypes.TypePromotionError):
+        1j * jnp.ones(2)  # noqa: B018
+    with pytest.raises(jax.dtypes.TypePromotionError):
+        jnp.arange(2) * jnp.ones(2)  # noqa: B018
+    assert (2.0 * jnp.ones(2)).dtype == jnp.float64  # Python scalars stay allowed
+
+
+@pytest.mark.standard_promotion("checks the marker itself")
+def test_standard_promotion_marker():
+    assert (1j * jnp.ones(2)).dtype == jnp.complex128
