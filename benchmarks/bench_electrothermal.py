@@ -12,7 +12,7 @@ from scipy.optimize import least_squares as sp_least_squares
 import diffsc
 
 M = diffsc.TransitionModel(
-    R_n=1.5e-3, T_c=7.2, width=0.04, dTc_dB=1.3, width_B=0.5, width_I=6.0, R_res=1e-10
+    R_n=1.5e-3, Tc=7.2, width=0.04, dTc_dB=1.3, width_B=0.5, width_I=6.0, R_res=1e-10
 )
 
 
@@ -64,7 +64,7 @@ def main():
 
     # C(T) inversion at fixed lambda vs scipy.optimize.least_squares on the same objective.
     Tg = jnp.linspace(6.95, 7.45, 61)
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.06)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.06)
     C_true = 1.6e-7 + 6e-8 * 0.5 * (1 - jnp.tanh((Tg - 7.2) / 0.015))
     freqs = jnp.array([7.0, 32.0, 89.0])
     R = m(Tg)

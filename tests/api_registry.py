@@ -283,7 +283,7 @@ REGISTRY: list[Entry] = [
     Entry("sample_heat_capacity", {"T": P("K", 5.0, 8.0), "volume": P("m^3", 1e-15, 1e-12),
                                    "Tc_spread": N("K", 0.01, 0.2)},
           {"material": diffsc.material("NbSe2").replace(N0=1.0e28)}, broadcast=("T",)),
-    Entry("gaussian_transition", {"R_n": P("Ohm", 0.1, 100.0), "T_c": P("K", 1.0, 10.0),
+    Entry("gaussian_transition", {"R_n": P("Ohm", 0.1, 100.0), "Tc": P("K", 1.0, 10.0),
                                   "fwhm": P("K", 0.01, 1.0)}, grad=False),
     # --- constrictions ---
     Entry("sharvin_resistance", {"area": P("m^2", 1e-18, 1e-14), "fermi_wavelength": P("m", 1e-10, 1e-9)},

@@ -93,7 +93,7 @@ def test_fit_impedance_spectrum_compiles_once():
 
 def test_recover_heat_capacity_compiles_once():
     T = jnp.linspace(6.95, 7.45, 21)
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.06)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.06)
     I, beta, G, freqs = 0.01, 1.5, 1.5e-5, jnp.array([7.0, 32.0])
     R = m(T)
 

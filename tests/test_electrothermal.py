@@ -3,6 +3,7 @@ models, and the time-domain lock-in simulation against the linear models (physic
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -136,7 +137,7 @@ def test_bad_input_names_argument(name, value):
 
 def test_transition_model_derivatives():
     m = diffsc.TransitionModel(
-        R_n=1.5e-3, T_c=7.2, width=0.05, dTc_dB=1.3, width_B=0.5, width_I=4.0, shift_I=30.0
+        R_n=1.5e-3, Tc=7.2, width=0.05, dTc_dB=1.3, width_B=0.5, width_I=4.0, shift_I=30.0
     )
     T = jnp.linspace(6.9, 7.4, 11)
     I, B = 0.02, 0.1
@@ -173,6 +174,47 @@ def test_tabulated_transition_recovers_model():
         diffsc.TabulatedTransition.from_data(Td, Rd[:-1])
 
 
+def test_transition_midpoint_is_Tc_and_old_name_T_c_warns():
+    """`Tc` as in Material.Tc; the old `T_c` (keyword and attribute) still works, with a warning."""
+    kw = dict(R_n=1.5e-3, width=0.06, dTc_dB=1.3)
+    m = diffsc.TransitionModel(Tc=7.2, **kw)
+    assert m == diffsc.TransitionModel(1.5e-3, 7.2, 0.06, 1.3)  # positional order unchanged
+    T = jnp.linspace(7.0, 7.4, 5)
+    with pytest.warns(DeprecationWarning, match="`T_c` is deprecated.*`Tc`"):
+        old = diffsc.TransitionModel(T_c=7.2, **kw)
+    assert old == m
+    with pytest.warns(DeprecationWarning, match="attribute `T_c` is deprecated.*`Tc`"):
+        assert m.T_c == 7.2
+    with pytest.warns(DeprecationWarning, match="`T_c` is deprecated.*`Tc`"):
+        g_old = diffsc.gaussian_transition(1.5e-3, T_c=7.2, fwhm=0.1)
+    np.testing.assert_array_equal(g_old(T), diffsc.gaussian_transition(1.5e-3, 7.2, 0.1)(T))
+    with pytest.raises(TypeError, match="pass `Tc` only"):
+        diffsc.TransitionModel(Tc=7.2, T_c=7.1, **kw)
+    with pytest.raises(TypeError, match="pass `Tc` only"):
+        diffsc.gaussian_transition(1.5e-3, 7.2, 0.1, T_c=7.1)
+    with pytest.raises(TypeError, match="missing required argument `Tc`"):
+        diffsc.TransitionModel(**kw)
+    with pytest.raises(TypeError, match="missing required argument `width`"):
+        diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2)
+    with pytest.raises(TypeError, match="missing required argument `fwhm`"):
+        diffsc.gaussian_transition(1.5e-3, 7.2)
+    with pytest.raises(Exception, match="`Tc`"):
+        diffsc.TransitionModel(Tc=-1.0, **kw)
+    # Models stay pytrees: tree_at, jit and vmap rebuild them without the constructor.
+    m2 = eqx.tree_at(lambda x: x.Tc, m, 7.0)
+    assert m2.Tc == 7.0 and m2.width == m.width
+    assert_close(jax.jit(lambda mod, t: mod(t))(m2, T), m2(T), rtol=0)
+    built = jax.jit(lambda tc: diffsc.TransitionModel(Tc=tc, **kw))(jnp.asarray(7.0))
+    assert_close(built(T), m2(T), rtol=0)
+    tcs = jnp.array([7.0, 7.2, 7.4])
+    batch = jax.vmap(lambda tc: diffsc.TransitionModel(Tc=tc, **kw))(tcs)
+    assert batch.Tc.shape == (3,)
+    r = jax.vmap(lambda mod: mod(7.2))(batch)
+    assert_close(r, [m2(7.2), m(7.2), diffsc.TransitionModel(Tc=7.4, **kw)(7.2)], rtol=1e-15)
+    dR = jax.grad(lambda tc: eqx.tree_at(lambda x: x.Tc, m, tc)(7.25))(7.2)
+    assert_close(dR, -m.dR_dT(7.25), rtol=1e-12)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time domain
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +231,7 @@ def _sim(model, freqs, I_ac, I_dc, T_bath):
 
 def test_time_domain_small_signal_matches_e3():
     """A small AC on a DC bias reproduces (E3) with alpha, beta from R(T, I) at the mean T."""
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.1, width_I=3.0)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.1, width_I=3.0)
     freqs = jnp.array([20.0, 48.0, 200.0])
     I_dc = 0.02
     res = _sim(m, freqs, jnp.asarray(2e-5), jnp.asarray(I_dc), jnp.asarray(7.15))
@@ -213,7 +255,7 @@ def test_time_domain_small_signal_matches_e3():
 
 def test_time_domain_pure_ac_harmonic_balance():
     """Pure AC drive: Z_1 -> the pure-AC form (omega* halved), 3-omega voltage present."""
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.1)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.1)
     freqs = jnp.array([30.0, 58.0, 300.0])
     I0 = 0.02
     res = _sim(m, freqs, jnp.asarray(I0), jnp.asarray(0.0), jnp.asarray(7.15))
@@ -244,8 +286,8 @@ _ET_FUNCS = {
         diffsc.thermal_time_constants, {k: REF[k] for k in ("R", "T", "I", "alpha", "C", "G")}
     ),
     "reactance_extremum": (reactance_extremum, REF),
-    "gaussian_transition": (diffsc.gaussian_transition, dict(R_n=1.5e-3, T_c=7.2, fwhm=0.1)),
-    "TransitionModel": (diffsc.TransitionModel, dict(R_n=1.5e-3, T_c=7.2, width=0.06)),
+    "gaussian_transition": (diffsc.gaussian_transition, dict(R_n=1.5e-3, Tc=7.2, fwhm=0.1)),
+    "TransitionModel": (diffsc.TransitionModel, dict(R_n=1.5e-3, Tc=7.2, width=0.06)),
 }
 # (function, argument, invalid value): out-of-range values and NaN/inf
 _ET_RANGE = [
@@ -260,7 +302,7 @@ _ET_RANGE = [
     ("thermal_time_constants", "C", 0.0),
     ("reactance_extremum", "G", -1e-5),
     ("gaussian_transition", "R_n", np.inf),
-    ("gaussian_transition", "T_c", 0.0),
+    ("gaussian_transition", "Tc", 0.0),
     ("gaussian_transition", "fwhm", -0.1),
     ("TransitionModel", "R_res", -1e-6),
     ("TransitionModel", "width", np.nan),

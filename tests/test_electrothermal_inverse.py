@@ -76,7 +76,7 @@ def synthetic_recovery():
     Tc, gam = 7.2, 6.0e-8 / 7.2  # gamma V (J/K^2); BCS-like jump of 1.43 gamma Tc
     step = 0.5 * (1 - jnp.tanh((T - Tc) / 0.015))
     C_true = 9.4e-8 * (T / Tc) ** 3 + gam * T + 1.43 * gam * Tc * (T / Tc) ** 3 * step
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.06)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.06)
     I, beta, G = 0.01, 1.5, 1.5e-5
     freqs = jnp.array([7.0, 32.0, 89.0])
     R = m(T)

@@ -48,7 +48,7 @@ def test_fit_s21_reports_the_optimiser_code_next_to_its_verdict():
 
 def test_recover_heat_capacity_result_and_throw():
     T = jnp.linspace(6.95, 7.45, 21)
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.06)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.06)
     I, beta, G, freqs = 0.01, 1.5, 1.5e-5, jnp.array([7.0, 32.0])
     R = m(T)
     C = 9.4e-8 * (T / 7.2) ** 3

@@ -11,14 +11,37 @@ import warnings
 _UNSET = object()
 
 
-def renamed(function: str, old: str, new: str, old_value, new_value, default):
+class _Required:
+    """Default of a required argument that also has a deprecated old name (so that either
+    spelling may be passed); :func:`renamed` raises ``TypeError`` when neither is."""
+
+    def __repr__(self):
+        return "<required>"
+
+
+REQUIRED = _Required()
+
+
+def required(function: str, name: str, value):
+    """`value`, or ``TypeError`` if the required argument `name` was not passed (``REQUIRED``)."""
+    if value is REQUIRED:
+        raise TypeError(f"diffsc.{function}: missing required argument `{name}`.")
+    return value
+
+
+def renamed(function: str, old: str, new: str, old_value, new_value, default, *,
+            stacklevel: int = 3):
     """The value of argument `new`, taking a deprecated `old` spelling into account.
 
     `old_value` is what the caller passed as `old` (``None`` when not passed), `new_value` what it
     passed as `new` (``default`` when not passed). Passing `old` warns (``DeprecationWarning``,
-    naming the new spelling); passing both raises ``TypeError``.
+    naming the new spelling); passing both raises ``TypeError``; with ``default=REQUIRED``,
+    passing neither raises ``TypeError``. `stacklevel` locates the warning at the user's call
+    (3: the caller of the function that calls :func:`renamed`).
     """
     if old_value is None:
+        if new_value is REQUIRED:
+            raise TypeError(f"diffsc.{function}: missing required argument `{new}`.")
         return new_value
     if new_value is not default:
         raise TypeError(
@@ -28,6 +51,6 @@ def renamed(function: str, old: str, new: str, old_value, new_value, default):
         f"diffsc.{function}: argument `{old}` is deprecated and will be removed in the next "
         f"release; call it `{new}`.",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return old_value

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
 
 import equinox as eqx
@@ -26,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
+from .._core._deprecation import REQUIRED, renamed, required
 from .._core._validation import (
     check_broadcast,
     check_finite,
@@ -94,8 +96,8 @@ class TransitionModel(AbstractTransition):
 
     **Fields** (real and finite; complex, string, ``None``, boolean, empty, NaN/inf or
     out-of-range values raise an error naming the field, also under ``jit``; array fields must
-    broadcast together): ``R_n`` normal resistance (Ohm, > 0); ``T_c`` midpoint at $I=B=0$ (K,
-    > 0); ``width`` $w_0$ (K, > 0); ``dTc_dB`` (K/T, any sign); ``width_B`` $w_B$ (K/T) and
+    broadcast together): ``R_n`` normal resistance (Ohm, > 0); ``Tc`` midpoint $T_c$ at $I=B=0$
+    (K, > 0; ``T_c`` is its deprecated old name, as keyword and attribute); ``width`` $w_0$ (K, > 0); ``dTc_dB`` (K/T, any sign); ``width_B`` $w_B$ (K/T) and
     ``width_I`` $w_I$ (K/A) (any sign, they enter squared); ``shift_I`` $\kappa_I$ (K/A^2, any
     sign); ``R_res`` residual resistance (Ohm, >= 0, default 0; keeps $\ln R$ finite far below
     $T_c$ when > 0); ``shape`` ``"erf"`` (Gaussian $dR/dT$, full width at half maximum
@@ -103,7 +105,7 @@ class TransitionModel(AbstractTransition):
     """
 
     R_n: float = eqx.field(converter=_field(check_positive, "R_n", "Ohm"))
-    T_c: float = eqx.field(converter=_field(check_positive, "T_c", "K"))
+    Tc: float = eqx.field(converter=_field(check_positive, "Tc", "K"))
     width: float = eqx.field(converter=_field(check_positive, "width", "K"))
     dTc_dB: float = eqx.field(default=0.0, converter=_field(check_finite, "dTc_dB", "K/T"))
     width_B: float = eqx.field(default=0.0, converter=_field(check_finite, "width_B", "K/T"))
@@ -112,17 +114,35 @@ class TransitionModel(AbstractTransition):
     R_res: float = eqx.field(default=0.0, converter=_field(check_nonnegative, "R_res", "Ohm"))
     shape: str = eqx.field(static=True, default="erf")
 
+    def __init__(self, R_n, Tc=REQUIRED, width=REQUIRED, dTc_dB=0.0, width_B=0.0, width_I=0.0,
+                 shift_I=0.0, R_res=0.0, shape="erf", *, T_c=None):
+        # Written out only to accept the deprecated keyword `T_c`; equinox applies the field
+        # converters and __check_init__ after it, and jit/vmap/tree_at rebuild models without it.
+        # (stacklevel 5: the warning points at the caller, past equinox's construction frames.)
+        self.R_n = R_n
+        self.Tc = renamed("TransitionModel", "T_c", "Tc", T_c, Tc, REQUIRED, stacklevel=5)
+        self.width = required("TransitionModel", "width", width)
+        self.dTc_dB, self.width_B, self.width_I = dTc_dB, width_B, width_I
+        self.shift_I, self.R_res, self.shape = shift_I, R_res, shape
+
+    @property
+    def T_c(self):
+        """Deprecated old name of :attr:`Tc` (warns ``DeprecationWarning``)."""
+        warnings.warn("diffsc.TransitionModel: attribute `T_c` is deprecated and will be removed "
+                      "in the next release; call it `Tc`.", DeprecationWarning, stacklevel=3)
+        return self.Tc
+
     def __check_init__(self):
         if self.shape not in ("erf", "tanh"):
             raise ValueError(
                 f"diffsc: TransitionModel `shape` must be 'erf' or 'tanh', got {self.shape!r}."
             )
-        names = ("R_n", "T_c", "width", "dTc_dB", "width_B", "width_I", "shift_I", "R_res")
+        names = ("R_n", "Tc", "width", "dTc_dB", "width_B", "width_I", "shift_I", "R_res")
         check_broadcast(*((n, getattr(self, n)) for n in names))
 
     def midpoint(self, I=0.0, B=0.0):
         r"""$T_m(I,B)$, K."""
-        return self.T_c - self.dTc_dB * B - self.shift_I * I**2
+        return self.Tc - self.dTc_dB * B - self.shift_I * I**2
 
     def transition_width(self, I=0.0, B=0.0):
         r"""$w(I,B)=\sqrt{w_0^2+(w_BB)^2+(w_II)^2}$, K."""
@@ -256,18 +276,20 @@ class TabulatedTransition(AbstractTransition):
         return bspline_basis(T, self.t0, self.h, self.n_intervals) @ self.coef
 
 
-def gaussian_transition(R_n, T_c, fwhm, **kw) -> TransitionModel:
-    r"""Erf step whose $dR/dT$ is a Gaussian of full width at half maximum ``fwhm`` (K) at ``T_c``.
+def gaussian_transition(R_n, Tc=REQUIRED, fwhm=REQUIRED, *, T_c=None, **kw) -> TransitionModel:
+    r"""Erf step whose $dR/dT$ is a Gaussian of full width at half maximum ``fwhm`` (K) at ``Tc``.
 
     **Arguments** (real, finite, broadcast together): ``R_n`` normal resistance, Ohm (> 0);
-    ``T_c`` midpoint, K (> 0); ``fwhm`` full width at half maximum of $dR/dT$, K (> 0; the model's
-    ``width`` is $\mathrm{fwhm}/2\sqrt{\ln 2}$). ``kw``: further :class:`TransitionModel` fields.
+    ``Tc`` midpoint $T_c$, K (> 0; ``T_c`` is its deprecated old name); ``fwhm`` full width at
+    half maximum of $dR/dT$, K (> 0; the model's ``width`` is $\mathrm{fwhm}/2\sqrt{\ln 2}$).
+    ``kw``: further :class:`TransitionModel` fields.
     Bad input raises an error naming the argument, eagerly and under ``jit``/``vmap``.
     """
+    Tc = renamed("gaussian_transition", "T_c", "Tc", T_c, Tc, REQUIRED)
     R_n = _real(check_positive, R_n, "R_n", "Ohm")
-    T_c = _real(check_positive, T_c, "T_c", "K")
-    fwhm = _real(check_positive, fwhm, "fwhm", "K")
-    check_broadcast(("R_n", R_n), ("T_c", T_c), ("fwhm", fwhm))
+    Tc = _real(check_positive, Tc, "Tc", "K")
+    fwhm = _real(check_positive, required("gaussian_transition", "fwhm", fwhm), "fwhm", "K")
+    check_broadcast(("R_n", R_n), ("Tc", Tc), ("fwhm", fwhm))
     return TransitionModel(
-        R_n=R_n, T_c=T_c, width=fwhm / (2.0 * math.sqrt(math.log(2.0))), shape="erf", **kw
+        R_n=R_n, Tc=Tc, width=fwhm / (2.0 * math.sqrt(math.log(2.0))), shape="erf", **kw
     )

@@ -25,7 +25,7 @@ OP5 = dict(R=0.75e-3, T=7.2, I=0.02)
 # Illustrative transition (our choice): midpoint 7.2 K, current and field broaden it.
 MODEL = diffsc.TransitionModel(
     R_n=1.5e-3,
-    T_c=7.2,
+    Tc=7.2,
     width=0.04,
     dTc_dB=1.3,
     width_B=0.5,
@@ -72,7 +72,7 @@ def inversion_demo(quick=False, seed=11):
     """Synthetic Im Z(T) at 3 frequencies (10 mA) from a known C(T) + noise, and its inversion."""
     T = jnp.linspace(6.95, 7.45, 61 if quick else 101)
     C_true = synthetic_heat_capacity(T, quick)
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.06)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.06)
     I, G = 0.01, G_MAIN
     freqs = jnp.array([7.0, 32.0, 89.0])
     R = m(T)
@@ -135,7 +135,7 @@ def fig5_demo(seed=0):
 
 def time_domain_demo(quick=False):
     """Lock-in simulation (pure AC, 20 mA) vs the pure-AC harmonic balance and (E3)."""
-    m = diffsc.TransitionModel(R_n=1.5e-3, T_c=7.2, width=0.1)
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.1)
     freqs = jnp.logspace(0.5, 3, 6 if quick else 12)
     C, G, I0, Tb = 4.09e-8, 1.5e-5, 0.02, 7.15
     res = jax.vmap(lambda f: diffsc.simulate_lock_in(m, freq=f, I_ac=I0, T_bath=Tb, C=C, G=G))(
