@@ -164,7 +164,7 @@ def test_reported_rates_are_those_of_the_solution_and_differentiable():
 
 def test_failure_is_reported():
     s = solve(0.32, 1e4, max_steps=1, continuation=0)
-    assert not bool(s.success) and int(s.result) == int(diffsc._kinetic.RESULTS.max_steps_reached)
+    assert not bool(s.success) and int(s.result) == int(diffsc.RESULTS.max_steps_reached)
     with pytest.raises(Exception, match="did not converge"):
         kinetic_steady_state(AL, 0.32, FREQ, 1e4, tau_esc=TAU_ESC, n_bins=96, max_steps=1,
                              continuation=0, throw=True)
