@@ -214,7 +214,8 @@ def test_pin_code_fit_recovers_gap_and_transmissions():
     I0 = mar_current(V, taus, GAP, 0.0, **kw)
     sigma = 0.003 * float(jnp.max(I0))
     noisy = I0 + sigma * jax.random.normal(jax.random.PRNGKey(3), I0.shape)
-    fit = fit_mar(V, noisy, sigma, jnp.array([0.2, 0.7]), 1.2e-3, 0.0, max_steps=40, **kw)
+    fit = fit_mar(V, noisy, sigma, transmission_guess=jnp.array([0.2, 0.7]), gap_guess=1.2e-3,
+                  T=0.0, max_steps=40, **kw)
     assert bool(fit.success)
     t_fit, t_std = np.asarray(fit.params["transmission"]), np.asarray(fit.std["transmission"])
     order = np.argsort(t_fit)
@@ -222,6 +223,29 @@ def test_pin_code_fit_recovers_gap_and_transmissions():
     assert np.all(t_std < 0.05)
     assert abs(float(fit.params["gap"]) - GAP) < 3 * float(fit.std["gap"])
     assert 0.25 < float(fit.reduced_chi2) < 2.5  # 13 degrees of freedom
+
+
+@pytest.mark.slow
+def test_fit_mar_old_names_transmission0_gap0_still_work_with_a_deprecation_warning():
+    """The starting guesses are `transmission_guess`/`gap_guess` (`gap0` is the zero-temperature gap
+    elsewhere); the old keywords give the same fit, with a warning; both spellings is an error."""
+    from diffsc import fit_mar
+
+    gap = 1.8e-4
+    V = jnp.linspace(1.0, 3.0, 6) * gap
+    kw = dict(dynes=2e-2 * gap, n_harmonics=4, n_nodes=2, window=2.0, fit_gap=False, max_steps=4)
+    current = mar_current(V, jnp.array([0.5]), gap, 0.0, dynes=kw["dynes"], n_harmonics=4,
+                          n_nodes=2, window=2.0)
+    new = fit_mar(V, current, 1e-9, transmission_guess=jnp.array([0.4]), gap_guess=gap, **kw)
+    with pytest.warns(DeprecationWarning, match="`transmission0` is deprecated.*`transmission_guess`"):
+        with pytest.warns(DeprecationWarning, match="`gap0` is deprecated.*`gap_guess`"):
+            old = fit_mar(V, current, 1e-9, transmission0=jnp.array([0.4]), gap0=gap, **kw)
+    np.testing.assert_array_equal(old.params["transmission"], new.params["transmission"])
+    np.testing.assert_array_equal(old.std["transmission"], new.std["transmission"])
+    with pytest.raises(TypeError, match="pass `gap_guess` only"):
+        fit_mar(V, current, 1e-9, jnp.array([0.4]), gap, gap0=gap, **kw)
+    with pytest.raises(TypeError, match="missing required argument `gap_guess`"):
+        fit_mar(V, current, 1e-9, jnp.array([0.4]), **kw)
 
 
 # --- input validation (reliability issue): named errors instead of NaN / wrong numbers ---

@@ -54,6 +54,7 @@ from .._core._constants import h as _h_eVs
 from .._core._constants import hbar as _hbar_eVs
 from .._core._constants import k_B as _k_B
 from .._core._constants import resistance_quantum
+from .._core._deprecation import REQUIRED, renamed
 from .._core._dtypes import as_complex
 from .._core._validation import (
     check_broadcast,
@@ -380,17 +381,18 @@ class _MarResidual(eqx.Module):
     window: float = eqx.field(static=True)
 
     def __call__(self, p, args):
-        V_, data_, sigma_, gap0, T, weights, dynes = args
-        g = p["gap"] if self.fit_gap else gap0
+        V_, data_, sigma_, gap_guess, T, weights, dynes = args
+        g = p["gap"] if self.fit_gap else gap_guess
         model = mar_current(V_, p["transmission"], g, T, weights=weights, dynes=dynes,
                             n_harmonics=self.n_harmonics, n_nodes=self.n_nodes,
                             window=self.window)
         return ((model - data_) / sigma_).ravel()
 
 
-def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, method="lm",
-            max_steps=64, rtol=1e-7, atol=1e-7, weights=None, dynes=None, n_harmonics: int = 24,
-            n_nodes: int = 12, window: float = 6.0, throw: bool = False):
+def fit_mar(V, current, sigma, transmission_guess=REQUIRED, gap_guess=REQUIRED, T=0.0, *,
+            fit_gap=True, method="lm", max_steps=64, rtol=1e-7, atol=1e-7, weights=None,
+            dynes=None, n_harmonics: int = 24, n_nodes: int = 12, window: float = 6.0,
+            throw: bool = False, transmission0=None, gap0=None):
     r"""Recover the gap and the channel transmissions ("PIN code") from a measured $I(V)$.
 
     Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with :func:`mar_current` as the
@@ -401,9 +403,11 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
     (`n_harmonics`, `n_nodes`, `dynes`, `weights`, `window`) for the voltage range of the data.
 
     **Arguments:** `V` (V) and `current` (A) arrays of one shape, `sigma` (A, the noise
-    level, scalar or array), `transmission0` (initial $\{\tau_i\}$, 1-D), `gap0` (initial or fixed
-    $\Delta$, eV), `T` (K), `fit_gap` (fit $\Delta$ too), `throw` (raise, also under ``jit``, if
-    the optimiser fails; default False: read ``result``/``success``).
+    level, scalar or array), `transmission_guess` (starting $\{\tau_i\}$, 1-D), `gap_guess`
+    (starting $\Delta$, eV; the fixed $\Delta$ with ``fit_gap=False``), `T` (K), `fit_gap` (fit
+    $\Delta$ too), `throw` (raise, also under ``jit``, if the optimiser fails; default False: read
+    ``result``/``success``). `transmission0` and `gap0` are the deprecated old names of
+    `transmission_guess` and `gap_guess` (``gap0`` means the zero-temperature gap elsewhere).
 
     **Returns:** a ``FitResult`` with ``params = {"transmission": ..., "gap": ...}`` (gap only if
     fitted) and their standard errors in ``std``; ``result`` is a :class:`diffsc.RESULTS` code.
@@ -415,17 +419,20 @@ def fit_mar(V, current, sigma, transmission0, gap0, T=0.0, *, fit_gap=True, meth
     """
     from .._fit import least_squares
 
+    transmission_guess = renamed("fit_mar", "transmission0", "transmission_guess", transmission0,
+                                 transmission_guess, REQUIRED)
+    gap_guess = renamed("fit_mar", "gap0", "gap_guess", gap0, gap_guess, REQUIRED)
     V = jnp.asarray(V, dtype=float)
     data = jnp.asarray(current, dtype=float)
     sigma = jnp.asarray(sigma, dtype=float)
-    params = {"transmission": jnp.asarray(transmission0, dtype=float)}
+    params = {"transmission": jnp.asarray(transmission_guess, dtype=float)}
     transforms = {"transmission": ("bounded", 0.0, 1.0)}
     if fit_gap:
-        params["gap"] = jnp.asarray(gap0, dtype=float)
+        params["gap"] = jnp.asarray(gap_guess, dtype=float)
         transforms["gap"] = "positive"
     residual = _MarResidual(fit_gap=bool(fit_gap), n_harmonics=_static_int(n_harmonics, "n_harmonics", 2),
                             n_nodes=_static_int(n_nodes, "n_nodes", 1), window=_static_window(window))
-    args = (V, data, sigma, jnp.asarray(gap0, dtype=float), jnp.asarray(T, dtype=float),
+    args = (V, data, sigma, jnp.asarray(gap_guess, dtype=float), jnp.asarray(T, dtype=float),
             None if weights is None else jnp.asarray(weights, dtype=float),
             None if dynes is None else jnp.asarray(dynes, dtype=float))
     return least_squares(residual, params, args, transforms=transforms, method=method,
