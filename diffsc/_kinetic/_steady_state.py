@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from .._core._constants import e as _e_charge
 from .._core._constants import h as _h
 from .._core._constants import k_B
+from .._core._roots import bracketed_root
 from .._core._validation import check_nonnegative, check_positive
 from .._superconductor._bcs import gap as bcs_gap
 from .._superconductor._material import Material
@@ -45,20 +46,25 @@ def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, g
     )
 
 
+def _thermal_gap_residual(g, args):
+    """The discretised gap equation at gap `g` for the thermal logits (``args = (v_th, grid,
+    p)``): the residual :func:`_discrete_thermal_gap` finds the root of."""
+    v_th, grid, p = args
+    return gap_equation(v_th, g, grid, p)
+
+
 def _discrete_thermal_gap(v_th, gap_guess, grid, p):
-    """Gap of the discretised gap equation with thermal f: Newton (no derivative through the
-    iterations) plus one implicit-function step that carries the exact derivative."""
-    F = lambda g: gap_equation(v_th, g, grid, p)  # noqa: E731
-    g = jax.lax.stop_gradient(gap_guess)
+    r"""Gap of the discretised gap equation with thermal $f$ (reduced units, $\Delta_0=1$):
+    the root of :func:`gap_equation` in $[\Delta_{guess}/4,\,1]$ by :func:`bracketed_root`,
+    differentiated implicitly ($\dot\Delta=-\dot F/\partial_\Delta F$).
 
-    def step(g, _):
-        val, dval = jax.value_and_grad(F)(g)
-        return g - val / dval, None
-
-    g, _ = jax.lax.scan(step, g, None, length=8)
-    g = jax.lax.stop_gradient(g)
-    val, dval = jax.value_and_grad(F)(g)
-    return g - val / jax.lax.stop_gradient(dval)
+    The bracket always holds a sign change: at $\Delta=1$ the two arcsinh terms cancel and the
+    rest, $-2\sum_if_i\int dE/\sqrt{E^2-\Delta^2}$ minus the thermal tail, is $\le0$ for any
+    $0\le f\le1$; at $\Delta_{guess}/4$ (a quarter of the BCS gap at $T_b$) the residual is
+    $\approx\ln4>0$ (1.4-2.0 from 0.02 to 0.999 $T_c$, 16 to 500 bins). `gap_guess` carries no
+    derivative (it only places the bracket)."""
+    lo = 0.25 * gap_guess
+    return bracketed_root(_thermal_gap_residual, lo, jnp.ones_like(lo), (v_th, grid, p)).root
 
 
 def _problem(
