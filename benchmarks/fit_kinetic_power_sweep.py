@@ -54,7 +54,7 @@ def main():
 
     start = {"response.tau_esc": 2 * TRUTH["response.tau_esc"], "Qi_extra": 0.5 * TRUTH["Qi_extra"]}
     t0 = time.perf_counter()
-    res = diffsc.fit_power_sweep(T, P, qi, fr, resp, geom, start, Qc=QC, freq=F_MODEL,
+    res = diffsc.fit_power_sweep(P, T, qi, fr, resp, geom, start, Qc=QC, freq=F_MODEL,
                                  rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F)
     jax.block_until_ready(res.params)
     t_fit = time.perf_counter() - t0

@@ -136,7 +136,7 @@ def test_fit_power_sweep_compiles_once():
         resp = diffsc.HeatingResponse(al, sigma_ep=5e8 * (1 + 0.1 * k))
         sol = jax.vmap(lambda t, p: diffsc.power_loop(p, t, resp, geom, Qc=20100.0, freq=f0,
                                                       Qi_extra=3e5))(jnp.asarray(T), jnp.asarray(P))
-        return lambda: diffsc.fit_power_sweep(T, P, sol.Qi, sol.f_res, diffsc.HeatingResponse(al),
+        return lambda: diffsc.fit_power_sweep(P, T, sol.Qi, sol.f_res, diffsc.HeatingResponse(al),
                                               geom, {"response.sigma_ep": 1e9}, Qc=20100.0,
                                               freq=f0, max_steps=3)
 

@@ -167,6 +167,39 @@ def sweep(geometry):
     return qi, fr, sol
 
 
+def test_fit_power_sweep_argument_order_is_that_of_power_loop(geometry):
+    """(P_read_dbm, T_bath, ...) as power_loop; the old positional order (T_bath, P_read_dbm, ...)
+    is recognised by value (read powers <= 0 dBm, bath temperatures > 0 K), swapped and warned;
+    a positional call the values cannot tell apart asks for keywords; keywords are taken as named."""
+    import inspect
+
+    from diffsc._resonator._power_loop import _read_power_first  # internal: the entry's rule
+
+    names = list(inspect.signature(fit_power_sweep).parameters)[:2]
+    assert names == ["P_read_dbm", "T_bath"] == list(inspect.signature(power_loop).parameters)[:2]
+    seen = _read_power_first(lambda P_read_dbm, T_bath, *rest, **kw: (P_read_dbm, T_bath, rest))
+    T, P, qi = np.array([0.1, 0.2]), np.array([-90.0, -70.0]), np.ones(2)
+    got = seen(P, T, qi)  # the new order: silent (warnings are errors in the suite)
+    assert got[0] is P and got[1] is T and got[2][0] is qi
+    with pytest.warns(DeprecationWarning, match=r"order \(T_bath, P_read_dbm, ...\) is deprecated"):
+        got = seen(T, P, qi)
+    assert got[0] is P and got[1] is T and got[2][0] is qi
+    with pytest.warns(DeprecationWarning, match="is deprecated"):
+        got = seen(T, P_read_dbm=P)
+    assert got[0] is P and got[1] is T
+    plus = np.array([3.0, 5.0])  # a positive read power: fine by keyword, in any order
+    assert seen(T_bath=T, P_read_dbm=plus)[0] is plus and seen(plus, T_bath=T)[0] is plus
+    for first, second in [(plus, T), (np.array([-3.0, 5.0]), T), (P, -T), ("a", T)]:
+        with pytest.raises(TypeError, match="pass them by keyword"):
+            seen(first, second)
+    with pytest.raises(TypeError, match="pass them by keyword"):  # traced: values unknown
+        jax.jit(lambda p, t: seen(p, t)[0])(P, T)
+    # the public entry: an old-order call warns, then runs the usual checks
+    with pytest.warns(DeprecationWarning, match="is deprecated"):
+        with pytest.raises(ValueError, match="`initial`"):
+            fit_power_sweep(T, P, qi, qi, HeatingResponse(AL), geometry, {}, Qc=QC, freq=F)
+
+
 @pytest.mark.slow
 def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
     # the regression: this fit raised a lineax "non-finite input" error unless EQX_ON_ERROR=nan
@@ -175,7 +208,7 @@ def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
     # Qi spans 7e3..3e5 and f_res moves by 1.5 MHz: both parameters act on the data
     assert float(sol.Qi.max() / sol.Qi.min()) > 30
     start = {k: 0.5 * v if k == "Qi_extra" else 2.0 * v for k, v in TRUTH.items()}
-    res = fit_power_sweep(T_GRID, P_GRID, qi, fr, HeatingResponse(AL), geometry, start, Qc=QC,
+    res = fit_power_sweep(P_GRID, T_GRID, qi, fr, HeatingResponse(AL), geometry, start, Qc=QC,
                           freq=F, rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F)
     assert isinstance(res, diffsc.PowerSweepFit)
     assert bool(res.success) and bool(jnp.all(res.point_success))
@@ -281,7 +314,7 @@ def test_power_loop_result_codes_and_throw(geometry):
 def test_fit_power_sweep_step_budget_gives_result_1_and_throw_raises(geometry, sweep):
     # a forced failure, kept small: 3 points, one parameter, one Levenberg-Marquardt step
     qi, fr, _ = sweep
-    args = (T_GRID[:3], P_GRID[:3], qi[:3], fr[:3], HeatingResponse(AL), geometry,
+    args = (P_GRID[:3], T_GRID[:3], qi[:3], fr[:3], HeatingResponse(AL), geometry,
             {"Qi_extra": 1e5})
     kw = dict(Qc=QC, freq=F, rel_sigma_Qi=REL_SIGMA_QI, sigma_f=SIGMA_F, max_steps=1)
     res = fit_power_sweep(*args, **kw)

@@ -16,11 +16,13 @@ iterations; the inner kinetic solve is itself differentiated implicitly.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._core._constants import dbm_to_watt
 from .._core._results import RESULTS, raise_if_failed
@@ -475,7 +477,49 @@ def _check_1d(name, x, n):
     return x
 
 
-def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, *, Qc, freq,
+def _power_and_bath(first, second):
+    """(P_read_dbm, T_bath) of a positional call of :func:`fit_power_sweep`, whose order changed:
+    a read power is <= 0 dBm and a bath temperature > 0 K, so the values tell the new order
+    (kept), the old one (swapped, with a DeprecationWarning) or neither (TypeError)."""
+    try:
+        a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    except Exception:  # noqa: BLE001 - traced or non-numeric: the order cannot be read off
+        a = b = np.zeros(0)
+    if a.size and b.size:
+        if np.all(a <= 0.0) and np.all(b > 0.0):
+            return first, second
+        if np.all(a > 0.0) and np.all(b <= 0.0):
+            warnings.warn(_OLD_ORDER, DeprecationWarning, stacklevel=3)
+            return second, first
+    raise TypeError("diffsc.fit_power_sweep: the first two positional arguments are not read "
+                    "powers <= 0 dBm and bath temperatures > 0 K (the order is (P_read_dbm, "
+                    "T_bath, ...), as in power_loop; it used to be (T_bath, P_read_dbm, ...)); "
+                    "pass them by keyword: fit_power_sweep(P_read_dbm=..., T_bath=..., ...).")
+
+
+_OLD_ORDER = ("diffsc.fit_power_sweep: the argument order (T_bath, P_read_dbm, ...) is deprecated "
+              "and will be removed in the next release; the order is (P_read_dbm, T_bath, ...), as "
+              "in power_loop (pass them by keyword to be explicit).")
+
+
+def _read_power_first(fit):
+    """The entry of :func:`fit_power_sweep`: a positional call's first two arguments go through
+    :func:`_power_and_bath`; the old ``fit_power_sweep(T_bath, P_read_dbm=..., ...)`` warns."""
+
+    @functools.wraps(fit)
+    def entry(*args, **kwargs):
+        if len(args) >= 2:
+            args = (*_power_and_bath(args[0], args[1]), *args[2:])
+        elif len(args) == 1 and "P_read_dbm" in kwargs and "T_bath" not in kwargs:
+            warnings.warn(_OLD_ORDER, DeprecationWarning, stacklevel=2)
+            args, kwargs = (), {**kwargs, "T_bath": args[0]}
+        return fit(*args, **kwargs)
+
+    return entry
+
+
+@_read_power_first
+def fit_power_sweep(P_read_dbm, T_bath, Qi, f_res, response, geometry, initial, *, Qc, freq,
                     Qi_extra=1e9, rel_sigma_Qi=0.01, sigma_f=1e3, method="lm", max_steps=50,
                     absolute_sigma=True, throw=False) -> PowerSweepFit:
     r"""Fit physical parameters to a table of $Q_i(T_b,P_{read})$ and $f_{res}(T_b,P_{read})$.
@@ -493,8 +537,13 @@ def fit_power_sweep(T_bath, P_read_dbm, Qi, f_res, response, geometry, initial, 
 
     **Arguments:**
 
-    - `T_bath` (K), `P_read_dbm` (dBm), `Qi` (dimensionless), `f_res` (Hz): 1-D arrays of equal
-      length, one entry per measured point.
+    - `P_read_dbm` (dBm), `T_bath` (K), `Qi` (dimensionless), `f_res` (Hz): 1-D arrays of equal
+      length, one entry per measured point. The order is that of :func:`power_loop`; it was
+      ``(T_bath, P_read_dbm, ...)`` until this release. Both are float arrays, so a positional
+      call is read by value: read powers <= 0 dBm with bath temperatures > 0 K are taken as
+      given, the reverse (the old order) is swapped with a ``DeprecationWarning``, and anything
+      else (e.g. a positive read power) raises ``TypeError`` asking for the keywords
+      ``P_read_dbm=``, ``T_bath=``, which are always taken as named.
     - `response`, `geometry`: starting model (:class:`KineticResponse` or
       :class:`HeatingResponse`; :class:`diffsc.Microstrip` or :class:`diffsc.CPW`).
     - `initial`: dict ``{path: initial value}`` of the parameters to fit; paths are dotted
