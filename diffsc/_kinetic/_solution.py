@@ -28,7 +28,7 @@ class KineticSolution(eqx.Module):
       discretised gap equation with the Fermi function at $T_b$, eV.
     - `nqp`: $4N_0\sum_if_i\bar\rho_i\delta$, 1/m^3; `nqp_thermal`: same with the thermal $f$.
     - `tau_qp`: number-averaged recombination time $n_{qp}/\Gamma_r$, s.
-    - `drive_rate`: $B$, 1/s.
+    - `drive_rate`: the photon drive strength $B$ of the kinetic equation (S-Al Eq. 1), a rate, 1/s.
     - `absorbed_power` (sub-gap photons), `power_qp_to_phonons`, `power_to_bath`: W/m^3; in
       steady state $P_{qp\to ph}=P_{abs}+P_s$ and $P_{ph\to b}=P_{abs}+P_s+P_{ph}$.
     - `pair_breaking_power`: $P_s$, W/m^3, of the optional pair-breaking photons;
