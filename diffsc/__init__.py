@@ -96,6 +96,8 @@ from ._resonator._power_loop import PowerSweepFit as PowerSweepFit
 from ._resonator._power_loop import PowerLoopSolution as PowerLoopSolution
 from ._resonator._power_loop import KineticResponse as KineticResponse
 from ._resonator._power_loop import HeatingResponse as HeatingResponse
+from ._resonator._power_loop import AbstractResponse as AbstractResponse
+from ._resonator._power_loop import ResponseResult as ResponseResult
 
 # --- electrothermal (_electrothermal/) ---
 from ._electrothermal._impedance import electrothermal_impedance as electrothermal_impedance

@@ -226,7 +226,7 @@ def test_fit_power_sweep_recovers_truth_in_default_error_mode(geometry, sweep):
     np.testing.assert_allclose(res.f_res_model, sol.f_res, atol=5 * SIGMA_F)
 
 
-class _FailingAbove(eqx.Module):
+class _FailingAbove(diffsc.AbstractResponse):
     """Heating response whose inner solve "fails" (NaN sigma1, ok=False) above p_fail (W/m^3)."""
 
     inner: HeatingResponse
@@ -237,9 +237,41 @@ class _FailingAbove(eqx.Module):
         return self.inner.material
 
     def __call__(self, p, T_bath, freq):
-        s1, s2, d, nqp, ok = self.inner(p, T_bath, freq)
+        r = self.inner(p, T_bath, freq)
         bad = p > self.p_fail
-        return jnp.where(bad, jnp.nan, s1), s2, d, nqp, ok & ~bad
+        return r._replace(sigma1=jnp.where(bad, jnp.nan, r.sigma1), ok=r.ok & ~bad)
+
+
+class _Colder(diffsc.AbstractResponse):
+    """A user's own response model: the heating model's film, seen at a bath `dT` (K) colder."""
+
+    material: diffsc.Material
+    dT: float
+
+    def __call__(self, p, T_bath, freq):
+        return HeatingResponse(self.material)(p, T_bath - self.dT, freq)
+
+
+def test_response_models_share_a_typed_interface(geometry):
+    """HeatingResponse and KineticResponse are AbstractResponses returning a ResponseResult
+    (named sigma1, sigma2 in sigma_N, gap in eV, nqp in 1/m^3, ok; still a 5-tuple); a user's
+    subclass runs in the power loop, and the base class cannot be instantiated."""
+    r = HeatingResponse(AL)(1e3, 0.25, F)
+    assert isinstance(r, diffsc.ResponseResult)
+    assert isinstance(HeatingResponse(AL), diffsc.AbstractResponse)
+    assert isinstance(diffsc.KineticResponse(AL), diffsc.AbstractResponse)
+    s1, s2, d, nqp, ok = r
+    assert (s1, s2, d, nqp) == (r.sigma1, r.sigma2, r.gap, r.nqp) and bool(ok)
+    T_eff = (0.25**5 + 1e3 / 2e8) ** 0.2  # the heating model's effective temperature
+    np.testing.assert_allclose(r.gap, gap(T_eff, AL), rtol=1e-12)
+    np.testing.assert_allclose([r.sigma1, r.sigma2], mattis_bardeen(F, T_eff, r.gap), rtol=1e-12)
+    with pytest.raises(TypeError, match="abstract"):
+        diffsc.AbstractResponse()
+    kw = dict(Qc=QC, freq=F, Qi_extra=1e6)
+    own = power_loop(-70.0, 0.25, _Colder(AL, 0.05), geometry, **kw)
+    ref = power_loop(-70.0, 0.2, HeatingResponse(AL), geometry, **kw)
+    assert bool(own.success)
+    np.testing.assert_allclose(own.Qi, ref.Qi, rtol=1e-5)  # both loops to their rtol 1e-6
 
 
 def test_sweep_jacobian_finite_and_failed_points_flagged(geometry, sweep):
