@@ -53,6 +53,8 @@ from ._kinetic import KineticDecay as KineticDecay
 from ._kinetic import KineticRelaxation as KineticRelaxation
 from ._kinetic import kinetic_decay_time as kinetic_decay_time
 from ._kinetic import kinetic_relaxation as kinetic_relaxation
+from ._kinetic._solver import SolverOptions as SolverOptions
+from ._kinetic._grid import GridOptions as GridOptions
 
 # --- resonator (_resonator/) ---
 from ._resonator._models import loaded_q as loaded_q

@@ -64,3 +64,26 @@ def test_reduced_params_fields_and_derivative():
     np.testing.assert_allclose(dR, fd, rtol=1e-5, atol=1e-7 * float(jnp.max(jnp.abs(dR))))
     half = p.scaled_drive(0.5)
     assert float(half.power) == 0.5 * float(p.power) and half.K_s is p.K_s
+
+
+def test_solver_options_module_is_the_keywords():
+    """diffsc.SolverOptions (with diffsc.GridOptions) passed as ``solver_options=`` gives the
+    keyword options' result (every field of the solution bitwise equal); naming a keyword option
+    as well is a TypeError naming it, on all three entry points, as is a non-SolverOptions."""
+    assert diffsc.SolverOptions is ss.SolverOptions
+    opts = diffsc.SolverOptions(grid=diffsc.GridOptions(n_bins=32), rtol=1e-12)
+    assert opts == ss.SolverOptions.from_kwargs(n_bins=32, rtol=1e-12)
+    args = (AL, 0.3, 5.57e9, 10.0)
+    by_kw = diffsc.kinetic_steady_state(*args, tau_esc=0.17e-9, n_bins=32, rtol=1e-12)
+    by_mod = diffsc.kinetic_steady_state(*args, tau_esc=0.17e-9, solver_options=opts)
+    assert bool(by_kw.success) and int(by_kw.n_steps) == int(by_mod.n_steps)
+    leaves = jax.tree_util.tree_leaves
+    for a, b in zip(leaves(by_kw), leaves(by_mod), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for entry, extra in ((diffsc.kinetic_steady_state, ()),
+                         (diffsc.kinetic_relaxation, ([1e-6, 1e-5],)),
+                         (diffsc.kinetic_decay_time, ())):
+        with pytest.raises(TypeError, match=r"`solver_options` and .*`n_bins`, `throw`"):
+            entry(*args, *extra, tau_esc=0.17e-9, n_bins=32, throw=False, solver_options=opts)
+        with pytest.raises(TypeError, match="`solver_options` must be a diffsc.SolverOptions"):
+            entry(*args, *extra, tau_esc=0.17e-9, solver_options={"n_bins": 32})

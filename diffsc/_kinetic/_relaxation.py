@@ -32,7 +32,7 @@ from .._core._validation import check_nonnegative, check_positive
 from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution
-from ._solver import SolverOptions, gap_equation, project_gap
+from ._solver import SolverOptions, accepts_solver_options, gap_equation, project_gap
 from ._steady_state import _check_common, _problem, _solve
 
 _GAMMA = 1.0 + 1.0 / math.sqrt(2.0)  # a Python float: no device array at import
@@ -160,6 +160,7 @@ def _relax(material, T_bath, freq, P0, P1, tau_esc, times, extent, *, options, s
     )
 
 
+@accepts_solver_options
 def kinetic_relaxation(
     material,
     T_bath,
@@ -179,6 +180,7 @@ def kinetic_relaxation(
     rtol: float = 1e-10,
     continuation: int = 4,
     throw: bool = False,
+    solver_options: SolverOptions | None = None,
 ) -> KineticRelaxation:
     r"""Relaxation of $f(E,t)$, $n_{qp}(t)$ and $\Delta(t)$ after a step of the microwave drive.
 
@@ -200,11 +202,14 @@ def kinetic_relaxation(
       the fast (ns-µs) and slow (recombination, µs-ms) scales.
     - `absorbed_power_after`: $P_1$ after the step, W/m^3 (default 0).
     - `substeps`: ROS2 steps per output interval (static; error ~ step^2).
+    - `solver_options`: a :class:`diffsc.SolverOptions` instead of the keyword options
+      (`n_bins` ... `throw`; naming both is a ``TypeError``); its `max_extra_steps` then applies
+      to the initial steady state too.
 
     **Returns:** :class:`KineticRelaxation`.
     """
     common = _check_common(material, T_bath, freq, tau_esc, energy_extent)
-    options = SolverOptions.from_kwargs(
+    options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
         n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
         tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
     )
@@ -275,6 +280,7 @@ def _decay(material, T_bath, freq, P, tau_esc, extent, *, options, iterations):
     return KineticDecay(decay_time=-tau0 / lam, steady_state=sol)
 
 
+@accepts_solver_options
 def kinetic_decay_time(
     material,
     T_bath,
@@ -292,6 +298,7 @@ def kinetic_decay_time(
     continuation: int = 4,
     throw: bool = False,
     iterations: int = 60,
+    solver_options: SolverOptions | None = None,
 ) -> KineticDecay:
     r"""Quasiparticle relaxation time as a noise or small-pulse measurement sees it.
 
@@ -301,12 +308,13 @@ def kinetic_decay_time(
     magnitude (inverse iteration on the LU factors, `iterations` steps; works on any backend).
     With no drive this is the decay time of a small thermal excess, i.e. the recombination time
     lengthened by phonon trapping; under drive it is the fluctuation time of S-Al Fig. 4a.
-    Arguments as :func:`diffsc.kinetic_steady_state`; `absorbed_power_density` in W/m^3.
+    Arguments as :func:`diffsc.kinetic_steady_state`; `absorbed_power_density` in W/m^3;
+    `solver_options` (a :class:`diffsc.SolverOptions`) instead of the keyword options.
 
     **Returns:** :class:`KineticDecay` (`decay_time` in s, and the steady state).
     """
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
-    options = SolverOptions.from_kwargs(
+    options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
         n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
         tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
     )

@@ -13,6 +13,8 @@ differentiated with the implicit function theorem: $\dot x=-J^{-1}\,\partial_\th
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -66,7 +68,7 @@ class SolverOptions(eqx.Module):
 
     **Fields:**
 
-    - `grid`: :class:`~._grid.GridOptions` (`n_bins`, `bins_per_photon`).
+    - `grid`: :class:`diffsc.GridOptions` (`n_bins`, `bins_per_photon`).
     - `self_consistent_gap`: solve the gap with $f$ (True) or hold $\Delta=\Delta_{BCS}(T_b)$.
     - `tau0_ph`: ``"energy_conserving"`` or ``"material"`` (which $\tau_0^{ph}$ sets $K_p$).
     - `max_steps`: Newton steps per stage (>= 1); `rtol`: tolerance on the max relative rate
@@ -76,7 +78,10 @@ class SolverOptions(eqx.Module):
     - `throw`: raise on failure (True) or return with ``result``/``success`` set (default False,
       the package-wide default: read `success`).
 
-    Construct with :meth:`from_kwargs` from the keyword options of the public entry points.
+    Pass one as ``solver_options=`` to any of the three entry points instead of their keyword
+    options (the same result; passing both is an error), e.g.
+    ``SolverOptions(grid=GridOptions(n_bins=200), rtol=1e-12)``; :meth:`from_kwargs` builds one
+    from those keywords (same names and defaults).
     """
 
     grid: GridOptions = GridOptions()
@@ -127,6 +132,47 @@ class SolverOptions(eqx.Module):
             max_extra_steps=max_extra_steps,
             throw=throw,
         )
+
+
+# the keyword options of the entry points that a SolverOptions replaces
+_OPTION_KEYWORDS = (
+    "n_bins",
+    "bins_per_photon",
+    "self_consistent_gap",
+    "tau0_ph",
+    "max_steps",
+    "rtol",
+    "continuation",
+    "max_extra_steps",
+    "throw",
+)
+
+
+def accepts_solver_options(entry):
+    """Decorator of a kinetic entry point: its ``solver_options=`` (a :class:`SolverOptions`)
+    replaces its keyword options, so naming both is a ``TypeError`` that names the keywords
+    in conflict (an explicit keyword equal to its default included); a `solver_options` that is
+    not a :class:`SolverOptions` is a ``TypeError`` too. The signature stays the entry's."""
+
+    @functools.wraps(entry)
+    def checked(*args, **kwargs):
+        options = kwargs.get("solver_options")
+        if options is not None:
+            if not isinstance(options, SolverOptions):
+                raise TypeError(
+                    f"diffsc.{entry.__name__}: argument `solver_options` must be a "
+                    f"diffsc.SolverOptions, got {type(options).__name__}."
+                )
+            both = [f"`{k}`" for k in _OPTION_KEYWORDS if k in kwargs]
+            if both:
+                raise TypeError(
+                    f"diffsc.{entry.__name__}: `solver_options` and the keyword option(s) "
+                    f"{', '.join(both)} were both given; pass the options either as one "
+                    "SolverOptions or as keywords, not both."
+                )
+        return entry(*args, **kwargs)
+
+    return checked
 
 
 def _acosh(x):

@@ -17,7 +17,7 @@ from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_p
 from ._grid import bin_dos, make_grid
 from ._params import ReducedParams
 from ._solution import RESULTS, KineticSolution
-from ._solver import SolverOptions, gap_equation, make_root
+from ._solver import SolverOptions, accepts_solver_options, gap_equation, make_root
 
 
 def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, gap_thermal,
@@ -258,6 +258,7 @@ def _check_common(material, T_bath, freq, tau_esc, energy_extent):
     return T_bath, freq, tau_esc, ext
 
 
+@accepts_solver_options
 def kinetic_steady_state(
     material: Material,
     T_bath,
@@ -279,6 +280,7 @@ def kinetic_steady_state(
     continuation: int = 4,
     max_extra_steps: int | None = None,
     throw: bool = False,
+    solver_options: SolverOptions | None = None,
 ) -> KineticSolution:
     r"""Steady state of the Chang–Scalapino kinetic equations of a film driven by sub-gap photons.
 
@@ -338,11 +340,15 @@ def kinetic_steady_state(
       `continuation` is 0). ``n_steps`` counts them.
     - `throw`: raise on failure, also under ``jit`` (True), or return with ``result``/``success``
       set (default False, the package-wide default of every solver and fit: check `success`).
+    - `solver_options`: the options `n_bins` ... `throw` above as one :class:`diffsc.SolverOptions`
+      (with a :class:`diffsc.GridOptions`), e.g. to keep one configuration for many calls:
+      ``SolverOptions(grid=GridOptions(n_bins=200), rtol=1e-12)`` gives the same result as
+      ``n_bins=200, rtol=1e-12``. Naming any of those keywords as well is a ``TypeError``.
 
     **Returns:** :class:`KineticSolution`.
     """
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
-    options = SolverOptions.from_kwargs(
+    options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
         n_bins=n_bins,
         bins_per_photon=bins_per_photon,
         self_consistent_gap=self_consistent_gap,
