@@ -28,9 +28,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# --max-worker-restart=0: a worker that dies (a crash in native code) ends the run with the
+# test it died on named; pytest-xdist's loadfile scheduler can wait forever for a replacement.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --max-worker-restart=0 --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]" || echo "resonator_tools not installed: its comparison is skipped"

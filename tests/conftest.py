@@ -13,6 +13,7 @@ A test that genuinely needs standard promotion says so with
 ``@pytest.mark.standard_promotion("reason")`` (module-wide: ``pytestmark``); none does today.
 """
 
+import gc
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -40,3 +41,18 @@ def _dtype_promotion(request):
     marker = request.node.get_closest_marker("standard_promotion")
     with jax.numpy_dtype_promotion("standard" if marker else "strict"):
         yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_compiled_programs():
+    """Drop JAX's compiled programs after each test file.
+
+    XLA:CPU maps the code of every compiled executable into the process (~10 memory maps each),
+    and a cached executable stays mapped for the life of the process. One pytest worker compiles
+    thousands of programs; past Linux's ``vm.max_map_count`` (65,530 by default; a worker reached
+    63,800 before its next compile crashed inside XLA) the process dies. Clearing the caches per
+    file keeps a worker near 1,000-2,000 maps; a file's own tests still share their compilations.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()
