@@ -45,15 +45,19 @@ def _scalar_difference(fn, x, h):
     return d.item() if d.ndim == 0 else d
 
 
-def central_difference(fn, x, rel_step=1e-5, abs_step=0.0):
+def central_difference(fn, x, rel_step=1e-5, abs_step=0.0, batched=False):
     """d fn / d x by central differences with the step rule of this module (see its docstring).
 
     ``x``: a scalar, an array or a pytree of arrays (float64). Returns the derivative with the
     layout of ``jax.jacfwd(fn)(x)`` (a Python scalar for a scalar function of a scalar).
+    ``batched=True``: ``fn`` takes all shifted points at once, stacked along a new leading axis of
+    every leaf (e.g. a ``jax.vmap``-ed function), and returns its outputs stacked the same way: one
+    call (and one compilation) instead of two per component. The points come in the order
+    ``x + h_0 e_0, x - h_0 e_0, x + h_1 e_1, ...`` over the flattened leaves.
     """
-    if isinstance(x, float | int | np.floating | np.integer) or (
+    if not batched and (isinstance(x, float | int | np.floating | np.integer) or (
         isinstance(x, np.ndarray | jax.Array) and x.ndim == 0
-    ):
+    )):
         x = float(x)
         return _scalar_difference(fn, x, float(fd_step(x, rel_step, abs_step)))
     leaves, treedef = jax.tree_util.tree_flatten(x)
@@ -67,11 +71,21 @@ def central_difference(fn, x, rel_step=1e-5, abs_step=0.0):
         shifted = [jnp.asarray(s) if a else s for s, a in zip(shifted, as_jax, strict=True)]
         return jax.tree_util.tree_unflatten(treedef, shifted)
 
+    if batched:
+        points = [at(j, k, s * hk) for j, h in enumerate(steps) for k, hk in enumerate(h.reshape(-1))
+                  for s in (1.0, -1.0)]
+        stacked = jax.tree_util.tree_map(lambda *p: jnp.stack(p) if isinstance(p[0], jax.Array)
+                                         else np.stack(p), *points)
+        outputs = iter(np.asarray(fn(stacked)))
+
     jac = []
     for j, (leaf, h) in enumerate(zip(leaves, steps, strict=True)):
         cols = []
         for k, hk in enumerate(h.reshape(-1)):
-            plus, minus = np.asarray(fn(at(j, k, hk))), np.asarray(fn(at(j, k, -hk)))
+            if batched:
+                plus, minus = next(outputs), next(outputs)
+            else:
+                plus, minus = np.asarray(fn(at(j, k, hk))), np.asarray(fn(at(j, k, -hk)))
             cols.append((plus - minus) / (2.0 * hk))
         out_shape = cols[0].shape if cols else np.shape(fn(x))
         jac.append(np.stack(cols, axis=-1).reshape(out_shape + leaf.shape) if cols
