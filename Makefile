@@ -41,7 +41,7 @@ bench: $(STAMP)
 # --strict: a broken link, a missing page or a docstring mkdocstrings cannot read fails the build.
 docs: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[docs]"
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) out site .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 r"""Common fitting API: bounded nonlinear least squares with covariance, batched with ``vmap``.
 
 Every model fit in diffsc (resonator S21, electrothermal impedance, MAR I(V), ...) goes through
-:func:`least_squares`. Parameters are any pytree (usually a dict of scalars or arrays) in
+[`least_squares`][diffsc.least_squares]. Parameters are any pytree (usually a dict of scalars or arrays) in
 *physical* units; bounds and positivity are imposed by transforms to an unconstrained space; the
 covariance is computed in physical units from the Jacobian at the optimum,
 
@@ -34,7 +34,7 @@ _METHODS = ("lm", "gauss_newton", "dogleg", "bfgs", *_OPTAX_METHODS)
 
 
 class FitResult(eqx.Module):
-    r"""Outcome of :func:`least_squares` and :func:`minimize`.
+    r"""Outcome of [`least_squares`][diffsc.least_squares] and [`minimize`][diffsc.minimize].
 
     **Fields:**
 
@@ -45,14 +45,14 @@ class FitResult(eqx.Module):
     - `dof`: residuals minus parameters.
     - `reduced_chi2`: ``chi2 / dof``.
     - `n_steps`: optimiser steps taken.
-    - `result`: a :class:`diffsc.RESULTS` code, the same on every method: 0 = converged,
+    - `result`: a [`RESULTS`][diffsc.RESULTS] code, the same on every method: 0 = converged,
       1 = `max_steps` reached, 2 = non-finite, 3 = diverged, 4-7 = an inner linear solve failed.
     - `success`: boolean, ``result == 0``.
     - `grad_norm`: $\max_k|\partial L/\partial z_k|$ at the end, the gradient of the objective
-      ($L=\chi^2/2$ for :func:`least_squares`, the user's loss for :func:`minimize`) in the
+      ($L=\chi^2/2$ for [`least_squares`][diffsc.least_squares], the user's loss for [`minimize`][diffsc.minimize]) in the
       optimiser's unconstrained coordinates $z$ (``log`` for positive, logit for bounded).
     - `condition_number`: condition number of $J^\top J$ (or of the Hessian for
-      :func:`minimize`) after scaling it to unit diagonal, i.e. of the parameter correlation
+      [`minimize`][diffsc.minimize]) after scaling it to unit diagonal, i.e. of the parameter correlation
       structure; independent of parameter units. Above ~1e10 some combination of parameters is
       barely determined by the data; ``inf`` when one is not determined at all.
 
@@ -219,13 +219,13 @@ def covariance_from_jacobian(jacobian, chi2, dof, *, absolute_sigma=False):
 def covariance_from_hessian(hessian):
     r"""Parameter covariance $H^{-1}$ of a negative log-likelihood $-\ln\mathcal L$ (Laplace /
     Cramér–Rao), with the same pseudo-inverse and ``inf`` handling of unidentified (or
-    non-positive-curvature) directions as :func:`covariance_from_jacobian`.
+    non-positive-curvature) directions as `covariance_from_jacobian`.
     """
     return _inverse_with_inf(hessian)
 
 
 def _gradient_norm_minimiser():
-    """The class :class:`_GradientNormOptax` (built on first use: keeps `import diffsc` light)."""
+    """The class `_GradientNormOptax` (built on first use: keeps `import diffsc` light)."""
     global _GradientNormOptax
     if _GradientNormOptax is not None:
         return _GradientNormOptax
@@ -320,7 +320,7 @@ def _optax_minimise(loss, z0, args, method, max_steps, learning_rate, rtol, atol
     optimistix's implicit-function-theorem derivative with respect to `args`
     (``ImplicitAdjoint`` with a least-squares linear solve, so a singular Hessian gives the
     minimum-norm derivative instead of NaN). Returns ``(z, value, grad_norm, n_steps, result)``
-    with a :class:`RESULTS` code (0 converged, 1 `max_steps` reached, 2 non-finite loss).
+    with a [`RESULTS`][diffsc.RESULTS] code (0 converged, 1 `max_steps` reached, 2 non-finite loss).
     """
     import lineax as lx
     import optimistix as optx
@@ -389,7 +389,7 @@ def least_squares(
       or a pytree matching ``params`` (e.g. the same Module class holding the specs).
     - `method`: ``"lm"`` (Levenberg–Marquardt), ``"gauss_newton"``, ``"dogleg"``, ``"bfgs"``
       (optimistix), or ``"lbfgs"`` / ``"adam"`` (optax, in the same
-      ``optimistix.minimise`` as :func:`minimize`, on $L=\chi^2/2$; stop when
+      ``optimistix.minimise`` as [`minimize`][diffsc.minimize], on $L=\chi^2/2$; stop when
       $\max|\nabla_z L|\le$ ``atol + rtol*L``).
     - `max_steps`, `rtol`, `atol`: optimiser budget and tolerances.
     - `absolute_sigma`: if True the residuals are taken as exactly normalised (covariance not
@@ -398,7 +398,7 @@ def least_squares(
     - `throw`: raise (``equinox.error_if``, also under ``jit``) if the optimiser fails; default
       False, the package-wide default: inspect ``result``/``success``.
 
-    **Returns:** a :class:`FitResult` (with `grad_norm` and `condition_number` diagnostics).
+    **Returns:** a [`FitResult`][diffsc.FitResult] (with `grad_norm` and `condition_number` diagnostics).
 
     The fitted parameters are differentiable with respect to ``args`` (implicit function theorem;
     no backpropagation through iterations) for every method.
@@ -519,13 +519,13 @@ def minimize(
     $$\mathrm{Cov}=H^{-1},\qquad H_{jk}=\frac{\partial^2 L}{\partial\theta_j\,\partial\theta_k},$$
 
     which is the Laplace / Cramér–Rao covariance when $L=-\ln\mathcal L$ (for Gaussian data
-    $L=\tfrac12\chi^2$ and, for a linear model, $H=J^\top J$ exactly as in :func:`least_squares`
+    $L=\tfrac12\chi^2$ and, for a linear model, $H=J^\top J$ exactly as in [`least_squares`][diffsc.least_squares]
     with ``absolute_sigma=True``). Unidentified or non-positive-curvature directions get ``inf``.
 
     **Arguments:**
 
     - `loss_fn`: ``loss_fn(params, args) -> scalar`` (dimensionless, e.g. $-\ln\mathcal L$).
-    - `params`, `args`, `transforms`: as in :func:`least_squares` (physical units; dict or
+    - `params`, `args`, `transforms`: as in [`least_squares`][diffsc.least_squares] (physical units; dict or
       ``equinox.Module`` parameters).
     - `method`: ``"lbfgs"`` (default), ``"adam"`` or an ``optax.GradientTransformation``.
     - `max_steps`: iteration budget; hitting it gives ``result = RESULTS.max_steps_reached`` (1,
@@ -539,7 +539,7 @@ def minimize(
     - `throw`: raise (also under ``jit``) if the loop did not converge; default False: inspect
       ``result``/``success``.
 
-    **Returns:** a :class:`FitResult` with ``chi2`` $=2L$ at the optimum (the deviance: $\chi^2$
+    **Returns:** a [`FitResult`][diffsc.FitResult] with ``chi2`` $=2L$ at the optimum (the deviance: $\chi^2$
     for $L=\tfrac12\chi^2$), ``reduced_chi2 = chi2/dof``, ``grad_norm``, ``n_steps``,
     ``condition_number`` (of $H$ scaled to unit diagonal).
 
@@ -615,15 +615,15 @@ def fit_batch(residual_fn: Callable, params: PyTree, args: Any, **kwargs) -> Fit
 
     Equivalent to ``[least_squares(residual_fn, params, a, **kwargs) for a in args]`` with the
     leading axis of every leaf of `args` as the batch axis (same initial guess for all); every
-    field of the returned :class:`FitResult` gains that leading axis (``dof`` stays an int).
-    Keyword arguments are those of :func:`least_squares`; units are those of `params`.
+    field of the returned [`FitResult`][diffsc.FitResult] gains that leading axis (``dof`` stays an int).
+    Keyword arguments are those of [`least_squares`][diffsc.least_squares]; units are those of `params`.
     """
     fit = lambda a: least_squares(residual_fn, params, a, **kwargs)
     return jax.vmap(fit)(args)
 
 
 def multistart(residual_fn: Callable, starts: PyTree, args: Any = None, **kwargs) -> FitResult:
-    r"""Run :func:`least_squares` from several initial guesses and keep the best.
+    r"""Run [`least_squares`][diffsc.least_squares] from several initial guesses and keep the best.
 
     `starts` is the `params` pytree with a leading axis of length $K$ (one initial guess per row).
     All $K$ fits run in one vmapped call; the result is the converged fit with the smallest

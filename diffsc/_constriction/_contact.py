@@ -131,9 +131,9 @@ def contact_radius(resistance, fermi_wavelength, *, mean_free_path=None, resisti
 
     Ballistic: $a=\frac{\lambda_F}{\pi}\sqrt{\frac{h/2e^2}{R}}$ (Sharvin; Pb 5 Ohm: 6.4 nm, i.e. a
     diameter of 12.9 nm — the seed paper's "d = 6 nm" matches the radius). With `resistivity`
-    (and optionally `mean_free_path`), inverts :func:`wexler_resistance`: $R(a)$ is decreasing,
+    (and optionally `mean_free_path`), inverts [`wexler_resistance`][diffsc.wexler_resistance]: $R(a)$ is decreasing,
     so its root in $\ln a$ between $10^{-12}$ and $0.1$ m is found by the bracketed root finder
-    of :mod:`diffsc._core._roots` (to ~1e-14 relative); the derivative is implicit
+    of `diffsc._core._roots` (to ~1e-14 relative); the derivative is implicit
     ($da/d\theta=-\partial_\theta R/\partial_a R$).
 
     `resistance` in Ohm, `fermi_wavelength`, `mean_free_path` in m, `resistivity` in Ohm m; all
@@ -168,14 +168,14 @@ def contact_radius(resistance, fermi_wavelength, *, mean_free_path=None, resisti
 
 
 def _wexler_residual(log_a, args):
-    """R(a) - R of :func:`wexler_resistance` in ln a (elementwise; decreasing in a)."""
+    """R(a) - R of [`wexler_resistance`][diffsc.wexler_resistance] in ln a (elementwise; decreasing in a)."""
     R, lf, rho, ell = args
     return _wexler_r(jnp.exp(log_a), lf, rho, ell) - R
 
 
 def _wexler_root(R, lf, rho, ell):
     """The radius a (m) with wexler_resistance(a) = R, elementwise: ln a in
-    [ln 1e-12, ln 0.1] by :func:`bracketed_root` (implicit derivative there)."""
+    [ln 1e-12, ln 0.1] by `bracketed_root` (implicit derivative there)."""
     a_lo, a_hi = _CONTACT_RADIUS_BRACKET
     lo = jnp.full(jnp.shape(R), math.log(a_lo))
     hi = jnp.full(jnp.shape(R), math.log(a_hi))
@@ -214,7 +214,7 @@ def slab_neck_radius(z, radius0, slab_height, yield_strain=1.0, jump=0.9):
     ($z-z_k=\varepsilon_yh$); then a new, narrower slab forms, $a_{k+1}=j\,a_k/\sqrt{1+\varepsilon_y}$
     ($j$ = `jump` $\le1$, the abrupt rearrangement that makes the $R(z)$ steps). Plateau length
     $\varepsilon_yh$. Yield criterion and $j$ are model choices [uncertain: the seed gives none].
-    Combine with :func:`sharvin_resistance` for the staircase $R(z)$.
+    Combine with [`sharvin_resistance`][diffsc.sharvin_resistance] for the staircase $R(z)$.
 
     `z` (m, >= 0), `radius0` $a_0$ (m, > 0), `slab_height` $h$ (m, > 0), `yield_strain`
     $\varepsilon_y$ (> 0), `jump` $j$ in (0, 1]; all broadcast together.
@@ -237,10 +237,10 @@ def slab_neck_profile(n_slabs: int, radius0, slab_height, yield_strain=1.0, jump
     Each broken slab is split by the new narrower one into two halves of height
     $h(1+\varepsilon_y)/2$ on either side; their radii are the radii at yield. Returns
     ``(x, r)``: slab centre positions from the neck centre (m, ascending, ``2 n_slabs + 1``
-    entries, the central slab at 0) and radii (m). Use :func:`opening_angle` to fit $\theta$.
+    entries, the central slab at 0) and radii (m). Use [`opening_angle`][diffsc.opening_angle] to fit $\theta$.
 
     `n_slabs`: a Python integer >= 0 (static). `radius0` (m, > 0), `slab_height` (m, > 0),
-    `yield_strain` (> 0) and `jump` (in (0, 1]) are scalars, as in :func:`slab_neck_radius`.
+    `yield_strain` (> 0) and `jump` (in (0, 1]) are scalars, as in [`slab_neck_radius`][diffsc.slab_neck_radius].
     """
     if isinstance(n_slabs, bool) or not isinstance(n_slabs, int | np.integer):
         raise TypeError(f"diffsc: argument `n_slabs` must be an integer; got {type(n_slabs).__name__}.")
@@ -360,7 +360,7 @@ def superconducting_length(H, radius, theta, penetration_depth, Hc, *, prefactor
     r"""Length (m) of a conical neck that stays superconducting in a field $H$ (T).
 
     $$L_S(H)=\frac{2}{\tan\theta}\Big(\frac{p\lambda H_c}{H}-a\Big)\approx\frac{8\lambda H_c}{H\tan\theta}$$
-    (where $H$ equals the disk critical field of :func:`disk_critical_field`); 0 when even the
+    (where $H$ equals the disk critical field of [`disk_critical_field`][diffsc.disk_critical_field]); 0 when even the
     narrowest disk is normal. `H` (T, > 0), `radius` $a$ (m, >= 0), `theta` (rad, in
     $(0,\pi/2)$), `penetration_depth` $\lambda$ (m, > 0), `Hc` (T, > 0), `prefactor` $p$ (> 0); all
     broadcast together.
@@ -413,7 +413,7 @@ def charge_imbalance_length(T, gap, tau_E, *, fermi_velocity, mean_free_path, ta
 
     $$\Lambda_{Q^*}=\sqrt{D\,\tau_{Q^*}},\quad D=\tfrac13v_F\ell,\quad
     \tau_{Q^*}=\frac{4k_BT}{\pi\Delta}\,\tau_{\rm eff}$$
-    with $\tau_{\rm eff}$ from :func:`effective_relaxation_time` (Schmid & Schön, JLTP 20, 207
+    with $\tau_{\rm eff}$ from [`effective_relaxation_time`][diffsc.effective_relaxation_time] (Schmid & Schön, JLTP 20, 207
     (1975); near-$T_c$ form, used by the seed paper also at $\Delta>k_BT$). `T` in K, `gap` in eV,
     `tau_E`, `tau_pb` in s, `fermi_velocity` in m/s, `mean_free_path` in m; all > 0 and broadcast
     together.

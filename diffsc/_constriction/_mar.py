@@ -25,7 +25,7 @@ $$I_{dc}=\frac{2e}{h}\int d\omega\;\sum_{m=-N_F}^{N_F} f(\omega_m)\,
 
 The Nambu trace includes both spins. Checks (tests): $\Delta=0$ gives $I=(2e^2/h)\tau V$; $\tau\to0$
 the BCS tunnel current; large $V$ gives $V/R_N + I_{exc}$ with the closed form of
-:func:`mar_excess_current`.
+[`mar_excess_current`][diffsc.mar_excess_current].
 
 **Numerics.** The energy integral runs over $|\omega|\le 2eV+c\Delta+40k_BT$ ($c$ = ``window``),
 split at every point where the integrand is singular or discontinuous (gap edges
@@ -287,9 +287,9 @@ def mar_current(V, transmission, gap, T=0.0, *, weights=None, dynes=None, n_harm
 
 
 def mar_differential_conductance(V, transmission, gap, T=0.0, **kwargs):
-    r"""$dI/dV$ in S by forward-mode differentiation of :func:`mar_current` (no finite differences).
+    r"""$dI/dV$ in S by forward-mode differentiation of [`mar_current`][diffsc.mar_current] (no finite differences).
 
-    Same arguments (and ranges) as :func:`mar_current`; returns an array of the shape of `V`.
+    Same arguments (and ranges) as [`mar_current`][diffsc.mar_current]; returns an array of the shape of `V`.
     """
     V = check_finite(V, "V", "V", dtype=float)
     _, dIdV = jax.jvp(lambda v: mar_current(v, transmission, gap, T, **kwargs), (V,),
@@ -335,10 +335,10 @@ def self_heating_temperature(V, T_bath, heating=1.0):
 def mar_current_heated(V, transmission, material, T_bath, *, heating=1.0, **kwargs):
     r"""MAR current (A) with self-heating: $I=\sum_iw_iI_1(V;\tau_i,\Delta(T_{loc}),T_{loc})$.
 
-    $T_{loc}(V)$ from :func:`self_heating_temperature`; $\Delta(T_{loc})$ from the BCS gap of
+    $T_{loc}(V)$ from [`self_heating_temperature`][diffsc.self_heating_temperature]; $\Delta(T_{loc})$ from the BCS gap of
     `material` (``diffsc.gap``, implicit derivative), so the $n=1$ feature moves to
     $eV_1=2\Delta(T_{loc}(V_1))<2\cdot eV_2$ — the seed's local thermometer. Other keyword
-    arguments as :func:`mar_current`; `V` in V (finite), `transmission` in (0, 1], `T_bath` in K
+    arguments as [`mar_current`][diffsc.mar_current]; `V` in V (finite), `transmission` in (0, 1], `T_bath` in K
     (>= 0), `heating` >= 0.
     """
     from .._superconductor._bcs import gap as bcs_gap
@@ -395,11 +395,11 @@ def fit_mar(V, current, sigma, transmission_guess=REQUIRED, gap_guess=REQUIRED, 
             throw: bool = False, transmission0=None, gap0=None):
     r"""Recover the gap and the channel transmissions ("PIN code") from a measured $I(V)$.
 
-    Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with :func:`mar_current` as the
-    model, through :func:`diffsc.least_squares` (Jacobian by forward-mode AD; ``method="adam"``
+    Least squares on $r_k=(I(V_k;\{\tau_i\},\Delta)-I_k)/\sigma_k$ with [`mar_current`][diffsc.mar_current] as the
+    model, through [`least_squares`][diffsc.least_squares] (Jacobian by forward-mode AD; ``method="adam"``
     or ``"lbfgs"`` use optax). Transmissions are kept in (0, 1) by a logistic transform, the gap
     positive by a log transform. Pass `max_steps`, `rtol`, `atol` (optimiser tolerances) and the
-    :func:`mar_current` options
+    [`mar_current`][diffsc.mar_current] options
     (`n_harmonics`, `n_nodes`, `dynes`, `weights`, `window`) for the voltage range of the data.
 
     **Arguments:** `V` (V) and `current` (A) arrays of one shape, `sigma` (A, the noise
@@ -410,7 +410,7 @@ def fit_mar(V, current, sigma, transmission_guess=REQUIRED, gap_guess=REQUIRED, 
     `transmission_guess` and `gap_guess` (``gap0`` means the zero-temperature gap elsewhere).
 
     **Returns:** a ``FitResult`` with ``params = {"transmission": ..., "gap": ...}`` (gap only if
-    fitted) and their standard errors in ``std``; ``result`` is a :class:`diffsc.RESULTS` code.
+    fitted) and their standard errors in ``std``; ``result`` is a [`RESULTS`][diffsc.RESULTS] code.
     Channels are interchangeable: sort before comparing.
 
     The model is compiled once per set of static options (`fit_gap`, `n_harmonics`, `n_nodes`,

@@ -114,7 +114,7 @@ def phase_slip_sites(H, *, radius, theta, penetration_depth, Hc, charge_imbalanc
 
     The real arguments are scalars (``jax.vmap`` the function for a batch).
 
-    **Returns:** :class:`PhaseSlipSites`.
+    **Returns:** [`PhaseSlipSites`][diffsc.PhaseSlipSites].
     """
     H = _scalar(check_positive(H, "H", "T", dtype=float), "H", "T")
     a = _scalar(check_positive(radius, "radius", "m", dtype=float), "radius", "m")
@@ -173,11 +173,11 @@ def phase_slip_voltage(I, sites: PhaseSlipSites, switching_currents=None, *, wid
     $$V_{PS}(I)=\sum_k s_k(I)\,R_k\,(|I|-\tfrac12I_{c,k})\,\mathrm{sgn}\,I,$$
     $s_k=\Theta(|I|-I_{sw,k})$, or the logistic $\sigma((|I|-I_{sw,k})/w)$ when `width` $w$ (A) > 0
     (smooth and differentiable; $w$ mimics noise/averaging of the lock-in). `switching_currents`
-    default to the critical currents; pass :func:`thermal_switching_currents` for activated
+    default to the critical currents; pass [`thermal_switching_currents`][diffsc.thermal_switching_currents] for activated
     nucleation. Each nucleation adds a step $R_kI_{c,k}/2$ in $V$ and a peak in $dV/dI$.
 
     `I` finite; `width` >= 0 (a scalar); `switching_currents` (A, >= 0 or +inf) one per site, the
-    shape of ``sites.critical_current``; `sites` a :class:`PhaseSlipSites`.
+    shape of ``sites.critical_current``; `sites` a [`PhaseSlipSites`][diffsc.PhaseSlipSites].
     """
     I = check_finite(I, "I", "A", dtype=float)
     sites = _check_sites(sites)
@@ -265,11 +265,11 @@ def neck_iv(contact_voltage, contact_current, contact_conductance, sites: PhaseS
     r"""Voltage and differential resistance of a neck: contact + phase slips + normal banks in series.
 
     Parametrised by the contact voltage $V_c$ (so that the contact's $I(V_c)$, e.g. from
-    :func:`diffsc.mar_current`, need not be inverted):
+    [`mar_current`][diffsc.mar_current], need not be inverted):
     $$V=V_c+V_{PS}(I)+IR_s,\qquad \frac{dV}{dI}=\Big(\frac{dI}{dV_c}\Big)^{-1}+\frac{dV_{PS}}{dI}+R_s,$$
     with $I=I(V_c)$. `contact_voltage` (V), `contact_current` (A) and `contact_conductance`
     $dI/dV_c$ (S) are arrays of one shape; `series_resistance` $R_s$ (Ohm) is the normal part of
-    the neck outside $L_S$; `width` and `switching_currents` as :func:`phase_slip_voltage`.
+    the neck outside $L_S$; `width` and `switching_currents` as [`phase_slip_voltage`][diffsc.phase_slip_voltage].
     All finite; `contact_conductance` nonzero (the parametrisation by $V_c$ needs $I(V_c)$
     invertible), `series_resistance` >= 0 (scalar or broadcastable with the contact arrays).
 

@@ -12,7 +12,7 @@ on disk make the second process fast:
 
 Both live under one folder: ``$DIFFSC_CACHE_DIR``, else ``$XDG_CACHE_HOME/diffsc``, else
 ``~/.cache/diffsc``. ``diffsc`` on the command line enables them (``--no-cache`` or
-``DIFFSC_NO_CACHE=1`` switch them off); in Python call :func:`enable_compilation_cache`.
+``DIFFSC_NO_CACHE=1`` switch them off); in Python call [`enable_compilation_cache`][diffsc.enable_compilation_cache].
 Deleting the folder is always safe.
 """
 
@@ -48,7 +48,7 @@ def enable_compilation_cache(path=None) -> Path | None:
 
     **Arguments:**
 
-    - `path`: cache folder (default :func:`default_cache_dir`).
+    - `path`: cache folder (default `default_cache_dir`).
 
     **Returns:** the folder in use, or ``None`` when ``DIFFSC_NO_CACHE`` is set or the folder
     cannot be created (then nothing changes and everything still works, only slower to start).

@@ -1,7 +1,7 @@
 """Deprecation of renamed arguments: old spellings keep working for one release, with a warning.
 
 The project's convention on names and argument order is in CONTRIBUTING.md ("Names and argument
-order"); a public signature that changes keeps its old form through :func:`renamed`.
+order"); a public signature that changes keeps its old form through `renamed`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ _UNSET = object()
 
 class _Required:
     """Default of a required argument that also has a deprecated old name (so that either
-    spelling may be passed); :func:`renamed` raises ``TypeError`` when neither is."""
+    spelling may be passed); `renamed` raises ``TypeError`` when neither is."""
 
     def __repr__(self):
         return "<required>"
@@ -37,7 +37,7 @@ def renamed(function: str, old: str, new: str, old_value, new_value, default, *,
     passed as `new` (``default`` when not passed). Passing `old` warns (``DeprecationWarning``,
     naming the new spelling); passing both raises ``TypeError``; with ``default=REQUIRED``,
     passing neither raises ``TypeError``. `stacklevel` locates the warning at the user's call
-    (3: the caller of the function that calls :func:`renamed`).
+    (3: the caller of the function that calls `renamed`).
     """
     if old_value is None:
         if new_value is REQUIRED:

@@ -2,7 +2,7 @@
 
 The library never relies on JAX's implicit dtype promotion: the test suite runs with
 ``jax_numpy_dtype_promotion="strict"``, which rejects ``1j * x`` for a real array ``x``. Where a
-real array meets a complex one it is cast first with :func:`as_complex`, the same conversion
+real array meets a complex one it is cast first with `as_complex`, the same conversion
 implicit promotion performs (``convert_element_type``, so values and derivatives are bitwise the
 same) at the precision of ``x`` (float32 -> complex64, float64 -> complex128). Weakly typed values
 (Python numbers, arrays made from them) are returned as they are: strict mode accepts them, and

@@ -1,7 +1,7 @@
 """Outcome of fits to measured data: one enumeration of checks, a bit mask per fit, and reasons.
 
 A fit of measured data can fail in several ways at once (the optimiser stopped early *and* the
-sweep was too narrow). Each check has its own code in :class:`FIT_RESULTS`; a fit carries
+sweep was too narrow). Each check has its own code in [`FIT_RESULTS`][diffsc.FIT_RESULTS]; a fit carries
 
 * ``checks``: an integer bit mask, bit ``code - 1`` set for every check that failed (computed in
   JAX, so it works under ``jit``/``vmap``);

@@ -89,7 +89,7 @@ def cosh_rule(n: int, gap, scale, t_max):
 
 
 def upper_t(gap, scale, e_max):
-    r"""$t_{max}$ of :func:`cosh_rule` such that the rule ends at $E_{max}\ (\ge\Delta)$."""
+    r"""$t_{max}$ of `cosh_rule` such that the rule ends at $E_{max}\ (\ge\Delta)$."""
     ratio = jnp.maximum(e_max / gap, 1.0)
     u_max = jnp.log(ratio + jnp.sqrt((ratio - 1.0) * (ratio + 1.0)))
     return jnp.arcsinh(u_max / scale)

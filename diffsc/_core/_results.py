@@ -1,15 +1,15 @@
-r"""One enumeration of solver outcomes, :class:`RESULTS`, for every iterative solver and fit.
+r"""One enumeration of solver outcomes, [`RESULTS`][diffsc.RESULTS], for every iterative solver and fit.
 
 **Design.** Every iterative solver and fit result carries
 
-* ``result``: a :class:`RESULTS` code (an int32 array; batched solves give a batch of codes),
+* ``result``: a [`RESULTS`][diffsc.RESULTS] code (an int32 array; batched solves give a batch of codes),
 * ``success``: ``result == 0`` for a plain solver; for fits of *measured* data (see below) it is
   the stricter verdict "converged and physically meaningful",
 * ``n_steps``: the optimiser's or solver's steps (where it iterates).
 
 Codes 0-2 are those of the kinetic solver since it was written (``diffsc.RESULTS`` has always
 been this enumeration); codes 3-7 are the further outcomes of optimistix's solvers, mapped from
-``optimistix.RESULTS`` by :func:`from_optimistix` (by equality with optimistix's public members,
+``optimistix.RESULTS`` by `from_optimistix` (by equality with optimistix's public members,
 never by their internal numbers):
 
 ====  =========================  ======================================================
@@ -25,12 +25,12 @@ code  name                       optimistix outcomes mapped onto it
 7     ``linear_solve_failed``    ``max_steps_reached`` and ``conlim`` of an inner linear solve
 ====  =========================  ======================================================
 
-**Fits of measured data.** :func:`diffsc.fit_s21` and :func:`diffsc.fit_temperature_sweep` judge
+**Fits of measured data.** [`fit_s21`][diffsc.fit_s21] and [`fit_temperature_sweep`][diffsc.fit_temperature_sweep] judge
 more than convergence (no resonance, sweep too narrow, parameter at a bound, ...). Their verdicts
-are the separate, older enumeration :class:`diffsc.FIT_RESULTS` with a bit mask ``checks`` and
+are the separate, older enumeration [`FIT_RESULTS`][diffsc.FIT_RESULTS] with a bit mask ``checks`` and
 ``reasons``; ``S21Fit.result`` and ``TemperatureSweepFit.result`` keep those verdict codes (they are
 stored in exported tables). The optimiser's own outcome is added next to them as
-``optimiser_result``, a :class:`RESULTS` code; "the optimiser stopped at max_steps" is then
+``optimiser_result``, a [`RESULTS`][diffsc.RESULTS] code; "the optimiser stopped at max_steps" is then
 ``optimiser_result == RESULTS.max_steps_reached`` and, among the verdicts,
 ``FIT_RESULTS.max_steps_reached`` (6).
 
@@ -94,7 +94,7 @@ _GENERIC = {
 
 
 def from_optimistix(result):
-    """The :class:`RESULTS` code (int32 array) of an ``optimistix.RESULTS`` item (any batch shape).
+    """The [`RESULTS`][diffsc.RESULTS] code (int32 array) of an ``optimistix.RESULTS`` item (any batch shape).
 
     Uses only optimistix's public members and equality, so it works under ``jit``/``vmap``.
     """

@@ -1,6 +1,6 @@
 r"""One bracketed scalar root finder with one implicit derivative rule.
 
-:func:`bracketed_root` solves $f(x;\theta)=0$ for $x$ in a bracket $[a,b]$ with
+`bracketed_root` solves $f(x;\theta)=0$ for $x$ in a bracket $[a,b]$ with
 $f(a)f(b)\le0$ by Chandrupatla's method [T. R. Chandrupatla, Adv. Eng. Softw. 28, 145
 (1997)]: inverse quadratic interpolation through the last three points when it is safe (the
 criterion of the paper), bisection otherwise, and every new point kept inside the current
@@ -14,7 +14,7 @@ through ``jax.custom_jvp`` (forward and reverse mode, and higher derivatives: th
 solver and ``f`` again), never through the iterations. The bracket ends carry no derivative
 (they locate the root, they do not move it).
 
-Outcomes (:class:`RootResult`):
+Outcomes (`RootResult`):
 
 * ``bracketed`` and ``converged``: the root to ``|x - x*| <= xrtol |x*| + xatol``.
 * no sign change (``bracketed`` False: $f(a)$, $f(b)$ nonzero with the same sign): no iteration
@@ -38,7 +38,7 @@ _EPS = float(jnp.finfo(jnp.float64).eps)
 
 
 class RootResult(eqx.Module):
-    """Result of :func:`bracketed_root` (all arrays of the shape of the bracket).
+    """Result of `bracketed_root` (all arrays of the shape of the bracket).
 
     **Fields:** `root` (the solution, in the unit of the bracket), `value` ($f$ at `root`),
     `bracketed` ($f(a)f(b)\\le0$), `converged` (bracketed and within tolerance), `steps`
@@ -176,7 +176,7 @@ def bracketed_root(
     - `throw`: raise (also under ``jit``) when the bracket has no sign change or the solve did
       not converge, instead of returning the flags.
 
-    **Returns:** :class:`RootResult`.
+    **Returns:** `RootResult`.
     """
     lo = jax.lax.stop_gradient(jnp.asarray(lo, dtype=float))
     hi = jax.lax.stop_gradient(jnp.asarray(hi, dtype=lo.dtype))

@@ -10,7 +10,7 @@ wrong number. Two kinds of check:
   ``None``, a boolean or an empty array where a real physical quantity is expected; arguments whose
   shapes do not broadcast together (the message lists every argument's name and shape).
 * **Value checks** (NaN/inf, sign, range): on concrete input (eager calls, and constants inside
-  ``jit``) they raise at once a one-line :class:`InvalidArgumentError` (a ``ValueError`` and, as
+  ``jit``) they raise at once a one-line [`InvalidArgumentError`][diffsc.InvalidArgumentError] (a ``ValueError`` and, as
   equinox's runtime errors, a ``RuntimeError``); on traced input they are ``equinox.error_if``,
   raised when the compiled function runs; under ``vmap`` one bad element fails the whole batch.
 
@@ -73,7 +73,7 @@ def error_if(x, pred, message: str, *, source=None):
     ``pred`` is a boolean array or a function giving one from ``source`` (default ``x``: pass the
     caller's original input, which may be concrete where its converted copy ``x`` is traced). When
     it can be decided now (an eager call, or a constant inside ``jit``) a failing check raises
-    :class:`InvalidArgumentError` immediately, with a one-line message; otherwise the check is an
+    [`InvalidArgumentError`][diffsc.InvalidArgumentError] immediately, with a one-line message; otherwise the check is an
     ``equinox.error_if`` on the traced value.
     """
     if callable(pred):
@@ -163,7 +163,7 @@ def as_real(x, name: str, unit: str = "", *, dtype=None):
 
 
 def check_finite(x, name: str, unit: str = "", *, allow_complex: bool = False, dtype=None):
-    """Return ``x`` (real, see :func:`as_real`), raising if any element is NaN or infinite.
+    """Return ``x`` (real, see `as_real`), raising if any element is NaN or infinite.
 
     With ``allow_complex=True`` complex data (a measured $S_{21}$, an impedance) is accepted and
     only its finiteness is checked.

@@ -54,7 +54,7 @@ def _check_excitation(excitation):
 
 
 def _real(check, x, name: str, unit: str = ""):
-    """``check(x, name, unit)`` (a :mod:`diffsc._core._validation` check); a Python number stays one.
+    """``check(x, name, unit)`` (a `diffsc._core._validation` check); a Python number stays one.
 
     A Python ``int``/``float`` is checked right here in Python (so that the error is raised at
     call or trace time, also when it is a constant inside ``jit``) and returned as a Python float:
@@ -78,7 +78,7 @@ def _real(check, x, name: str, unit: str = ""):
 
 
 def _operating_point(R, T, I, alpha, beta, G):
-    """Validate the operating point (R, T, I, alpha, beta, G); see :func:`_real`."""
+    """Validate the operating point (R, T, I, alpha, beta, G); see `_real`."""
     return (
         _real(check_positive, R, "R", "Ohm"),
         _real(check_positive, T, "T", "K"),
@@ -90,7 +90,7 @@ def _operating_point(R, T, I, alpha, beta, G):
 
 
 def _debye(R, T, I, alpha, beta, G, excitation, i_rms):
-    """Unvalidated :func:`debye_parameters`."""
+    """Unvalidated `debye_parameters`."""
     I = peak_current(I, i_rms)
     R_T = alpha * R / T
     if excitation == "dc_bias":

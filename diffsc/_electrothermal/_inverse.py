@@ -1,6 +1,6 @@
 r"""Inverse problems for the electrothermal impedance: spectrum fits and $C(T)$ from $\mathrm{Im}\,Z(T)$.
 
-Physics reference §6.7. All fits go through the common :func:`diffsc.least_squares` API.
+Physics reference §6.7. All fits go through the common [`least_squares`][diffsc.least_squares] API.
 
 **Identifiability.** The thermal part of $Z$ is a Debye relaxation $K/(g+js\omega C)$: two
 numbers per curve, $A=K/g$ and $\tau_I=C/g$ (plus $R_\infty=R(1+\beta)$ from $\mathrm{Re}\,Z$).
@@ -97,7 +97,7 @@ def fit_impedance_spectrum(
     r"""Fit (E3) (or the pure-AC form) to a measured impedance spectrum; returns a ``FitResult``.
 
     Model: $Z(\omega)=j\omega L+R_{wiring}+R_\infty+K/(g+js\omega C)$ (see
-    :func:`electrothermal_impedance`), data points at ``(freq[k], I[k])``.
+    [`electrothermal_impedance`][diffsc.electrothermal_impedance]), data points at ``(freq[k], I[k])``.
 
     **Arguments:**
 
@@ -110,7 +110,7 @@ def fit_impedance_spectrum(
       covariance is rescaled by the reduced $\chi^2$.
     - ``im_sign``: multiplies the measured imaginary part (lock-in quadrature sign).
 
-    **Returns:** ``FitResult`` of :func:`diffsc.least_squares` (``params`` holds only the free names;
+    **Returns:** ``FitResult`` of [`least_squares`][diffsc.least_squares] (``params`` holds only the free names;
     ``std`` their 1-sigma uncertainties). $C,G,\alpha$ are fitted in log space (positive).
     """
     if part not in ("imag", "complex"):
@@ -169,7 +169,7 @@ def fit_impedance_spectrum(
 
 
 class _SpectrumResidual(eqx.Module):
-    """:func:`_spectrum_residuals` with the static options as fields; arrays travel through
+    """`_spectrum_residuals` with the static options as fields; arrays travel through
     ``args`` so vmap/grad reach them. A hashable module-level callable (equal options compare
     equal), so a second fit with the same options reuses the compiled program."""
 
@@ -190,7 +190,7 @@ class _SpectrumResidual(eqx.Module):
 
 
 class HeatCapacityRecovery(eqx.Module):
-    r"""Result of :func:`recover_heat_capacity` (all on the input temperature grid ``T``).
+    r"""Result of [`recover_heat_capacity`][diffsc.recover_heat_capacity] (all on the input temperature grid ``T``).
 
     **Fields:** ``T`` (K); ``C``, ``C_std`` (J/K; 1-sigma from the Laplace/Bayesian posterior of the
     penalised fit, $\mathrm{cov}(\ln C)=\hat\sigma^2(J^TJ+\lambda D^TD)^{-1}$); ``C_lower``, ``C_upper``
@@ -203,7 +203,7 @@ class HeatCapacityRecovery(eqx.Module):
     ``omega_tau`` ($s\omega C/g$ at the first frequency); ``R_smooth`` (Ohm) and ``alpha`` from the
     P-spline of $R(T)$; ``lam`` (chosen penalty), ``lam_grid``, ``gcv`` (criterion on the grid);
     ``noise`` (estimated or given $\sigma$ of Im Z, Ohm); ``chi2``; ``result`` (the
-    :class:`diffsc.RESULTS` code of the Levenberg–Marquardt fit at the chosen ``lam``: 0
+    [`RESULTS`][diffsc.RESULTS] code of the Levenberg–Marquardt fit at the chosen ``lam``: 0
     converged, 1 `max_steps` reached, ...), ``success`` (``result == 0``), ``n_steps`` (its steps).
     """
 
@@ -276,7 +276,7 @@ def recover_heat_capacity(
     r"""Recover the heat capacity $C(T)$ (J/K) from measured $\mathrm{Im}\,Z(T)$ and $R(T)$.
 
     Per temperature (docs/electrothermal.md, §Inverse problem), with $y=-(\mathrm{Im}Z-\omega L)$, $K$, $g$, $s$ from
-    :func:`debye_parameters` (DC bias: $K=(2+\beta)I^2RR_T$, $g=G-I^2R_T$, $s=1$),
+    `debye_parameters` (DC bias: $K=(2+\beta)I^2RR_T$, $g=G-I^2R_T$, $s=1$),
     $$y\,s^2\omega^2C^2-s\omega K\,C+y\,g^2=0\ \Rightarrow\
     C_\pm=\frac{K\pm\sqrt{K^2-4y^2g^2}}{2ys\omega},\qquad C_+C_-=(g/s\omega)^2 .$$
     The estimator parametrises $C(T)=e^{c(T)}$ on the grid and minimises
@@ -300,7 +300,7 @@ def recover_heat_capacity(
     - ``max_steps``: Levenberg–Marquardt budget per ``lam``; ``throw``: raise (also under ``jit``)
       if the fit at the chosen ``lam`` did not converge (default False: read ``result``).
 
-    **Returns:** :class:`HeatCapacityRecovery`.
+    **Returns:** [`HeatCapacityRecovery`][diffsc.HeatCapacityRecovery].
     """
     if excitation not in ("dc_bias", "pure_ac"):
         raise ValueError(
@@ -532,7 +532,7 @@ def sample_heat_capacity(T, material, *, volume, Tc_spread=0.0, atoms_per_formul
 
     $$C(T)=V\Big[\langle C_{es}(T;T_c')\rangle_{T_c'\sim\mathcal N(T_c,\sigma^2)}
     +\frac{12\pi^4}{5}n_{at}k_B\Big(\frac{T}{\Theta_D}\Big)^3\Big].$$
-    $C_{es}$ comes from :func:`diffsc._superconductor._bcs.electronic_heat_capacity` (weak coupling, jump
+    $C_{es}$ comes from `diffsc._superconductor._bcs.electronic_heat_capacity` (weak coupling, jump
     $\Delta C/\gamma T_c=1.43$), evaluated once on ``n_table`` reduced temperatures
     $t=T/T_c\in[0.6,1)$ and used through the BCS scaling $C_{es}(T;T_c')=\gamma T_c'\,\phi(T/T_c')$
     ($C_{en}=\gamma T$ above $T_c'$); the $T_c$ average is a 15-point Gauss–Hermite quadrature

@@ -26,7 +26,7 @@ from ._impedance import angular_frequency, peak_current
 
 
 class LockInResult(eqx.Module):
-    r"""Output of :func:`simulate_lock_in`.
+    r"""Output of [`simulate_lock_in`][diffsc.simulate_lock_in].
 
     **Fields:** ``harmonics`` (static tuple of ints $h$); ``Z`` complex $Z_h=V_h/I_0$ (Ohm), last axis
     over harmonics; ``V_dc`` mean voltage (V); ``T_mean`` mean temperature (K); ``T_amplitude``
@@ -74,7 +74,7 @@ def simulate_lock_in(
 
     **Arguments:**
 
-    - ``resistance``: callable ``R(T, I, B)`` in Ohm (e.g. a :class:`TransitionModel`; any
+    - ``resistance``: callable ``R(T, I, B)`` in Ohm (e.g. a [`TransitionModel`][diffsc.TransitionModel]; any
       ``eqx.Module`` is a pytree, so ``vmap``/``grad`` reach its parameters).
     - ``freq`` Hz (scalar); ``I_ac`` AC amplitude (A, peak, or rms if ``i_rms``); ``I_dc`` A;
       ``T_bath`` K; ``C`` J/K; ``G`` W/K; ``B`` T; ``L`` H; ``R_wiring`` Ohm.
@@ -84,7 +84,7 @@ def simulate_lock_in(
     - ``harmonics``: static tuple of harmonic numbers to demodulate.
     - ``T0``: initial temperature (K); default $T_b+P(T_b)/G$ with the mean Joule power at $T_b$.
 
-    **Returns:** :class:`LockInResult`. For a small AC on a DC bias, $Z_1$ tends to the linear
+    **Returns:** [`LockInResult`][diffsc.LockInResult]. For a small AC on a DC bias, $Z_1$ tends to the linear
     (E3) impedance; for a pure AC drive to the ``excitation="pure_ac"`` form.
     """
     T_bath = check_positive(T_bath, "T_bath", "K")

@@ -2,12 +2,12 @@ r"""Resistive-transition models $R(T,I,B)$ and their logarithmic derivatives.
 
 Two families (docs/electrothermal.md, §Models):
 
-- :class:`TransitionModel`: a smooth analytic step
+- [`TransitionModel`][diffsc.TransitionModel]: a smooth analytic step
   $R=R_N\,S\big((T-T_m)/w\big)$ with $S(x)=\tfrac12[1+\mathrm{erf}(x)]$ (a Gaussian $dR/dT$ centred
   on the midpoint, the paper's choice) or $S(x)=\tfrac12[1+\tanh(x)]$. The field lowers and
   broadens the transition, the current broadens (and optionally lowers) it:
   $$T_m=T_c-\frac{dT_c}{dB}B-\kappa_I I^2,\qquad w=\sqrt{w_0^2+(w_BB)^2+(w_II)^2}.$$
-- :class:`TabulatedTransition`: a measured $R(T)$ table turned into a smooth, differentiable
+- [`TabulatedTransition`][diffsc.TabulatedTransition]: a measured $R(T)$ table turned into a smooth, differentiable
   cubic P-spline (uniform cubic B-splines with a second-difference penalty whose weight is chosen by
   generalised cross-validation), so that $\alpha(T)=T R'(T)/R(T)$ follows.
 
@@ -82,7 +82,7 @@ def _step(x, shape):
 
 
 def _field(check: Callable, name: str, unit: str) -> Callable:
-    """Converter validating one :class:`TransitionModel` field (eagerly and under ``jit``).
+    """Converter validating one [`TransitionModel`][diffsc.TransitionModel] field (eagerly and under ``jit``).
 
     A valid Python number stays a Python float (weakly typed, so a float32 evaluation stays
     float32); an array or tracer is returned as ``check`` gives it back (with its
@@ -127,7 +127,7 @@ class TransitionModel(AbstractTransition):
 
     @property
     def T_c(self):
-        """Deprecated old name of :attr:`Tc` (warns ``DeprecationWarning``)."""
+        """Deprecated old name of `Tc` (warns ``DeprecationWarning``)."""
         warnings.warn("diffsc.TransitionModel: attribute `T_c` is deprecated and will be removed "
                       "in the next release; call it `Tc`.", DeprecationWarning, stacklevel=3)
         return self.Tc
@@ -195,7 +195,7 @@ def pspline_fit(x, y, *, n_intervals: int, lam=None, weights=None, lam_grid=None
     generalised cross-validation, $\mathrm{GCV}(\lambda)=n\,\mathrm{RSS}/(n-\mathrm{tr}\,H)^2$, over
     ``lam_grid`` (default $10^{-8}\ldots10^{4}$ times $\mathrm{tr}(B^TWB)/\mathrm{tr}(D^TD)$).
 
-    **Returns:** ``(coef, t0, h, lam)``; evaluate with :func:`bspline_basis` ``@ coef``.
+    **Returns:** ``(coef, t0, h, lam)``; evaluate with `bspline_basis` ``@ coef``.
     """
     x = jnp.asarray(x, float)
     y = jnp.asarray(y, float)
@@ -230,7 +230,7 @@ def pspline_fit(x, y, *, n_intervals: int, lam=None, weights=None, lam_grid=None
 class TabulatedTransition(AbstractTransition):
     r"""Smooth differentiable interpolant of a measured $R(T)$ (Ohm vs K); no $I$, $B$ dependence.
 
-    Build with :meth:`from_data`. Evaluating outside ``[T_min, T_max]`` of the data raises an error
+    Build with `from_data`. Evaluating outside ``[T_min, T_max]`` of the data raises an error
     naming ``T`` (also under ``jit``). ``beta`` is zero (supply it separately).
     """
 
@@ -282,7 +282,7 @@ def gaussian_transition(R_n, Tc=REQUIRED, fwhm=REQUIRED, *, T_c=None, **kw) -> T
     **Arguments** (real, finite, broadcast together): ``R_n`` normal resistance, Ohm (> 0);
     ``Tc`` midpoint $T_c$, K (> 0; ``T_c`` is its deprecated old name); ``fwhm`` full width at
     half maximum of $dR/dT$, K (> 0; the model's ``width`` is $\mathrm{fwhm}/2\sqrt{\ln 2}$).
-    ``kw``: further :class:`TransitionModel` fields.
+    ``kw``: further [`TransitionModel`][diffsc.TransitionModel] fields.
     Bad input raises an error naming the argument, eagerly and under ``jit``/``vmap``.
     """
     Tc = renamed("gaussian_transition", "T_c", "Tc", T_c, Tc, REQUIRED)

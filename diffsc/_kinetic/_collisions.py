@@ -105,7 +105,7 @@ def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
     $\Gamma^{qp}$ is linear in $f$: $\Gamma^{qp}=f\cdot G$ (scattering) and
     $\sum c^r-2f\cdot C^r$ (recombination) with the sheared kernels formed once. Each call is
     then three matrix-vector products and no $N^2$ transcendental work (the same number as
-    :func:`log_phonons` + :func:`phonon_escape_power` at thermal $f$, to round-off)."""
+    `log_phonons` + `phonon_escape_power` at thermal $f$, to round-off)."""
     N, L, d, k0 = grid.n_bins, grid.n_phonons, grid.delta, grid.k0
     cs, cr = _phonon_kernels(gap, grid, p)
     # scattering: Gamma_j = sum_i cs[i, i+j] (f_i - f_{i+j}) = f . (Cs - D), D[l, j] = cs[l-j, l]
@@ -216,7 +216,7 @@ def _log_phonon_jacobian(v, t, sums, grid: Grid):
     r"""The two blocks of $\partial\ln n_j/\partial v_l$ that the quasiparticle equations use:
     phonons $j<N$ (scattering partners, shape (N, N)) and the recombination window
     $j=k_0..k_0+2N-2$ (shape (2N-1, N)); assembled from the normalised source weights of
-    :func:`_phonon_sums` in lattice layouts (O(N^2), no scatters). Phonons above the window
+    `_phonon_sums` in lattice layouts (O(N^2), no scatters). Phonons above the window
     ($j\ge k_0+2N-1$) couple to no bin and are never formed."""
     N, k0 = grid.n_bins, grid.k0
     _, s, Es, Er = sums
@@ -301,7 +301,7 @@ def _drive_terms(v, gap, grid: Grid, m=None):
 
 def _pair_breaking_q(v, gap, grid: Grid, p: ReducedParams):
     r"""Pair-breaking photons at $h\nu_s=m_s\delta>2\Delta$ (docs/kinetic.md, §Drives), per unit
-    $B_s$ and relative to $f_i$: the scattering bracket of :func:`_drive_terms` at $m_s$ plus
+    $B_s$ and relative to $f_i$: the scattering bracket of `_drive_terms` at $m_s$ plus
     pair generation $2c^-_{ik}\bar\rho_k(1-f_i-f_k)/f_i$ with $E_k=h\nu_s-E_i$ (bin
     $k=m_s-k_0-i$) and $c^-=1-\Delta^2/\tilde E_i\tilde E_k$. Returns $q^s_i=I^s_i/(B_sf_i)$ and the
     absorbed energy per unit $B_s$, $Z_s=\sum_iE_i\bar\rho_i\delta\,I^s_i/B_s$; the pair part in
@@ -337,7 +337,8 @@ def _drive_q(v, gap, grid: Grid):
 
 
 def drive_strength(v, gap, grid: Grid, p: ReducedParams):
-    """B (reduced, per tau0) for the requested absorbed power; and Z."""
+    """The drive strength B of S-Al Eq. 1 (`drive` in the code; reduced, per tau0) for the
+    requested absorbed power; and Z."""
     _, Z = _drive_q(v, gap, grid)
     return p.power / Z, Z
 
@@ -352,30 +353,30 @@ def residual_parts(v, gap, grid: Grid, p: ReducedParams):
     r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated), the gross
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
     relative, and the intermediates (phonon tables, pair terms, drive terms) from which
-    :func:`jacobian_from_parts` forms the Jacobian without repeating any of this work."""
+    `jacobian_from_parts` forms the Jacobian without repeating any of this work."""
     t = _phonon_tables(v, gap, grid, p)
     sums = _phonon_sums(t, grid)
     w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
     q_up, q_dn, Z = _drive_terms(v, gap, grid)
-    B = p.power / Z
-    R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + B * (q_up + q_dn)
+    drive = p.power / Z
+    R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + drive * (q_up + q_dn)
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
-             + jnp.abs(B * q_up) + jnp.abs(B * q_dn) + 1e-300)
-    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, B))
+             + jnp.abs(drive * q_up) + jnp.abs(drive * q_dn) + 1e-300)
+    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, drive))
     if p.has_pair_breaking:  # pair-breaking photons
         q_s, Z_s = _pair_breaking_q(v, gap, grid, p)
-        B_s = p.pair_breaking_power / Z_s
-        R = R + B_s * q_s
-        scale = scale + jnp.abs(B_s * q_s)
-        parts["pair_drive"] = (q_s, Z_s, B_s)
+        pair_drive = p.pair_breaking_power / Z_s
+        R = R + pair_drive * q_s
+        scale = scale + jnp.abs(pair_drive * q_s)
+        parts["pair_drive"] = (q_s, Z_s, pair_drive)
     return R, scale, parts
 
 
 def rates_from_parts(parts):
     r"""The by-products of one residual evaluation that the solution reports: $\ln n_j$ and
-    $\Gamma_j$ (as :func:`log_phonons`), the relative scattering and recombination rates (as
-    :func:`collision_rates`) and the recombination out-rate $\sum_kE^c_{ik}=\sum_kB_{ik}f_k
+    $\Gamma_j$ (as `log_phonons`), the relative scattering and recombination rates (as
+    `collision_rates`) and the recombination out-rate $\sum_kE^c_{ik}=\sum_kB_{ik}f_k
     (1+n_{ik})$ (per $\tau_0$), whose DOS-weighted mean is $1/\tau_{qp}$."""
     q = parts["q"]
     return dict(w=parts["w"], gamma=parts["t"]["gamma"],
@@ -385,12 +386,12 @@ def rates_from_parts(parts):
 
 
 def rates(v, gap, grid: Grid, p: ReducedParams):
-    """:func:`rates_from_parts` of a fresh evaluation at (v, gap)."""
+    """`rates_from_parts` of a fresh evaluation at (v, gap)."""
     return rates_from_parts(residual_parts(v, gap, grid, p)[2])
 
 
 def residual_and_scale(v, gap, grid: Grid, p: ReducedParams):
-    """Residual and row scale of :func:`residual_parts`."""
+    """Residual and row scale of `residual_parts`."""
     R, scale, _ = residual_parts(v, gap, grid, p)
     return R, scale
 
@@ -402,7 +403,7 @@ def residual(v, gap, grid: Grid, p: ReducedParams):
 
 def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     r"""Exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) of the residual whose
-    intermediates are `parts` (:func:`residual_parts`). It includes the phonon elimination
+    intermediates are `parts` (`residual_parts`). It includes the phonon elimination
     ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$. The pair-term
     derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
     =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no transcendental work is
@@ -426,20 +427,20 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     J = J + Gs @ dw_scat
     J = J - shear_right(d3r) @ dw_rec
     # drive
-    q, Z, B = parts["drive"]
+    q, Z, drive = parts["drive"]
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
     dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
-    J = J + B * dq - jnp.outer(q, B / Z * dZ)
+    J = J + drive * dq - jnp.outer(q, drive / Z * dZ)
     if "pair_drive" in parts:
-        q_s, Z_s, B_s = parts["pair_drive"]
+        q_s, Z_s, pair_drive = parts["pair_drive"]
         dq_s = jax.jacfwd(lambda x: _pair_breaking_q(x, gap, grid, p)[0])(v)
         dZ_s = jax.grad(lambda x: _pair_breaking_q(x, gap, grid, p)[1])(v)
-        J = J + B_s * dq_s - jnp.outer(q_s, B_s / Z_s * dZ_s)
+        J = J + pair_drive * dq_s - jnp.outer(q_s, pair_drive / Z_s * dZ_s)
     return J
 
 
 def residual_jacobian(v, gap, grid: Grid, p: ReducedParams):
-    r"""Residual, its exact Jacobian (:func:`jacobian_from_parts`) and the row scale of
-    :func:`residual_parts`."""
+    r"""Residual, its exact Jacobian (`jacobian_from_parts`) and the row scale of
+    `residual_parts`."""
     R, scale, parts = residual_parts(v, gap, grid, p)
     return R, jacobian_from_parts(parts, grid, p), scale

@@ -27,7 +27,7 @@ class GridOptions(eqx.Module):
 
     - `n_bins`: number $N$ of quasiparticle bins (>= 16).
     - `bins_per_photon`: $m=h\nu/\delta$, a positive int, or None (chosen so that $N\delta$ spans
-      the energy extent, :func:`make_grid`).
+      the energy extent, `make_grid`).
 
     The energy extent is not an option here: it is a physical value (eV) that may be traced.
     """

@@ -2,9 +2,9 @@ r"""The physics of one kinetic problem in reduced units, as a typed ``equinox.Mo
 
 Reduced units (``_grid``, ``_collisions``): energies in units of $\Delta_0$, times in units of
 $\tau_0$ (the material's electron–phonon time), power densities in units of
-$4N_0\Delta_0^2/\tau_0$ (:func:`~._steady_state._problem` returns that unit in W/m^3). Every
+$4N_0\Delta_0^2/\tau_0$ (`_steady_state._problem` returns that unit in W/m^3). Every
 field is a JAX array (a leaf: traced under ``jit``, differentiated by the implicit rule of
-:func:`~._solver.make_root`) except the two optional pair-breaking fields, which are None when
+`_solver.make_root`) except the two optional pair-breaking fields, which are None when
 there are no pair-breaking photons (a structural, static choice).
 """
 
@@ -58,7 +58,7 @@ class ReducedParams(eqx.Module):
 
     def scaled_drive(self, frac) -> ReducedParams:
         """The same problem with every drive (sub-gap and pair-breaking photons, injected
-        phonons) scaled by `frac` (the continuation stages of :func:`~._solver.solve`)."""
+        phonons) scaled by `frac` (the continuation stages of `_solver.solve`)."""
         return self.replace(
             power=self.power * frac,
             phonon_injection=self.phonon_injection * frac,

@@ -5,7 +5,7 @@ is held at the value $B_1$ that absorbs $P_1$ in the new steady state (a step in
 $P_1=0$ switches the drive off). The occupations then follow
 $$\dot f_i=f_i\,R_i(f,\Delta;B_1),\qquad\text{i.e.}\quad \dot v_i=\frac{R_i}{1-f_i},\quad
 v_i=\operatorname{logit}f_i,$$
-with $R_i$ the relative rates of :mod:`._collisions` (scattering, recombination, phonon pair
+with $R_i$ the relative rates of `_collisions` (scattering, recombination, phonon pair
 breaking, photons) and the gap following $f$ instantly through the gap equation. The phonons are
 eliminated adiabatically ($n=S/\Gamma$ at every instant): exact for times long compared with the
 phonon lifetimes $\tau_{esc}$ and $\tau_{pb}$ (~0.3 ns in Al), which is where the quasiparticle
@@ -52,7 +52,7 @@ class KineticRelaxation(eqx.Module):
       slowest relaxation time of the linearised equations. Negative while $n_{qp}$ still rises
       (hot quasiparticles breaking pairs just after the step) and meaningless once the excess
       is at round-off (~1e-10 of $n_{qp}$).
-    - `initial`, `final`: the steady states at $P_0$ and $P_1$ (:class:`KineticSolution`).
+    - `initial`, `final`: the steady states at $P_0$ and $P_1$ ([`KineticSolution`][diffsc.KineticSolution]).
     - `success`: both steady states converged and the trajectory stayed finite.
     """
 
@@ -67,25 +67,25 @@ class KineticRelaxation(eqx.Module):
     success: Bool[Array, ""]
 
 
-def _rhs_and_jacobian(v, gap, grid, p, B, self_consistent):
+def _rhs_and_jacobian(v, gap, grid, p, drive, self_consistent):
     r"""$G=R/(1-f)$ at fixed drive $B$ (gap re-solved from $f$), and the W-method matrix
     $\partial_vR/(1-f)$ at fixed gap (the gap coupling is not stiff)."""
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
     q, Z = _drive_q(v, gap, grid)
-    pB = p.replace(power=B * Z)  # the residual's B = P/Z is then exactly the fixed B
-    R, J, _ = residual_jacobian(v, gap, grid, pB)
+    p_held = p.replace(power=drive * Z)  # the residual's B = P/Z is then exactly the fixed B
+    R, J, _ = residual_jacobian(v, gap, grid, p_held)
     dZ = jax.grad(lambda y: _drive_q(y, gap, grid)[1])(v)
-    J = J + jnp.outer(q, B / Z * dZ)  # undo the elimination of B: here B is held
+    J = J + jnp.outer(q, drive / Z * dZ)  # undo the elimination of B: here B is held
     g = 1.0 - jax.nn.sigmoid(v)
     return R / g, J / g[:, None], gap
 
 
-def _rhs(v, gap, grid, p, B, self_consistent):
+def _rhs(v, gap, grid, p, drive, self_consistent):
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
     _, Z = _drive_q(v, gap, grid)
-    R, _ = residual_and_scale(v, gap, grid, p.replace(power=B * Z))
+    R, _ = residual_and_scale(v, gap, grid, p.replace(power=drive * Z))
     return R / (1.0 - jax.nn.sigmoid(v)), gap
 
 
@@ -98,23 +98,23 @@ def _state_of(sol, material, T_bath, freq, tau_esc, extent, options: SolverOptio
     return grid, p, jnp.log(f) - jnp.log1p(-f), sol.gap / material.gap0
 
 
-def linearised_operator(v, gap, grid, p, B, self_consistent):
+def linearised_operator(v, gap, grid, p, drive, self_consistent):
     r"""$\partial\dot v/\partial v$ at a converged $(v,\Delta)$ with the gap following $f$ through
     the implicit function theorem, $J=J_{vv}-J_{v\Delta}\,F_v^\top/F_\Delta$ ($F$ the gap
     equation); not through the gap's Newton iterations."""
-    Jvv = jax.jacfwd(lambda y: _rhs(y, gap, grid, p, B, False)[0])(v)
+    Jvv = jax.jacfwd(lambda y: _rhs(y, gap, grid, p, drive, False)[0])(v)
     if not self_consistent:
         return Jvv
-    _, Jvg = jax.jvp(lambda g: _rhs(v, g, grid, p, B, False)[0], (gap,), (jnp.ones(()),))
+    _, Jvg = jax.jvp(lambda g: _rhs(v, g, grid, p, drive, False)[0], (gap,), (jnp.ones(()),))
     Fv, Fg = jax.grad(gap_equation, argnums=(0, 1))(v, gap, grid, p)
     return Jvv - jnp.outer(Jvg, Fv) / Fg
 
 
-def _ros2_step(v, gap, h, grid, p, B, self_consistent):
-    G, J, gap = _rhs_and_jacobian(v, gap, grid, p, B, self_consistent)
+def _ros2_step(v, gap, h, grid, p, drive, self_consistent):
+    G, J, gap = _rhs_and_jacobian(v, gap, grid, p, drive, self_consistent)
     lu = jax.scipy.linalg.lu_factor(jnp.eye(v.shape[0]) - _GAMMA * h * J)
     k1 = jax.scipy.linalg.lu_solve(lu, G)
-    G2, gap2 = _rhs(v + h * k1, gap, grid, p, B, self_consistent)
+    G2, gap2 = _rhs(v + h * k1, gap, grid, p, drive, self_consistent)
     k2 = jax.scipy.linalg.lu_solve(lu, G2 - 2.0 * k1)
     return v + 1.5 * h * k1 + 0.5 * h * k2, gap2
 
@@ -184,7 +184,7 @@ def kinetic_relaxation(
 ) -> KineticRelaxation:
     r"""Relaxation of $f(E,t)$, $n_{qp}(t)$ and $\Delta(t)$ after a step of the microwave drive.
 
-    The film starts in the steady state of :func:`diffsc.kinetic_steady_state` at
+    The film starts in the steady state of [`kinetic_steady_state`][diffsc.kinetic_steady_state] at
     `absorbed_power_density` $P_0$; at $t=0$ the drive strength steps to the value that absorbs
     `absorbed_power_after` $P_1$ in steady state (0: drive off) and is held there. Integrated with
     the L-stable ROS2 Rosenbrock method on the logits, the gap following $f$, phonons eliminated
@@ -196,17 +196,17 @@ def kinetic_relaxation(
     **Arguments:**
 
     - `material`, `T_bath` (K), `freq` (Hz), `tau_esc` (s) and the grid/solver options: as in
-      :func:`diffsc.kinetic_steady_state`.
+      [`kinetic_steady_state`][diffsc.kinetic_steady_state].
     - `absorbed_power_density`: $P_0$ before the step, W/m^3.
     - `times`: increasing output times, s (> 0), shape (T,); use a logarithmic grid spanning
       the fast (ns-µs) and slow (recombination, µs-ms) scales.
     - `absorbed_power_after`: $P_1$ after the step, W/m^3 (default 0).
     - `substeps`: ROS2 steps per output interval (static; error ~ step^2).
-    - `solver_options`: a :class:`diffsc.SolverOptions` instead of the keyword options
+    - `solver_options`: a [`SolverOptions`][diffsc.SolverOptions] instead of the keyword options
       (`n_bins` ... `throw`; naming both is a ``TypeError``); its `max_extra_steps` then applies
       to the initial steady state too.
 
-    **Returns:** :class:`KineticRelaxation`.
+    **Returns:** [`KineticRelaxation`][diffsc.KineticRelaxation].
     """
     common = _check_common(material, T_bath, freq, tau_esc, energy_extent)
     options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
@@ -235,9 +235,9 @@ class KineticDecay(eqx.Module):
 
     - `decay_time`: $\tau=-1/\lambda_{min}$, s, with $\lambda_{min}$ the eigenvalue of smallest
       magnitude of the linearised kinetic equations at the steady state (drive strength held).
-    - `steady_state`: the :class:`KineticSolution` it linearises about.
+    - `steady_state`: the [`KineticSolution`][diffsc.KineticSolution] it linearises about.
 
-    **Properties:** `result` (a :class:`diffsc.RESULTS` code: the steady state's when it failed,
+    **Properties:** `result` (a [`RESULTS`][diffsc.RESULTS] code: the steady state's when it failed,
     else 2 if the decay time is not finite, else 0), `success` (``result == 0``), `n_steps` (the
     steady state's Newton steps).
     """
@@ -266,8 +266,8 @@ def _decay(material, T_bath, freq, P, tau_esc, extent, *, options, iterations):
     sol = _solve(material, T_bath, freq, P, tau_esc, jnp.zeros(()), None, extent, options=options)
     grid, p, v, gap = _state_of(sol, material, T_bath, freq, tau_esc, extent, options)
     tau0 = material.require("tau0")
-    B = sol.drive_rate * tau0
-    J = linearised_operator(v, gap, grid, p, B, self_consistent)
+    drive = sol.drive_rate * tau0
+    J = linearised_operator(v, gap, grid, p, drive, self_consistent)
     lu = jax.scipy.linalg.lu_factor(J)
 
     def power_step(x, _):  # inverse iteration: converges to the eigenvector of smallest |lambda|
@@ -303,15 +303,15 @@ def kinetic_decay_time(
     r"""Quasiparticle relaxation time as a noise or small-pulse measurement sees it.
 
     Linearises the kinetic equations $\dot v=R(v)/(1-f)$ (drive strength $B$ held, gap following
-    $f$, phonons adiabatic; see :func:`diffsc.kinetic_relaxation`) about the steady state at
+    $f$, phonons adiabatic; see [`kinetic_relaxation`][diffsc.kinetic_relaxation]) about the steady state at
     `absorbed_power_density` and returns $\tau=-1/\lambda_{min}$ for the eigenvalue of smallest
     magnitude (inverse iteration on the LU factors, `iterations` steps; works on any backend).
     With no drive this is the decay time of a small thermal excess, i.e. the recombination time
     lengthened by phonon trapping; under drive it is the fluctuation time of S-Al Fig. 4a.
-    Arguments as :func:`diffsc.kinetic_steady_state`; `absorbed_power_density` in W/m^3;
-    `solver_options` (a :class:`diffsc.SolverOptions`) instead of the keyword options.
+    Arguments as [`kinetic_steady_state`][diffsc.kinetic_steady_state]; `absorbed_power_density` in W/m^3;
+    `solver_options` (a [`SolverOptions`][diffsc.SolverOptions]) instead of the keyword options.
 
-    **Returns:** :class:`KineticDecay` (`decay_time` in s, and the steady state).
+    **Returns:** [`KineticDecay`][diffsc.KineticDecay] (`decay_time` in s, and the steady state).
     """
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
     options = solver_options if solver_options is not None else SolverOptions.from_kwargs(

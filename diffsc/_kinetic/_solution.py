@@ -38,7 +38,7 @@ class KineticSolution(eqx.Module):
       $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$.
     - `freq`: drive frequency, Hz; `T_bath`: K.
     - `residual_norm`: max relative rate residual; `n_steps`: Newton steps (all stages);
-      `result`: :class:`RESULTS` code; `success`: bool.
+      `result`: [`RESULTS`][diffsc.RESULTS] code; `success`: bool.
     """
 
     energies: Float[Array, " N"]
@@ -76,7 +76,7 @@ class KineticSolution(eqx.Module):
 
     def sigma(self, freq=None):
         r"""Mattis–Bardeen $(\sigma_1/\sigma_N,\sigma_2/\sigma_N)$ at `freq` (Hz; default: the drive
-        frequency) for this $f(E)$ and gap, via :func:`diffsc.mattis_bardeen_nonequilibrium`."""
+        frequency) for this $f(E)$ and gap, via [`mattis_bardeen_nonequilibrium`][diffsc.mattis_bardeen_nonequilibrium]."""
         from .._superconductor._mattis_bardeen import mattis_bardeen_nonequilibrium
 
         freq = self.freq if freq is None else freq

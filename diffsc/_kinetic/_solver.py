@@ -7,7 +7,7 @@ the exact dense Jacobian (one residual per step, and the Jacobian from the same 
 at accepted, unconverged points), rows scaled by the
 gross rates of each bin (so the test $\max_i|\dot f_i|/\mathrm{gross}_i$ is relative and
 meaningful at $f\sim10^{-9}$), a step cap and an acceptance test; if the direct solve fails, the absorbed power is ramped geometrically from a
-small fraction (continuation), all in one ``while_loop`` (:func:`solve`). The root is
+small fraction (continuation), all in one ``while_loop`` (`solve`). The root is
 differentiated with the implicit function theorem: $\dot x=-J^{-1}\,\partial_\theta R\,\dot\theta$.
 """
 
@@ -61,26 +61,26 @@ def _int_or_none(x):
 
 
 class SolverOptions(eqx.Module):
-    r"""The static options of one compiled kinetic solve, shared by :func:`diffsc.kinetic_steady_state`,
-    :func:`diffsc.kinetic_relaxation` and :func:`diffsc.kinetic_decay_time` (every field static:
+    r"""The static options of one compiled kinetic solve, shared by [`kinetic_steady_state`][diffsc.kinetic_steady_state],
+    [`kinetic_relaxation`][diffsc.kinetic_relaxation] and [`kinetic_decay_time`][diffsc.kinetic_decay_time] (every field static:
     the Module is hashable and is a static argument of their ``jit``; equal options reuse one
     compiled program).
 
     **Fields:**
 
-    - `grid`: :class:`diffsc.GridOptions` (`n_bins`, `bins_per_photon`).
+    - `grid`: [`GridOptions`][diffsc.GridOptions] (`n_bins`, `bins_per_photon`).
     - `self_consistent_gap`: solve the gap with $f$ (True) or hold $\Delta=\Delta_{BCS}(T_b)$.
     - `tau0_ph`: ``"energy_conserving"`` or ``"material"`` (which $\tau_0^{ph}$ sets $K_p$).
     - `max_steps`: Newton steps per stage (>= 1); `rtol`: tolerance on the max relative rate
       residual; `continuation`: number of power-ramp stages (0 disables both fallbacks).
     - `max_extra_steps`: cap of the self-extended budget, or None for ``4 * max_steps``
-      (:attr:`extra_steps` is the resolved number, :func:`extra_step_cap`).
+      (`extra_steps` is the resolved number, `extra_step_cap`).
     - `throw`: raise on failure (True) or return with ``result``/``success`` set (default False,
       the package-wide default: read `success`).
 
     Pass one as ``solver_options=`` to any of the three entry points instead of their keyword
     options (the same result; passing both is an error), e.g.
-    ``SolverOptions(grid=GridOptions(n_bins=200), rtol=1e-12)``; :meth:`from_kwargs` builds one
+    ``SolverOptions(grid=GridOptions(n_bins=200), rtol=1e-12)``; `from_kwargs` builds one
     from those keywords (same names and defaults).
     """
 
@@ -103,7 +103,7 @@ class SolverOptions(eqx.Module):
 
     @property
     def extra_steps(self) -> int:
-        """The cap of the self-extended budget as a number (:func:`extra_step_cap`)."""
+        """The cap of the self-extended budget as a number (`extra_step_cap`)."""
         return extra_step_cap(self.max_steps, self.max_extra_steps)
 
     @classmethod
@@ -149,10 +149,10 @@ _OPTION_KEYWORDS = (
 
 
 def accepts_solver_options(entry):
-    """Decorator of a kinetic entry point: its ``solver_options=`` (a :class:`SolverOptions`)
+    """Decorator of a kinetic entry point: its ``solver_options=`` (a [`SolverOptions`][diffsc.SolverOptions])
     replaces its keyword options, so naming both is a ``TypeError`` that names the keywords
     in conflict (an explicit keyword equal to its default included); a `solver_options` that is
-    not a :class:`SolverOptions` is a ``TypeError`` too. The signature stays the entry's."""
+    not a [`SolverOptions`][diffsc.SolverOptions] is a ``TypeError`` too. The signature stays the entry's."""
 
     @functools.wraps(entry)
     def checked(*args, **kwargs):
@@ -201,8 +201,8 @@ def full_residual(x, grid: Grid, p: ReducedParams, self_consistent: bool):
 
 
 def full_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool):
-    """Residual of :func:`full_residual`, its row scales and the intermediates of the
-    quasiparticle rows (:func:`~._collisions.residual_parts`)."""
+    """Residual of `full_residual`, its row scales and the intermediates of the
+    quasiparticle rows (`_collisions.residual_parts`)."""
     v, gap = x[:-1], x[-1]
     R, s, parts = residual_parts(v, gap, grid, p)
     F = gap_equation(v, gap, grid, p) if self_consistent else p.gap_thermal - gap
@@ -210,7 +210,7 @@ def full_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool):
 
 
 def linearized_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column: bool):
-    r""":func:`full_residual_parts`, and a function that returns $\partial R/\partial\Delta$
+    r"""`full_residual_parts`, and a function that returns $\partial R/\partial\Delta$
     (the quasiparticle rows) from the same primal pass (``jax.linearize``: calling it costs a
     tangent pass only), or None when ``gap_column`` is False."""
     v, gap = x[:-1], x[-1]
@@ -223,9 +223,9 @@ def linearized_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: 
 
 
 def full_jacobian_from_parts(x, parts, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column=True):
-    """Jacobian over (v, gap) from the intermediates of :func:`full_residual_parts`.
+    """Jacobian over (v, gap) from the intermediates of `full_residual_parts`.
     `gap_column`: True (dR/dgap by a forward pass through the residual), a function returning
-    it (:func:`linearized_residual_parts`), or False (left out: the Newton step does not need
+    it (`linearized_residual_parts`), or False (left out: the Newton step does not need
     it when the gap is held)."""
     v, gap = x[:-1], x[-1]
     Jvv = jacobian_from_parts(parts, grid, p)
@@ -284,7 +284,7 @@ def _time_step_control(h, big, scaled, good):
 def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None):
     r"""Newton with two globalisations and continuation in power, as ONE ``while_loop``.
 
-    `options` (:class:`SolverOptions`) gives ``self_consistent_gap``, `max_steps`, `rtol`,
+    `options` ([`SolverOptions`][diffsc.SolverOptions]) gives ``self_consistent_gap``, `max_steps`, `rtol`,
     ``continuation`` and `max_extra_steps` (the cap of the self-extended budget below).
 
     **Stage 0** (fast path) is pseudo-transient Newton in a *local* pseudo-time measured in each
@@ -296,7 +296,7 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     If it has not converged after min(60, `max_steps`) steps (and ``continuation`` > 0), the
     later stages follow the *physical* time evolution by linearised backward Euler,
     $(I/\Delta t-J)\,\delta v=R$ with the gap row algebraic (re-solved after each step by
-    :func:`project_gap`), from the undriven state `x_ramp` (default `x0`): stage 1 at the
+    `project_gap`), from the undriven state `x_ramp` (default `x0`): stage 1 at the
     requested power, then, if needed, stages at powers $10^{-c},\dots,1$ times the request, each
     from where the previous one ended. A true time evolution cannot run away the way a local
     pseudo-time can at low $T_b$, where $f$ spans hundreds of e-folds over the grid; the step
@@ -333,7 +333,7 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     ``cond`` becomes a select and every member forms the Jacobian.
 
     Returns (x, error, total steps, converged, rates at x): the last are the by-products of
-    the final residual evaluation (:func:`~._collisions.rates_from_parts`), which the solution
+    the final residual evaluation (`_collisions.rates_from_parts`), which the solution
     reports without evaluating them again."""
     self_consistent = options.self_consistent_gap
     max_steps, rtol = options.max_steps, options.rtol
@@ -528,10 +528,10 @@ def quasi_thermal_start(x0, grid: Grid, p: ReducedParams):
 def make_root(options: SolverOptions):
     r"""The steady state as a function ``root(x0, grid, p) -> (x, rates, (err, steps, ok))``
     with implicit derivatives: $\dot x=-J^{-1}\partial_\theta R\,\dot\theta$, and the rates
-    (:func:`~._collisions.rates`) differentiated along $(\dot x,\dot\theta)$. Without
+    (`_collisions.rates`) differentiated along $(\dot x,\dot\theta)$. Without
     differentiation the rates are the solver's own by-products (no extra evaluation).
-    `options`: :class:`SolverOptions` (its `max_extra_steps` caps the self-extended budget of
-    :func:`solve`)."""
+    `options`: [`SolverOptions`][diffsc.SolverOptions] (its `max_extra_steps` caps the self-extended budget of
+    `solve`)."""
     self_consistent = options.self_consistent_gap
 
     @jax.custom_jvp

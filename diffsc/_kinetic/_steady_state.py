@@ -1,4 +1,4 @@
-r"""Public entry point: :func:`kinetic_steady_state`."""
+r"""Public entry point: [`kinetic_steady_state`][diffsc.kinetic_steady_state]."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ._solver import SolverOptions, accepts_solver_options, gap_equation, make_r
 
 def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, gap_thermal,
                     power, phonon_injection) -> ReducedParams:
-    """:class:`ReducedParams` of a material at `T_bath` (K) with escape time `tau_esc` (s);
+    """`ReducedParams` of a material at `T_bath` (K) with escape time `tau_esc` (s);
     `gap_thermal`, `power` and `phonon_injection` already in reduced units."""
     gap0 = material.gap0
     tau0 = material.require("tau0")
@@ -48,14 +48,14 @@ def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, g
 
 def _thermal_gap_residual(g, args):
     """The discretised gap equation at gap `g` for the thermal logits (``args = (v_th, grid,
-    p)``): the residual :func:`_discrete_thermal_gap` finds the root of."""
+    p)``): the residual `_discrete_thermal_gap` finds the root of."""
     v_th, grid, p = args
     return gap_equation(v_th, g, grid, p)
 
 
 def _discrete_thermal_gap(v_th, gap_guess, grid, p):
     r"""Gap of the discretised gap equation with thermal $f$ (reduced units, $\Delta_0=1$):
-    the root of :func:`gap_equation` in $[\Delta_{guess}/4,\,1]$ by :func:`bracketed_root`,
+    the root of `gap_equation` in $[\Delta_{guess}/4,\,1]$ by `bracketed_root`,
     differentiated implicitly ($\dot\Delta=-\dot F/\partial_\Delta F$).
 
     The bracket always holds a sign change: at $\Delta=1$ the two arcsinh terms cancel and the
@@ -80,7 +80,7 @@ def _problem(
     P_s=None,
     freq_s=None,
 ):
-    """Grid and reduced parameters (:class:`ReducedParams`) of one kinetic problem; also the
+    """Grid and reduced parameters (`ReducedParams`) of one kinetic problem; also the
     power unit (W/m^3) and the undriven start x0 = (thermal logits, thermal gap). `P_ph`,
     `Om_ph`: injected phonons (W/m^3 at eV; `Om_ph` None: none); `P_s`, `freq_s`:
     pair-breaking photons (W/m^3, Hz), or None. Only `options.grid` and `options.tau0_ph`
@@ -161,7 +161,7 @@ def _solve(
     *,
     options: SolverOptions,
 ):
-    """One compiled steady-state solve; `options` (:class:`SolverOptions`, hashable) is static,
+    """One compiled steady-state solve; `options` ([`SolverOptions`][diffsc.SolverOptions], hashable) is static,
     as are the None/array structure of `Om_ph` and `P_s`/`freq_s`."""
     self_consistent, throw = options.self_consistent_gap, options.throw
     gap0 = material.gap0
@@ -193,8 +193,8 @@ def _solve(
     d = grid.delta
     w, gamma = rates["w"], rates["gamma"]  # the solver's last evaluation, not a new one
     rs, rr = rates["scattering"], rates["recombination"]
-    B, Z = drive_strength(v, gap, grid, p)
-    B_s, G_s = pair_breaking_strength(v, gap, grid, p)
+    drive, Z = drive_strength(v, gap, grid, p)
+    pair_drive, G_s = pair_breaking_strength(v, gap, grid, p)
     Omj = grid.phonon_energies
     dP, n, nB = phonon_escape_power(w, grid, p)  # reduced, per reduced energy
     P_bath = jnp.sum(dP) * d * unit_P
@@ -227,9 +227,9 @@ def _solve(
         nqp=nqp,
         nqp_thermal=nqp_th,
         tau_qp=tau_qp,
-        drive_rate=B / tau0,
+        drive_rate=drive / tau0,
         absorbed_power=jnp.asarray(P_abs, float),
-        pair_breaking_rate=B_s / tau0,
+        pair_breaking_rate=pair_drive / tau0,
         pair_breaking_power=jnp.asarray(0.0 if P_s is None else P_s, float),
         pair_generation_rate=4.0 * N0 * gap0 * G_s / tau0,
         power_qp_to_phonons=P_qp,
@@ -307,7 +307,7 @@ def kinetic_steady_state(
 
     **Arguments:**
 
-    - `material`: :class:`diffsc.Material` with `Tc`, `gap0`, `N0`, `tau0`, `debye_energy`
+    - `material`: [`Material`][diffsc.Material] with `Tc`, `gap0`, `N0`, `tau0`, `debye_energy`
       (and `N_ion` for the default `tau0_ph`).
     - `T_bath`: bath (substrate) temperature, K (0 < T_bath < Tc).
     - `freq`: microwave frequency $\nu$, Hz, sub-gap ($h\nu<2\Delta$).
@@ -340,12 +340,12 @@ def kinetic_steady_state(
       `continuation` is 0). ``n_steps`` counts them.
     - `throw`: raise on failure, also under ``jit`` (True), or return with ``result``/``success``
       set (default False, the package-wide default of every solver and fit: check `success`).
-    - `solver_options`: the options `n_bins` ... `throw` above as one :class:`diffsc.SolverOptions`
-      (with a :class:`diffsc.GridOptions`), e.g. to keep one configuration for many calls:
+    - `solver_options`: the options `n_bins` ... `throw` above as one [`SolverOptions`][diffsc.SolverOptions]
+      (with a [`GridOptions`][diffsc.GridOptions]), e.g. to keep one configuration for many calls:
       ``SolverOptions(grid=GridOptions(n_bins=200), rtol=1e-12)`` gives the same result as
       ``n_bins=200, rtol=1e-12``. Naming any of those keywords as well is a ``TypeError``.
 
-    **Returns:** :class:`KineticSolution`.
+    **Returns:** [`KineticSolution`][diffsc.KineticSolution].
     """
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
     options = solver_options if solver_options is not None else SolverOptions.from_kwargs(

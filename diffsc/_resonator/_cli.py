@@ -1,13 +1,13 @@
 r"""``diffsc fit s21 FILE ...`` and ``diffsc fit temperature RESULTS``: measured data on the command line.
 
-``diffsc fit s21`` reads every file with :func:`diffsc.read_sweep`, fits them all in one batched,
-compiled call with :func:`diffsc.fit_s21`, prints one line per file (success, values, the reason
+``diffsc fit s21`` reads every file with [`read_sweep`][diffsc.read_sweep], fits them all in one batched,
+compiled call with [`fit_s21`][diffsc.fit_s21], prints one line per file (success, values, the reason
 of a failure), optionally writes a table (``--out results.csv`` or ``.json``) and plots
 (``--plots DIR``), and exits with status 1 when any file could not be read or fitted (2 for bad
 arguments). ``diffsc fit temperature`` fits $f_{res}(T)$ and $Q_i(T)$ of such a table with
-:func:`diffsc.fit_temperature_sweep`; temperatures come from a column or from the file names.
+[`fit_temperature_sweep`][diffsc.fit_temperature_sweep]; temperatures come from a column or from the file names.
 
-Compiled programs are kept on disk (see :mod:`diffsc._core._compilation_cache`), so only the first run
+Compiled programs are kept on disk (see `diffsc._core._compilation_cache`), so only the first run
 compiles; ``--no-cache`` (or ``DIFFSC_NO_CACHE=1``) switches that off.
 """
 

@@ -13,11 +13,11 @@ $\alpha_k=gL_s/(L_g'+gL_s)$ with $L_s=X_s/\omega$.
 
 Geometries:
 
-* :class:`Microstrip` — parallel-plate line (Yassin & Withington, J. Phys. D 28, 1983 (1995), in
+* [`Microstrip`][diffsc.Microstrip] — parallel-plate line (Yassin & Withington, J. Phys. D 28, 1983 (1995), in
   the limit $K_f=g_{1,2}=1$, $w\gg h$), optional Hammerstad fringing factor. This is the route
   of de Visser et al. (w = 3 µm, h = 1 µm, t = 60 nm, l = 9.84 mm, 5.57 GHz); their
-  $\varepsilon_r$ is not stated, so calibrate $\varepsilon_{eff}$ with :func:`calibrate_geometry`.
-* :class:`CPW` — coplanar waveguide, conformal-mapping $L_g'$, $C'$ and the Collin/Holloway
+  $\varepsilon_r$ is not stated, so calibrate $\varepsilon_{eff}$ with [`calibrate_geometry`][diffsc.calibrate_geometry].
+* [`CPW`][diffsc.CPW] — coplanar waveguide, conformal-mapping $L_g'$, $C'$ and the Collin/Holloway
   thin-film geometry factors $g_c$, $g_g$ (Collin; Gao, PhD thesis, Caltech 2008, ch. 3; valid for
   $t\ll w, s$).
 """
@@ -48,7 +48,7 @@ def _positive_field(name: str, unit: str = "m") -> Callable:
     """Field converter: the value must be real, finite and > 0 (eagerly and under ``jit``).
 
     A valid Python number stays a Python float; an array or tracer is returned as
-    :func:`check_positive` gives it back (with its ``equinox.error_if``).
+    `check_positive` gives it back (with its ``equinox.error_if``).
     """
     return functools.partial(_real, check_positive, name=name, unit=unit)
 
@@ -67,7 +67,7 @@ class CPW(eqx.Module):
     g_g=\frac{k\big[\pi+\ln\frac{4\pi(w+2s)}{t}-\frac1k\ln\frac{1+k}{1-k}\big]}{4w(1-k^2)K(k)^2}.$$
 
     $K(k)$ is the complete elliptic integral of modulus $k$, $k'=\sqrt{1-k^2}$
-    (:func:`diffsc._core._special.ellipk` of parameter $k^2$).
+    (`diffsc._core._special.ellipk` of parameter $k^2$).
     """
 
     width: float = eqx.field(converter=_positive_field("width"))
@@ -157,7 +157,7 @@ class Microstrip(eqx.Module):
 
 
 class LineResponse(eqx.Module):
-    """Result of :func:`resonator_response` (every field broadcast over the inputs).
+    """Result of [`resonator_response`][diffsc.resonator_response] (every field broadcast over the inputs).
 
     **Fields:** `f_res` (Hz) first half-wave resonance $\\beta l=\\pi$ of the bare line (without the
     coupler's pull); `Qi` internal quality factor $\\beta/2\\alpha$; `alpha_k` kinetic-inductance
@@ -216,9 +216,9 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
     **Arguments** (broadcast together; bad input raises an error naming the argument, eagerly
     and under ``jit``/``vmap``): `Zs` complex surface impedance $R_s+jX_s$ (Ohm/□; finite,
     $R_s\ge0$, $X_s>0$), `freq` frequency at which `Zs` was evaluated (Hz, real, > 0),
-    `geometry` a :class:`CPW` or :class:`Microstrip`.
+    `geometry` a [`CPW`][diffsc.CPW] or [`Microstrip`][diffsc.Microstrip].
 
-    **Returns:** :class:`LineResponse` ($R_s=0$, a lossless film, gives $Q_i=\infty$).
+    **Returns:** [`LineResponse`][diffsc.LineResponse] ($R_s=0$, a lossless film, gives $Q_i=\infty$).
     """
     _check_geometry(geometry)
     Zs = _check_surface_impedance(Zs)
@@ -250,15 +250,15 @@ def resonator_response(Zs, freq, geometry) -> LineResponse:
 def resonator_from_conductivity(sigma1, sigma2, freq, geometry, *, resistivity) -> LineResponse:
     r"""$f_{res}$, $Q_i$, $\alpha_k$ from the complex conductivity of the film.
 
-    $Z_s$ from :func:`diffsc.surface_impedance` (local response, film thickness of the geometry),
-    then :func:`resonator_response`.
+    $Z_s$ from [`surface_impedance`][diffsc.surface_impedance] (local response, film thickness of the geometry),
+    then [`resonator_response`][diffsc.resonator_response].
 
     **Arguments** (real, finite, broadcast together; bad input raises an error naming the
     argument, eagerly and under ``jit``/``vmap``): `sigma1` $=\sigma_1/\sigma_N$ (>= 0) and
     `sigma2` $=\sigma_2/\sigma_N$ (> 0: a superconducting film, whose kinetic inductance the line
-    model needs), dimensionless, at `freq` (Hz, > 0); `geometry` (:class:`CPW` or
-    :class:`Microstrip`); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m, > 0).
-    **Returns:** :class:`LineResponse` (`sigma1` = 0, no quasiparticle loss, gives $Q_i=\infty$).
+    model needs), dimensionless, at `freq` (Hz, > 0); `geometry` ([`CPW`][diffsc.CPW] or
+    [`Microstrip`][diffsc.Microstrip]); `resistivity` $\rho_N=1/\sigma_N$ (Ohm m, > 0).
+    **Returns:** [`LineResponse`][diffsc.LineResponse] (`sigma1` = 0, no quasiparticle loss, gives $Q_i=\infty$).
     """
     _check_geometry(geometry)
     sigma1 = check_nonnegative(sigma1, "sigma1", dtype=float)
@@ -279,7 +279,7 @@ def calibrate_geometry(geometry, Zs, freq, f_target):
     to reproduce the paper's 5.57 GHz model frequency (its $\varepsilon_r$ is not stated).
 
     **Arguments** (broadcast together; bad input raises an error naming the argument):
-    `geometry` (:class:`CPW` or :class:`Microstrip`), `Zs` (complex, Ohm/□; $R_s\ge0$, $X_s>0$)
+    `geometry` ([`CPW`][diffsc.CPW] or [`Microstrip`][diffsc.Microstrip]), `Zs` (complex, Ohm/□; $R_s\ge0$, $X_s>0$)
     and `freq` (Hz, > 0) of the reference state (e.g. the thermal film at the lowest bath
     temperature), `f_target` (Hz, real, > 0).
     """
@@ -296,7 +296,7 @@ def linearised_response(sigma1, sigma2, dsigma1, dsigma2, alpha_k, gamma=-1.0):
     \delta\Big(\frac1{Q_i}\Big)=\alpha_k|\gamma|\Big(\frac{\delta\sigma_1}{\sigma_2}
     -\frac{\sigma_1\,\delta\sigma_2}{\sigma_2^2}\Big),$$
     with $Z_s\propto\sigma^\gamma$ ($\gamma=-1$ thin film, $-1/2$ thick local). A cross-check of
-    :func:`resonator_from_conductivity`, not the model.
+    [`resonator_from_conductivity`][diffsc.resonator_from_conductivity], not the model.
 
     **Arguments** (real, finite, broadcast together; bad input raises an error naming the
     argument, eagerly and under ``jit``/``vmap``): `sigma1` (>= 0), `sigma2` (> 0), `dsigma1`,

@@ -5,7 +5,7 @@ the typos listed in the reference corrected); Khalil et al., JAP 111, 054510 (20
 RSI 86, 024706 (2015).
 
 Conventions: time harmonics $e^{+j\omega t}$; frequencies in Hz; powers in W (use
-:func:`diffsc.constants.dbm_to_watt`); energies in J for stored energy (stated per function).
+`diffsc.constants.dbm_to_watt`); energies in J for stored energy (stated per function).
 All functions are pure ``jax.numpy`` and broadcast over their arguments, so they run under
 ``jit``/``vmap``/``grad``. Float32 is safe for plotting only: $Q\,(f/f_r-1)$ needs float64 at
 $Q\gtrsim10^5$.
@@ -70,7 +70,7 @@ def s21_notch(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0, tau=
     {1+2jQ_l(f/f_{res}-1)}\Big],\qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
     Here `Qc` is the magnitude $|Q_c|$ of the complex coupling quality factor
     $Q_c e^{-j\phi}$; the "diameter-corrected" coupling factor is
-    $Q_c^{\rm eff} = |Q_c|/\cos\phi$ (Khalil). Reduces to :func:`s21_ideal` for
+    $Q_c^{\rm eff} = |Q_c|/\cos\phi$ (Khalil). Reduces to [`s21_ideal`][diffsc.s21_ideal] for
     $a=1$, $\alpha=\tau_d=\phi=0$.
 
     **Arguments:**
@@ -112,11 +112,11 @@ def s11_reflection(freq, f_res, Qi, Qc, *, phi=0.0, a=1.0, alpha=0.0, delay=0.0,
 
     $$S_{11}(f)=a\,e^{j\alpha}e^{-2\pi jf\tau_d}\Big[1-\frac{2(Q_l/|Q_c|)\,e^{j\phi}}
     {1+2jQ_l(f/f_{res}-1)}\Big],\qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
-    The circle has twice the diameter of the notch (:func:`s21_notch`); at resonance with
+    The circle has twice the diameter of the notch ([`s21_notch`][diffsc.s21_notch]); at resonance with
     $\phi=0$, $S_{11}=(Q_c-Q_i)/(Q_c+Q_i)$: zero at critical coupling, and the circle encloses the
     origin (the phase winds once) when overcoupled, $Q_i>Q_c$.
 
-    **Arguments:** as :func:`s21_notch` (`freq`, `f_res` in Hz; `Qi`, `Qc` = $|Q_c|$; `phi`,
+    **Arguments:** as [`s21_notch`][diffsc.s21_notch] (`freq`, `f_res` in Hz; `Qi`, `Qc` = $|Q_c|$; `phi`,
     `alpha` in rad; `a` > 0; `delay` in s, `tau` its deprecated old name). **Returns:** complex $S_{11}$, broadcast shape.
     """
     delay = renamed("s11_reflection", "tau", "delay", tau, delay, 0.0)
@@ -140,7 +140,7 @@ def coupling_q(freq, Cg, Z0=50.0):
 
 
 def coupling_capacitance(freq, Qc, Z0=50.0):
-    r"""Inverse of :func:`coupling_q`: $C_g=\sqrt{\pi/Q_c}/(\omega Z_0)$, F.
+    r"""Inverse of [`coupling_q`][diffsc.coupling_q]: $C_g=\sqrt{\pi/Q_c}/(\omega Z_0)$, F.
 
     **Arguments:** `freq` (Hz), `Qc` (dimensionless), `Z0` (Ohm).
     """
@@ -217,7 +217,7 @@ def stored_energy(P_read, Qi, Qc, f_res, *, freq=None):
     r"""Energy stored in the resonator, J.
 
     $$E_s=\frac{2Q^2}{Q_c}\frac{P_{read}}{\omega_{res}}\frac{1}{1+4Q^2y^2},$$
-    from energy balance $P_{abs}=\omega E_s/Q_i$ with :func:`absorbed_power`. Check: −64 dBm,
+    from energy balance $P_{abs}=\omega E_s/Q_i$ with [`absorbed_power`][diffsc.absorbed_power]. Check: −64 dBm,
     $Q\approx Q_c=20100$, 5.28 GHz → 0.48 fJ (paper footnote: 0.55 fJ).
 
     **Arguments:** `P_read` (W), `Qi`, `Qc` (dimensionless), `f_res` (Hz), `freq` probe
@@ -242,7 +242,7 @@ def stored_energy(P_read, Qi, Qc, f_res, *, freq=None):
 def photon_number(P_read, Qi, Qc, f_res, *, freq=None):
     r"""Mean number of photons in the resonator, $\langle n\rangle = E_s/(h f_{res})$.
 
-    **Arguments:** as :func:`stored_energy`. **Returns:** dimensionless.
+    **Arguments:** as [`stored_energy`][diffsc.stored_energy]. **Returns:** dimensionless.
     """
     return stored_energy(P_read, Qi, Qc, f_res, freq=freq) / (h_SI * f_res)
 

@@ -7,9 +7,9 @@ P_{abs}^{qp}=\frac{P_{read}}{2}\frac{4Q^2}{Q_iQ_c}\frac{Q_i}{Q_{i,qp}}\ \ (\text
 \qquad \frac1{Q_i}=\frac1{Q_{i,qp}[\sigma(p)]}+\frac1{Q_i^*}\ \ (\text{Eq. 24}),$$
 with $\kappa=2$ (de Visser et al.: twice the central-strip volume, to account for the ground
 plane). $\sigma(p)$ comes from a *response model* — the Chang–Scalapino steady state
-(:class:`KineticResponse`) or, for comparison, a thermal heating model (:class:`HeatingResponse`) —
-and $Q_{i,qp}$, $f_{res}$ from the line geometry (:mod:`diffsc._resonator._geometry`). The loop is
-solved as one scalar fixed point in $x=\ln p$ by safeguarded Newton (:func:`_solve_loop`) and
+([`KineticResponse`][diffsc.KineticResponse]) or, for comparison, a thermal heating model ([`HeatingResponse`][diffsc.HeatingResponse]) —
+and $Q_{i,qp}$, $f_{res}$ from the line geometry (`diffsc._resonator._geometry`). The loop is
+solved as one scalar fixed point in $x=\ln p$ by safeguarded Newton (`_solve_loop`) and
 differentiated implicitly (a custom JVP, one division), so gradients never pass through the
 iterations; the inner kinetic solve is itself differentiated implicitly.
 
@@ -25,7 +25,7 @@ largest possible power). The loop also stops on its residual ($|g|\le$ `rtol`), 
 results carry that tolerance (up to 5e-7 in $\ln p$ at the default 1e-6), which a
 different iteration would not reproduce to better than that.
 
-Response models derive from :class:`AbstractResponse` and return a :class:`ResponseResult`.
+Response models derive from [`AbstractResponse`][diffsc.AbstractResponse] and return a [`ResponseResult`][diffsc.ResponseResult].
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from ._models import absorbed_power, coupled_resonance_frequency, s21_ideal
 
 
 class ResponseResult(NamedTuple):
-    r"""What a response model (:class:`AbstractResponse`) returns at one absorbed power.
+    r"""What a response model ([`AbstractResponse`][diffsc.AbstractResponse]) returns at one absorbed power.
 
     **Fields:** `sigma1`, `sigma2` (complex conductivity $\sigma_1-i\sigma_2$ in units of the
     normal-state $\sigma_N$, dimensionless, at the drive frequency), `gap` ($\Delta$, eV),
@@ -70,22 +70,22 @@ class ResponseResult(NamedTuple):
 
 
 class AbstractResponse(eqx.Module):
-    r"""A film's response to absorbed microwave power: the model inside :func:`power_loop`.
+    r"""A film's response to absorbed microwave power: the model inside [`power_loop`][diffsc.power_loop].
 
     Subclass it (an ``equinox.Module``: its fields are the model's parameters, which
-    :func:`fit_power_sweep` can fit by their dotted path) to write your own; the package's are
-    :class:`KineticResponse` and :class:`HeatingResponse`. Everything :meth:`__call__` computes
+    [`fit_power_sweep`][diffsc.fit_power_sweep] can fit by their dotted path) to write your own; the package's are
+    [`KineticResponse`][diffsc.KineticResponse] and [`HeatingResponse`][diffsc.HeatingResponse]. Everything `__call__` computes
     from traced fields must be differentiable, because the loop's implicit derivative calls it
     under ``jax.jvp``.
 
-    A subclass has a `material` attribute (:class:`diffsc.Material`, a field or a property;
-    the loop reads its `resistivity`) and implements :meth:`__call__`.
+    A subclass has a `material` attribute ([`Material`][diffsc.Material], a field or a property;
+    the loop reads its `resistivity`) and implements `__call__`.
     """
 
     @abc.abstractmethod
     def __call__(self, p, T_bath, freq) -> ResponseResult:
         r"""The film's state at absorbed power density `p` (W/m^3, >= 0), bath temperature
-        `T_bath` (K) and drive frequency `freq` (Hz): a :class:`ResponseResult` (`sigma1`,
+        `T_bath` (K) and drive frequency `freq` (Hz): a [`ResponseResult`][diffsc.ResponseResult] (`sigma1`,
         `sigma2` in units of $\sigma_N$, `gap` in eV, `nqp` in 1/m^3, `ok`)."""
 
 
@@ -106,7 +106,7 @@ class HeatingResponse(AbstractResponse):
     exponent: int = eqx.field(static=True, default=5)
 
     def __call__(self, p, T_bath, freq) -> ResponseResult:
-        """:class:`ResponseResult` at absorbed power density `p` (W/m^3), `T_bath` (K), `freq`
+        """[`ResponseResult`][diffsc.ResponseResult] at absorbed power density `p` (W/m^3), `T_bath` (K), `freq`
         (Hz): Mattis-Bardeen at $T_{eff}$ (`ok` always True)."""
         n = self.exponent
         T = (T_bath**n + p / self.sigma_ep) ** (1.0 / n)
@@ -121,11 +121,11 @@ class HeatingResponse(AbstractResponse):
 
 
 class KineticResponse(AbstractResponse):
-    r"""Non-equilibrium response from :func:`diffsc.kinetic_steady_state` (S-Al model).
+    r"""Non-equilibrium response from [`kinetic_steady_state`][diffsc.kinetic_steady_state] (S-Al model).
 
     **Fields:** `material`, `tau_esc` (s), `n_bins` (static), `self_consistent_gap` (static),
     `energy_extent` (eV above the gap, optional; default that of
-    :func:`diffsc.kinetic_steady_state`, $\max(10\Delta_0,20k_BT_b,4h\nu)$). At resonator
+    [`kinetic_steady_state`][diffsc.kinetic_steady_state], $\max(10\Delta_0,20k_BT_b,4h\nu)$). At resonator
     temperatures ($k_BT_b\ll\Delta$) the occupied states lie within about one gap of the gap edge,
     so a span of ~3 gaps puts 3x more bins on each photon energy at the same cost. `rtol`
     (static): the inner solves' tolerance, tighter than the solver's default 1e-10 because below
@@ -143,7 +143,7 @@ class KineticResponse(AbstractResponse):
     rtol: float = eqx.field(static=True, default=1e-13)
 
     def __call__(self, p, T_bath, freq) -> ResponseResult:
-        """:class:`ResponseResult` at absorbed power density `p` (W/m^3), `T_bath` (K), `freq`
+        """[`ResponseResult`][diffsc.ResponseResult] at absorbed power density `p` (W/m^3), `T_bath` (K), `freq`
         (Hz): one kinetic steady state (`ok`: its ``success``)."""
         from .._kinetic import kinetic_steady_state
 
@@ -162,7 +162,7 @@ class PowerLoopSolution(eqx.Module):
     **Fields:** `Qi` (total internal), `Qi_qp` (quasiparticle part), `Qc`, `f_res` (Hz, including
     the coupler's pull), `f_line` (Hz, bare half-wave line), `alpha_k`, `P_abs` (W, absorbed by
     quasiparticles, Eq. 25), `P_abs_density` (W/m^3, per $\kappa V_{strip}$), `sigma1`, `sigma2`
-    ($\sigma/\sigma_N$), `gap` (eV), `nqp` (1/m^3), `n_steps`, `result` (a :class:`diffsc.RESULTS`
+    ($\sigma/\sigma_N$), `gap` (eV), `nqp` (1/m^3), `n_steps`, `result` (a [`RESULTS`][diffsc.RESULTS]
     code: 0 = the fixed point converged and every inner solve succeeded, 2 = $Q_i$ or $f_{res}$
     non-finite, 1 = otherwise: `max_steps` reached or an inner solve failed), `success`
     (``result == 0``).
@@ -233,7 +233,7 @@ def _is_none(x):
 
 @eqx.filter_custom_jvp
 def _solve_loop(args, *, rtol, max_steps):
-    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = :func:`_loop_map`) for $x=\ln p$.
+    r"""Solve $x^*=F(x^*,\mathrm{args})$ ($F$ = `_loop_map`) for $x=\ln p$.
 
     Safeguarded Newton on $g(x)=F(x)-x$ with $g'$ from one forward-mode pass (through the inner
     solves' implicit derivatives), started from the absorbed power of the undriven film: a
@@ -243,7 +243,7 @@ def _solve_loop(args, *, rtol, max_steps):
     fixed-point iteration converges only linearly, at the rate $\partial_xF$, which reaches
     ~0.8 at low temperature (60 steps were not enough there).
 
-    Returns ``(x*, outputs, converged, n_steps)`` with ``outputs`` = :func:`_outputs` at $x^*$.
+    Returns ``(x*, outputs, converged, n_steps)`` with ``outputs`` = `_outputs` at $x^*$.
     """
     volume, P_read = args[7], args[4]
     x0 = _loop_map(jnp.log(jnp.asarray(1e-30)), args)
@@ -275,15 +275,15 @@ def _solve_loop(args, *, rtol, max_steps):
 def _solve_loop_jvp(primals, tangents, *, rtol, max_steps):
     r"""Implicit derivative of the scalar fixed point, $\dot x^*=\dot F/(1-\partial_xF)$.
 
-    Two forward passes of :func:`_outputs`: along $x$ (a primal quantity, $\partial_xF$ and
+    Two forward passes of `_outputs`: along $x$ (a primal quantity, $\partial_xF$ and
     $\partial_x o$) and along the argument tangents ($\dot F$, $\dot o|_x$); the reported
     outputs then get $\dot o=\dot o|_x+\partial_xo\,\dot x^*$. The loop is a scalar
     equation, so the linear "solve" is one division (finite for a simple root, $\partial_xF\ne1$). Deliberately plain
     ``jnp`` (no ``lineax.linear_solve``, which raises on non-finite input in equinox's default
     error mode): an outer solver may evaluate this derivative with placeholder linearisation data
     (optimistix's Levenberg–Marquardt does so on its first step, and discards the result), which
-    must give a throw-away NaN, not an error. The rule calls :func:`_solve_loop` and
-    :func:`_outputs` again, so it is itself differentiable (higher derivatives).
+    must give a throw-away NaN, not an error. The rule calls `_solve_loop` and
+    `_outputs` again, so it is itself differentiable (higher derivatives).
     """
     (args,), (t_args,) = primals, tangents
     out = _solve_loop(args, rtol=rtol, max_steps=max_steps)
@@ -327,10 +327,10 @@ def power_loop(
 
     - `P_read_dbm`: readout power at the resonator, dBm.
     - `T_bath`: bath temperature, K.
-    - `response`: an :class:`AbstractResponse`: :class:`KineticResponse`,
-      :class:`HeatingResponse` or your own (carries the material).
-    - `geometry`: :class:`diffsc.Microstrip` or :class:`diffsc.CPW` (film thickness, strip volume);
-      calibrate its permittivity to the model frequency with :func:`diffsc.calibrate_geometry`.
+    - `response`: an [`AbstractResponse`][diffsc.AbstractResponse]: [`KineticResponse`][diffsc.KineticResponse],
+      [`HeatingResponse`][diffsc.HeatingResponse] or your own (carries the material).
+    - `geometry`: [`Microstrip`][diffsc.Microstrip] or [`CPW`][diffsc.CPW] (film thickness, strip volume);
+      calibrate its permittivity to the model frequency with [`calibrate_geometry`][diffsc.calibrate_geometry].
     - `Qc`: coupling quality factor (dimensionless), e.g. ``diffsc.coupling_q(f, Cg)``.
     - `freq`: drive/readout frequency at which $\sigma$ is evaluated, Hz (the paper: 5.57 GHz,
       the modelled resonance).
@@ -346,7 +346,7 @@ def power_loop(
     - `throw`: raise (also under ``jit``) if the loop (or an inner solve) fails. Default False,
       the package-wide default (it was True before): read ``result``/``success``.
 
-    **Returns:** :class:`PowerLoopSolution`.
+    **Returns:** [`PowerLoopSolution`][diffsc.PowerLoopSolution].
     """
     P_read = dbm_to_watt(jnp.asarray(P_read_dbm, float))
     T_bath = check_positive(T_bath, "T_bath", "K", dtype=float)
@@ -408,7 +408,7 @@ _LOG_RANGE = 20.0
 
 
 class PowerSweepFit(eqx.Module):
-    r"""Result of :func:`fit_power_sweep`.
+    r"""Result of [`fit_power_sweep`][diffsc.fit_power_sweep].
 
     **Fields:**
 
@@ -416,11 +416,11 @@ class PowerSweepFit(eqx.Module):
       deprecated alias).
     - `std`: dict ``{path: 1-sigma uncertainty}``, same units (``params * rel_std``).
     - `rel_std`: dict ``{path: relative 1-sigma uncertainty}`` (= std of $\ln\theta$).
-    - `fit`: the :class:`diffsc.FitResult` in log space (``fit.success``: the optimiser converged).
+    - `fit`: the [`FitResult`][diffsc.FitResult] in log space (``fit.success``: the optimiser converged).
     - `Qi_model`, `f_res_model` (Hz): the model at every data point at the fitted parameters.
     - `point_success`: per data point, the power loop (and every inner solve) succeeded at the
       fitted parameters; a failed point entered the residual as ``FAILED_POINT_RESIDUAL``.
-    - `result`: a :class:`diffsc.RESULTS` code: the optimiser's (``fit.result``) when it failed,
+    - `result`: a [`RESULTS`][diffsc.RESULTS] code: the optimiser's (``fit.result``) when it failed,
       else 1 if a point failed at the fitted parameters, else 0; `success`: ``result == 0``
       (``fit.success`` and every point succeeded); `n_steps`: optimiser steps.
     """
@@ -456,7 +456,7 @@ def _map_points(fn, *xs):
     CPU runtime runs independent batched LU factorisations (``jnp.linalg.solve`` on a batch)
     concurrently; each hands its batch to the intra-op thread pool and blocks until it is done,
     and when every pool thread is such a waiting kernel nothing is left to do the work. This hung
-    :func:`fit_power_sweep` with the kinetic response (0 % CPU; native stacks of both pool
+    [`fit_power_sweep`][diffsc.fit_power_sweep] with the kinetic response (0 % CPU; native stacks of both pool
     threads in jaxlib's ``LuDecomposition`` → ``ParallelBatchMap`` → ``BlockingCounter::Wait``,
     jax/jaxlib 0.10.2 on 2 cores; ``--xla_cpu_multi_thread_eigen=false`` does not prevent it).
     """
@@ -495,7 +495,7 @@ def _sweep_residual(params, args):
 
 @eqx.filter_custom_jvp
 def _sweep_residual_dense(params, args):
-    """:func:`_sweep_residual` whose derivative materialises the Jacobian in the primal pass.
+    """`_sweep_residual` whose derivative materialises the Jacobian in the primal pass.
 
     Same values and derivatives. The optimiser then multiplies by a stored matrix wherever it
     needs a Jacobian product (trust-region prediction, QR assembly, gradient norm, covariance)
@@ -538,7 +538,7 @@ def _check_1d(name, x, n):
 
 
 def _power_and_bath(first, second):
-    """(P_read_dbm, T_bath) of a positional call of :func:`fit_power_sweep`, whose order changed:
+    """(P_read_dbm, T_bath) of a positional call of [`fit_power_sweep`][diffsc.fit_power_sweep], whose order changed:
     a read power is <= 0 dBm and a bath temperature > 0 K, so the values tell the new order
     (kept), the old one (swapped, with a DeprecationWarning) or neither (TypeError)."""
     try:
@@ -563,8 +563,8 @@ _OLD_ORDER = ("diffsc.fit_power_sweep: the argument order (T_bath, P_read_dbm, .
 
 
 def _read_power_first(fit):
-    """The entry of :func:`fit_power_sweep`: a positional call's first two arguments go through
-    :func:`_power_and_bath`; the old ``fit_power_sweep(T_bath, P_read_dbm=..., ...)`` warns."""
+    """The entry of [`fit_power_sweep`][diffsc.fit_power_sweep]: a positional call's first two arguments go through
+    `_power_and_bath`; the old ``fit_power_sweep(T_bath, P_read_dbm=..., ...)`` warns."""
 
     @functools.wraps(fit)
     def entry(*args, **kwargs):
@@ -584,8 +584,8 @@ def fit_power_sweep(P_read_dbm, T_bath, Qi, f_res, response, geometry, initial, 
                     absolute_sigma=True, throw=False) -> PowerSweepFit:
     r"""Fit physical parameters to a table of $Q_i(T_b,P_{read})$ and $f_{res}(T_b,P_{read})$.
 
-    Model: :func:`power_loop` at every point, residuals $(Q_i^{model}/Q_i-1)/\sigma_{rel}$ and
-    $(f^{model}-f_{res})/\sigma_f$, minimised with :func:`diffsc.least_squares`; the Jacobian is
+    Model: [`power_loop`][diffsc.power_loop] at every point, residuals $(Q_i^{model}/Q_i-1)/\sigma_{rel}$ and
+    $(f^{model}-f_{res})/\sigma_f$, minimised with [`least_squares`][diffsc.least_squares]; the Jacobian is
     obtained by forward-mode differentiation through the nested fixed points (power loop →
     kinetic steady state → gap), each differentiated implicitly.
 
@@ -598,27 +598,30 @@ def fit_power_sweep(P_read_dbm, T_bath, Qi, f_res, response, geometry, initial, 
     **Arguments:**
 
     - `P_read_dbm` (dBm), `T_bath` (K), `Qi` (dimensionless), `f_res` (Hz): 1-D arrays of equal
-      length, one entry per measured point. The order is that of :func:`power_loop`; it was
+      length, one entry per measured point. The order is that of [`power_loop`][diffsc.power_loop]; it was
       ``(T_bath, P_read_dbm, ...)`` until this release. Both are float arrays, so a positional
       call is read by value: read powers <= 0 dBm with bath temperatures > 0 K are taken as
       given, the reverse (the old order) is swapped with a ``DeprecationWarning``, and anything
       else (e.g. a positive read power) raises ``TypeError`` asking for the keywords
       ``P_read_dbm=``, ``T_bath=``, which are always taken as named.
-    - `response`, `geometry`: starting model (:class:`KineticResponse` or
-      :class:`HeatingResponse`; :class:`diffsc.Microstrip` or :class:`diffsc.CPW`).
+    - `response`, `geometry`: starting model. `response` is any
+      [`AbstractResponse`][diffsc.AbstractResponse]: [`KineticResponse`][diffsc.KineticResponse],
+      [`HeatingResponse`][diffsc.HeatingResponse] or your own subclass (its array fields can be
+      fitted like the built-in ones); `geometry` a [`Microstrip`][diffsc.Microstrip] or a
+      [`CPW`][diffsc.CPW].
     - `initial`: dict ``{path: initial value}`` of the parameters to fit; paths are dotted
       attribute paths into the model ``response``/``geometry``/``Qi_extra``, e.g.
       ``"response.tau_esc"`` (s), ``"response.sigma_ep"`` (W m⁻³ K⁻ⁿ),
       ``"response.material.tau0"`` (s), ``"geometry.eps_eff"``,
       ``"geometry.dielectric_thickness"`` (m; sets $\alpha_k$), ``"Qi_extra"``. All are fitted in
       log space (positive), which also balances the scales.
-    - `Qc` (dimensionless), `freq` (Hz): as in :func:`power_loop`; `Qi_extra`: its fixed value
+    - `Qc` (dimensionless), `freq` (Hz): as in [`power_loop`][diffsc.power_loop]; `Qi_extra`: its fixed value
       when not fitted.
     - `rel_sigma_Qi` (relative) and `sigma_f` (Hz): measurement uncertainties.
-    - `method`, `max_steps`, `absolute_sigma`: passed to :func:`diffsc.least_squares`.
+    - `method`, `max_steps`, `absolute_sigma`: passed to [`least_squares`][diffsc.least_squares].
     - `throw`: raise if the fit fails (`result` not 0); default False: read `result`/`success`.
 
-    **Returns:** :class:`PowerSweepFit` (`params`, `std`, `rel_std`, `fit`, the model at the data
+    **Returns:** [`PowerSweepFit`][diffsc.PowerSweepFit] (`params`, `std`, `rel_std`, `fit`, the model at the data
     points, `point_success`, `result`, `success`, `n_steps`).
     """
     from .._fit import least_squares

@@ -1,6 +1,6 @@
 r"""Batched least-squares fits of measured resonator sweeps: notch ($S_{21}$) and reflection ($S_{11}$).
 
-Model (:func:`diffsc.s21_notch` for $k=1$; the one-port reflection of Probst et al. for $k=2$):
+Model ([`s21_notch`][diffsc.s21_notch] for $k=1$; the one-port reflection of Probst et al. for $k=2$):
 $$S(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{k\,(Q_l/|Q_c|)\,e^{j\phi}}{1+2jQ_l(f/f_{res}-1)}\Big],
 \qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
 
@@ -24,7 +24,7 @@ in one compiled ``vmap`` (sweeps are padded to a few bucket lengths and masked):
 6. Uncertainties: Jacobian covariance scaled by the reduced $\chi^2$ (the noise level is unknown),
    mapped to physical parameters by the delta method; a direction the data do not determine gets
    ``inf``, never NaN.
-7. Validity checks (:class:`diffsc.FIT_RESULTS`): no signal, non-finite values, not converged,
+7. Validity checks ([`FIT_RESULTS`][diffsc.FIT_RESULTS]): no signal, non-finite values, not converged,
    resonance outside the sweep, sweep narrower than ``MIN_SPAN_LINEWIDTHS`` linewidths, resonance
    not out of the noise (matched-filter SNR below ``MIN_SNR``), $|\phi|\ge\pi/2$, undetermined
    parameters. ``success`` is true only when all pass.
@@ -740,12 +740,12 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
     **Arguments:**
 
     - `freq`: frequencies, Hz, shape ``(n,)`` shared by all sweeps or the shape of `s21`; or a
-      :class:`diffsc.Sweep` (from :func:`diffsc.read_sweep`), or a list of them of any lengths
+      [`Sweep`][diffsc.Sweep] (from [`read_sweep`][diffsc.read_sweep]), or a list of them of any lengths
       (then `s21` is omitted): all are fitted in one compiled call (padded and masked; a new
       sweep length does not cost a compilation unless it needs a longer bucket).
     - `s21`: complex scattering parameter (dimensionless, any scale), shape ``(..., n)`` with
       ``n >= 20``, strictly increasing (or decreasing) frequencies.
-    - `model`: ``"notch"`` (all 7 parameters of :func:`diffsc.s21_notch`), ``"notch_no_delay"``
+    - `model`: ``"notch"`` (all 7 parameters of [`s21_notch`][diffsc.s21_notch]), ``"notch_no_delay"``
       ($\tau=0$), ``"ideal"`` (only $f_{res}, Q_i, Q_c$; $a=1$, $\alpha=\phi=\tau=0$, calibrated
       data), ``"reflection"`` (one-port $S_{11}$, same 7 parameters with the circle of diameter
       $2Q_l/|Q_c|$) or ``"reflection_ideal"``.
@@ -767,7 +767,7 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
       sweep as $a\,[1+b\,(f-f_{res})]$ with a fitted slope $b$ (``slope``, 1/Hz), for the
       background tilt of cables and amplifiers that would otherwise bias $Q_i$.
 
-    **Returns:** :class:`diffsc.S21Fit` with values and 1-sigma uncertainties of ``f_res`` (Hz),
+    **Returns:** [`S21Fit`][diffsc.S21Fit] with values and 1-sigma uncertainties of ``f_res`` (Hz),
     ``Qi``, ``Qc`` ($|Q_c|$), ``Qc_eff``, ``Ql``, ``phi`` (rad), ``a``, ``alpha`` (rad), ``tau``
     (s), ``slope`` (1/Hz, 0 unless fitted), each of the batch shape; ``success`` is true only for converged, physically meaningful
     fits (``result``/``reasons`` say why not).

@@ -1,4 +1,4 @@
-r"""The result of :func:`diffsc.fit_s21`: values, uncertainties, validity, export and plots."""
+r"""The result of [`fit_s21`][diffsc.fit_s21]: values, uncertainties, validity, export and plots."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _K = {"notch": 1.0, "notch_no_delay": 1.0, "ideal": 1.0, "reflection": 2.0,
 
 def model_response(freq, values: dict, model: str = "notch"):
     r"""The fitted model $S(f)$ at frequencies `freq` (Hz) from a dict of values (NumPy):
-    :func:`diffsc.s21_notch` ($k=1$) or the reflection ($k=2$), times the background
+    [`s21_notch`][diffsc.s21_notch] ($k=1$) or the reflection ($k=2$), times the background
     $1+b\,(f-f_{res})$ when a ``slope`` $b$ is given."""
     k = _K[model]
     f = np.asarray(freq, float)
@@ -46,12 +46,12 @@ def _fmt(value, std=None, unit=""):
 
 
 class S21Fit(eqx.Module):
-    r"""Result of :func:`diffsc.fit_s21`; every array has the leading (batch) shape of the input.
+    r"""Result of [`fit_s21`][diffsc.fit_s21]; every array has the leading (batch) shape of the input.
 
     **Fields:**
 
     - `params`, `std`: dicts over ``f_res`` (Hz), ``Qi``, ``Qc`` (= $|Q_c|$), ``phi`` (rad),
-      ``a`` (units of the data), ``alpha`` (rad, phase at $f=0$ as in :func:`diffsc.s21_notch`),
+      ``a`` (units of the data), ``alpha`` (rad, phase at $f=0$ as in [`s21_notch`][diffsc.s21_notch]),
       ``tau`` (s), ``slope`` (1/Hz: the background $a[1+b(f-f_{res})]$, 0 unless fitted with
       ``background="linear"``), ``Ql`` and ``Qc_eff`` ($|Q_c|/\cos\phi$, Khalil's diameter-corrected value),
       with 1-sigma uncertainties (``inf`` for a quantity the data do not determine, 0 when held
@@ -65,8 +65,8 @@ class S21Fit(eqx.Module):
       resonance; `linewidths`: span of the fitted points in linewidths $f_{res}/Q_l$;
       `n_points`: points fitted (after cropping, weight > 0); `n_steps`: LM steps.
     - `checks`: bit mask of failed checks; `result`: the most fundamental failure, a
-      :class:`diffsc.FIT_RESULTS` value (``0`` = successful); `success`: all checks passed;
-      `optimiser_result`: the :class:`diffsc.RESULTS` code of the Levenberg–Marquardt run alone
+      [`FIT_RESULTS`][diffsc.FIT_RESULTS] value (``0`` = successful); `success`: all checks passed;
+      `optimiser_result`: the [`RESULTS`][diffsc.RESULTS] code of the Levenberg–Marquardt run alone
       (0 converged, 1 `max_steps` reached, 2 non-finite).
     - `freq`, `s`, `weights`: the data as fitted, padded to a common length (padding has weight
       0); `n_data`: the number of data points of each sweep before padding.
@@ -200,7 +200,7 @@ class S21Fit(eqx.Module):
 
     @property
     def status(self):
-        """The :class:`diffsc.FIT_RESULTS` member of `result`: one for a single sweep, a (nested)
+        """The [`FIT_RESULTS`][diffsc.FIT_RESULTS] member of `result`: one for a single sweep, a (nested)
         list for a batch."""
         r = np.asarray(self.result)
         if r.ndim == 0:
@@ -242,7 +242,7 @@ class S21Fit(eqx.Module):
         return rows
 
     def to_dict(self) -> dict:
-        """Column-oriented export: for a single sweep the row of :meth:`to_rows` plus
+        """Column-oriented export: for a single sweep the row of `to_rows` plus
         ``units``; for a batch the same keys with one list entry per sweep (flattened batch)."""
         rows = self.to_rows()
         if not self.batch_shape:

@@ -1,13 +1,13 @@
-r"""Read measured resonator sweeps (VNA exports) into a checked :class:`Sweep`.
+r"""Read measured resonator sweeps (VNA exports) into a checked [`Sweep`][diffsc.Sweep].
 
-Plain NumPy: file I/O is not traced. :func:`read_sweep` returns one S parameter of one file as
+Plain NumPy: file I/O is not traced. [`read_sweep`][diffsc.read_sweep] returns one S parameter of one file as
 frequencies in Hz (float64, strictly increasing) and complex, linear, dimensionless values;
-:func:`read_sweeps` reads many (a glob, a path or an iterable of paths). Every problem with a
-file raises :class:`SweepFormatError` (a ``ValueError``) whose message names the file, the line
+[`read_sweeps`][diffsc.read_sweeps] reads many (a glob, a path or an iterable of paths). Every problem with a
+file raises [`SweepFormatError`][diffsc.SweepFormatError] (a ``ValueError``) whose message names the file, the line
 where it applies, and what to change. Nothing is guessed from value ranges.
 
 **Touchstone** (``.s1p``, ``.s2p``, ``.sNp``, ``.ts``, or a text file whose first line is an
-option line ``# GHz S RI R 50`` or ``[Version] 2.0``): read by :mod:`diffsc._resonator._touchstone`;
+option line ``# GHz S RI R 50`` or ``[Version] 2.0``): read by `diffsc._resonator._touchstone`;
 `parameter` picks S11/S21/S12/S22/...; the option line is authoritative (a `format` or
 `freq_unit` argument that contradicts it is an error). Only when the option line is missing do
 the arguments replace the standard's defaults (GHz, MA). Version-1 files without a ``.sNp``
@@ -30,7 +30,7 @@ extension are 1-port or 2-port according to the numbers on their first data line
 * a header line (the nearest line before the data whose cells name a frequency column and at
   least one value column; it may be a comment, e.g. ``# freq re im``) gives the columns, the
   frequency unit and the format where it says them, in the vocabulary of
-  :func:`_classify_cell` (``Freq(GHz)``, ``frequency [Hz]``, ``freq_hz``, ``Frequency/Hz``,
+  `_classify_cell` (``Freq(GHz)``, ``frequency [Hz]``, ``freq_hz``, ``Frequency/Hz``,
   ``S21(DB)``, ``S21 real``, ``re:Trc1_S21``, ``Mag(dB)``, ``S21 Log Mag``, ``|S21|``,
   ``S21 Magnitude``, ``Phase(rad)``, ``arg(S21) [rad]``, ``S21 Phase (°)``, ``I``/``Q``...).
   Names with spaces in whitespace-separated files are found by runs of 2+ spaces or rejoined
@@ -90,7 +90,7 @@ _UNIT_CHOICES = "choose from 'Hz', 'kHz', 'MHz', 'GHz'"
 
 class SweepFormatError(ValueError):
     """A sweep file that cannot be read as asked; the message names the file, the line where it
-    applies, and what to change (a file, or an argument of :func:`read_sweep`)."""
+    applies, and what to change (a file, or an argument of [`read_sweep`][diffsc.read_sweep])."""
 
 
 class _MissingFile(SweepFormatError, FileNotFoundError):
@@ -119,7 +119,7 @@ def _frozen_array(x, dtype, field: str) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Sweep:
-    """One measured S parameter over frequency (what :func:`read_sweep` returns).
+    """One measured S parameter over frequency (what [`read_sweep`][diffsc.read_sweep] returns).
 
     **Fields:**
 
@@ -127,10 +127,10 @@ class Sweep:
     - `s`: the S parameter at `freq` (complex128, same length; dimensionless, linear).
     - `parameter`: its name, e.g. ``"S21"``.
     - `path`: the file read (``None`` for a sweep built in memory).
-    - `metadata`: what the reader learned (see :func:`read_sweep`).
+    - `metadata`: what the reader learned (see [`read_sweep`][diffsc.read_sweep]).
 
     ``len(sweep)`` is the number of points, `name` the file's stem (``"sweep"`` without a file),
-    :meth:`crop` restricts the frequency range.
+    `crop` restricts the frequency range.
     """
 
     freq: np.ndarray
@@ -175,11 +175,11 @@ class Sweep:
         return "sweep" if self.path is None else Path(self.path).stem
 
     def crop(self, f_min: float | None = None, f_max: float | None = None) -> Sweep:
-        """A new :class:`Sweep` holding the points with ``f_min <= freq <= f_max``.
+        """A new [`Sweep`][diffsc.Sweep] holding the points with ``f_min <= freq <= f_max``.
 
         **Arguments:** `f_min`, `f_max`: the range, Hz (``None``: unbounded on that side).
 
-        **Returns:** the cropped :class:`Sweep`; its metadata records ``"crop": (f_min, f_max)``.
+        **Returns:** the cropped [`Sweep`][diffsc.Sweep]; its metadata records ``"crop": (f_min, f_max)``.
         A range that is reversed or holds no point raises ``ValueError``.
         """
         lo = -np.inf if f_min is None else float(f_min)
@@ -640,7 +640,7 @@ def _header_cells(line: str, delim, decimal_comma: bool, n_min: int, n_max: int)
     """Cells of a candidate header line: None when it holds numbers or names no frequency and
     value column; else the cells and whether their number lies in ``[n_min, n_max]``. Splits
     tried in turn: at `delim`; at runs of 2+ spaces (aligned columns); at spaces with names
-    rejoined by :func:`_merge_whitespace_header`."""
+    rejoined by `_merge_whitespace_header`."""
     text = _uncomment(line) if _is_comment(line) else line
     found = None
     splits = [_split(text, delim)]
@@ -779,7 +779,7 @@ def _split_lines(text: str) -> list[str]:
 
 @dataclasses.dataclass
 class _Layout:
-    """How the numbers of a text file are laid out (see :func:`_layout`)."""
+    """How the numbers of a text file are laid out (see `_layout`)."""
 
     delim: str | None  # None: whitespace
     decimal_comma: bool
@@ -1012,7 +1012,7 @@ def read_sweep(path, *, format: str | None = None, freq_unit: str | None = None,
     - `skip_bad_rows`: drop rows that do not parse (one ``UserWarning`` counts them) instead of
       raising.
 
-    **Returns:** a :class:`Sweep`: `freq` in Hz (float64, strictly increasing; a decreasing
+    **Returns:** a [`Sweep`][diffsc.Sweep]: `freq` in Hz (float64, strictly increasing; a decreasing
     sweep is reversed), `s` complex (linear, dimensionless), and `metadata` with the keys
     ``"comments"`` (header, preamble and comment lines, as text), ``"format"``,
     ``"freq_unit"`` (the unit of the file's frequency numbers), ``"source"`` (``"text"``,
@@ -1022,7 +1022,7 @@ def read_sweep(path, *, format: str | None = None, freq_unit: str | None = None,
     also ``"columns_used"``, ``"header_line"``, ``"decimal_comma"``; Touchstone files
     ``"touchstone"``: ``{"version", "n_ports", "z0"`` (Ohm), ``"option_line", ...}``.
 
-    Raises :class:`SweepFormatError` (a ``ValueError``; for a missing file also a
+    Raises [`SweepFormatError`][diffsc.SweepFormatError] (a ``ValueError``; for a missing file also a
     ``FileNotFoundError``) naming the file, the line and what to change.
     """
     fmt = _check_format(format)
@@ -1056,18 +1056,18 @@ def read_sweep(path, *, format: str | None = None, freq_unit: str | None = None,
 
 
 def read_sweeps(paths_or_glob, **kwargs) -> list[Sweep]:
-    """Read several sweeps with :func:`read_sweep`.
+    """Read several sweeps with [`read_sweep`][diffsc.read_sweep].
 
     **Arguments:**
 
     - `paths_or_glob`: a glob pattern (``"data/res_*.csv"``; ``**`` recurses), a single path, or
       an iterable of paths. A string naming an existing file is read as that file even if it
       holds glob characters.
-    - `kwargs`: passed to :func:`read_sweep` for every file.
+    - `kwargs`: passed to [`read_sweep`][diffsc.read_sweep] for every file.
 
-    **Returns:** a list of :class:`Sweep`, in sorted order of the file names for a glob and in
+    **Returns:** a list of [`Sweep`][diffsc.Sweep], in sorted order of the file names for a glob and in
     the given order otherwise; each keeps its file in ``Sweep.path`` (``Sweep.name`` is the
-    stem). A glob that matches no file raises :class:`SweepFormatError` naming the pattern.
+    stem). A glob that matches no file raises [`SweepFormatError`][diffsc.SweepFormatError] naming the pattern.
     """
     if isinstance(paths_or_glob, (str, os.PathLike)):
         text = os.fspath(paths_or_glob)

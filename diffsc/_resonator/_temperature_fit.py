@@ -3,8 +3,8 @@ temperature, and the fit of a measured temperature sweep.
 
 **Model** (Zmuidzinas, Annu. Rev. CMP 3, 169 (2012); Gao, PhD thesis,
 Caltech (2008)). The complex conductivity $\sigma=\sigma_1-j\sigma_2$ is the thermal
-Mattis–Bardeen one (:func:`diffsc.mattis_bardeen`) at the BCS gap $\Delta(T)$ of a material with
-$\Delta(0)=\Delta_0$ and $T_c=\Delta_0/(r_c k_B)$ (:func:`diffsc.gap`, implicit derivative). The
+Mattis–Bardeen one ([`mattis_bardeen`][diffsc.mattis_bardeen]) at the BCS gap $\Delta(T)$ of a material with
+$\Delta(0)=\Delta_0$ and $T_c=\Delta_0/(r_c k_B)$ ([`gap`][diffsc.gap], implicit derivative). The
 surface impedance scales as
 
 $$Z_s\propto j\,(\sigma_2+j\sigma_1)^{\gamma},\qquad\gamma=-1\ (\text{thin film},\ Z_s=1/\sigma d),
@@ -19,12 +19,12 @@ $$f_{res}(T)=f_0\,\frac{1+\delta f_{TLS}/f}{\sqrt{1-\alpha_k+\alpha_k\,\mathrm{I
 \frac1{Q_i(T)}=\frac{\alpha_k\,\mathrm{Re}\,r(T)}{1-\alpha_k+\alpha_k\,\mathrm{Im}\,r(T)}
 +\frac1{Q_{i0}}+\frac1{Q_{TLS}},$$
 
-with the TLS terms of :mod:`diffsc._resonator._tls` (:func:`diffsc.tls_frequency_shift`,
-:func:`diffsc.tls_loss`). To first order in $\alpha_k$ and $\sigma_1/\sigma_2$ this is §5.2:
+with the TLS terms of `diffsc._resonator._tls` ([`tls_frequency_shift`][diffsc.tls_frequency_shift],
+[`tls_loss`][diffsc.tls_loss]). To first order in $\alpha_k$ and $\sigma_1/\sigma_2$ this is §5.2:
 $\delta f/f=\frac{\alpha_k|\gamma|}{2}\,\delta\sigma_2/\sigma_2$ and
 $1/Q_{i,qp}=\alpha_k|\gamma|\,\sigma_1/\sigma_2$. $f_0$ is the resonance at $T\to0$ without TLS.
 
-**Fit** (:func:`fit_temperature_sweep`): Levenberg–Marquardt (:func:`diffsc.least_squares`) in
+**Fit** ([`fit_temperature_sweep`][diffsc.fit_temperature_sweep]): Levenberg–Marquardt ([`least_squares`][diffsc.least_squares]) in
 internal coordinates of order one (logistic for $\alpha_k$ and for $\ln\Delta_0$ within
 $[0.4,2.5]\times$ the reference gap and above $1.02\,r_ck_B\max T$, log for $Q_{i0}$, $F\delta_0$, $n_c$, ppm of the
 lowest-temperature frequency for $f_0$), a multi-start over $\Delta_0$, and noise-level
@@ -58,7 +58,7 @@ FILM_EXPONENTS = {"thin": -1.0, "thick": -0.5, "anomalous": -1.0 / 3.0}
 """Exponent $\\gamma$ of $Z_s\\propto\\sigma^\\gamma$ for each `film` regime."""
 
 PARAM_NAMES = ("gap0", "alpha_k", "f0", "Qi0", "F_delta0", "n_c")
-"""Parameters of :func:`fit_temperature_sweep`, in the order of its internal vector."""
+"""Parameters of [`fit_temperature_sweep`][diffsc.fit_temperature_sweep], in the order of its internal vector."""
 
 UNITS = {"gap0": "eV", "alpha_k": "1", "f0": "Hz", "Qi0": "1", "F_delta0": "1", "n_c": "1"}
 
@@ -106,7 +106,7 @@ def _impedance_ratio(T, gap0, gamma, tc_ratio, debye_energy, freq, cutoff: bool)
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(6,))
 def _impedance_ratio_dense(T, gap0, gamma, tc_ratio, debye_energy, freq, cutoff: bool):
-    """:func:`_impedance_ratio` whose derivative in `gap0` is formed once, in the primal pass.
+    """`_impedance_ratio` whose derivative in `gap0` is formed once, in the primal pass.
 
     Same values and (exact) derivatives. The fit differentiates its residual many times (LM
     steps, gradient, Jacobian); with the derivative along `gap0` materialised as a vector, each of
@@ -276,7 +276,7 @@ def _physical(z, a: _Args):
 
 
 def _internal(phys, a: _Args):
-    """Physical values (6,) -> internal vector (inverse of :func:`_physical` on free entries)."""
+    """Physical values (6,) -> internal vector (inverse of `_physical` on free entries)."""
     s = jnp.clip((jnp.log(phys[0] / a.gap_lo)) / a.log_gap_span, 1e-6, 1 - 1e-6)
     alpha = jnp.clip(phys[1], 1e-9, 1 - 1e-9)
     safe = lambda x: jnp.where(jnp.isfinite(x) & (x > 0), x, 1.0)
@@ -489,7 +489,7 @@ def _fmt(value, std):
 
 
 class TemperatureSweepFit(eqx.Module):
-    r"""Result of :func:`fit_temperature_sweep`.
+    r"""Result of [`fit_temperature_sweep`][diffsc.fit_temperature_sweep].
 
     **Fields:**
 
@@ -502,9 +502,9 @@ class TemperatureSweepFit(eqx.Module):
     - `chi2`, `dof`, `reduced_chi2`: of the normalised residuals at the optimum (with estimated
       noise levels the reduced $\chi^2$ is 1 by construction); `condition_number`: of the scaled
       $J^\top J$ of the free parameters; `n_steps`: LM steps of the retained start (all passes).
-    - `checks` (bit mask), `result` (:class:`diffsc.FIT_RESULTS` verdict code, 0 = successful),
+    - `checks` (bit mask), `result` ([`FIT_RESULTS`][diffsc.FIT_RESULTS] verdict code, 0 = successful),
       `success` (``checks == 0``); property `reasons`; `optimiser_result`: the
-      :class:`diffsc.RESULTS` code of the Levenberg–Marquardt run of the retained start (0
+      [`RESULTS`][diffsc.RESULTS] code of the Levenberg–Marquardt run of the retained start (0
       converged, 1 `max_steps` reached, ...).
     - data: `T` (K), `f_res` (Hz), `Qi` (or None), `f_res_std` (Hz) and `Qi_std` (absolute):
       the per-point uncertainties used in the final fit, given or estimated
@@ -514,7 +514,7 @@ class TemperatureSweepFit(eqx.Module):
       ``gap0`` was confined to); `undetermined`, `at_bound`: per-parameter flags over
       ``PARAM_NAMES``.
 
-    **Methods:** :meth:`model`, :meth:`to_dict`, :meth:`plot`.
+    **Methods:** `model`, `to_dict`, `plot`.
     """
 
     params: dict
@@ -590,7 +590,7 @@ class TemperatureSweepFit(eqx.Module):
 
     @property
     def status(self) -> FIT_RESULTS:
-        """The :class:`diffsc.FIT_RESULTS` member of :attr:`result`."""
+        """The [`FIT_RESULTS`][diffsc.FIT_RESULTS] member of `result`."""
         return FIT_RESULTS(int(self.result))
 
     def model(self, T, photon_number=None):
@@ -617,7 +617,7 @@ class TemperatureSweepFit(eqx.Module):
     def to_dict(self) -> dict:
         """JSON-ready summary: ``parameters`` (``{name: {"value", "std", "unit", "fixed"}}``,
         floats in SI units with energies in eV; ``std`` is ``inf`` for an undetermined parameter
-        (written ``Infinity`` by :func:`json.dumps`) and 0 for a fixed one), ``free``,
+        (written ``Infinity`` by `json.dumps`) and 0 for a fixed one), ``free``,
         ``success``, ``result`` (name), ``reasons``, ``chi2``, ``dof``, ``reduced_chi2``,
         ``condition_number``, ``n_steps``, ``n_points``, ``film``, ``tls``,
         ``noise_estimated`` (``{"f_res": bool, "Qi": bool}``)."""
@@ -793,7 +793,7 @@ def fit_temperature_sweep(
 ) -> TemperatureSweepFit:
     r"""Fit $f_{res}(T)$ (and $Q_i(T)$) of a resonator: gap, kinetic-inductance fraction, TLS.
 
-    Model: :func:`resonance_vs_temperature` (Mattis–Bardeen at the BCS gap, exact in
+    Model: [`resonance_vs_temperature`][diffsc.resonance_vs_temperature] (Mattis–Bardeen at the BCS gap, exact in
     $\alpha_k$, optional TLS terms). Parameters: ``gap0`` $\Delta_0$ (eV), ``alpha_k`` (in
     (0, 1)), ``f0`` (Hz, $T\to0$ without TLS), ``Qi0`` (temperature-independent loss; only with
     `Qi`), and with ``tls=True`` ``F_delta0`` (shared by the TLS shift and loss) and, when
@@ -824,7 +824,7 @@ def fit_temperature_sweep(
     the allowed range of a bounded parameter, e.g. > 1 for ``alpha_k``, is reported as ``inf``);
     ``at_bound`` (``alpha_k`` within 1e-6 of 0 or 1, ``gap0`` within 1 % of the ends of its
     range). ``success`` only if none fails. Goodness of fit is not a check: with given
-    uncertainties look at ``reduced_chi2`` and the residuals (:meth:`TemperatureSweepFit.plot`).
+    uncertainties look at ``reduced_chi2`` and the residuals (`TemperatureSweepFit.plot`).
     Data without temperature-independent loss leave ``Qi0`` undetermined (hold it with
     ``fixed={"Qi0": math.inf}``); ``tls=True`` on data without TLS leaves ``F_delta0``
     undetermined.
@@ -834,18 +834,18 @@ def fit_temperature_sweep(
     - `T`: temperatures, K, 1-D (> 0); `f_res`: resonance frequencies, Hz, same shape.
     - `Qi`: internal quality factors, same shape (optional).
     - `f_res_std` (Hz), `Qi_std`: 1-sigma uncertainties, scalars or per point (optional).
-    - `material`: preset name or :class:`diffsc.Material`: reference/starting $\Delta_0$,
+    - `material`: preset name or [`Material`][diffsc.Material]: reference/starting $\Delta_0$,
       $\Delta_0/k_BT_c$ and the Debye energy (cut-off gap equation when known).
     - `film`: ``"thin"``, ``"thick"`` or ``"anomalous"`` (exponent of $Z_s\propto\sigma^\gamma$).
     - `tls`: include the TLS frequency shift and loss.
-    - `photon_number`: photon number per point or scalar (see :func:`diffsc.photon_number`);
+    - `photon_number`: photon number per point or scalar (see [`photon_number`][diffsc.photon_number]);
       default 0 (unsaturated TLS loss).
     - `guess`: dict of starting values (physical units) overriding the automatic ones.
     - `fixed`: dict of parameters held fixed at the given values (e.g. ``{"gap0": 180e-6}``).
     - `max_steps`: LM steps per pass; `throw`: raise ``RuntimeError`` (with the reasons) unless
       the fit is successful.
 
-    **Returns:** :class:`TemperatureSweepFit`. Repeated fits with data of the same length and
+    **Returns:** [`TemperatureSweepFit`][diffsc.TemperatureSweepFit]. Repeated fits with data of the same length and
     the same `material`-has-Debye-energy and `max_steps` reuse one compiled program.
     """
     gamma = _film_exponent(film)

@@ -10,7 +10,7 @@ $$\frac{f(T)-f(T\to0)}{f}=\frac{F\delta_0}{\pi}\Big[\mathrm{Re}\,\psi\Big(\frac1
 \frac1{Q_{TLS}}=F\delta_0\,\frac{\tanh(hf/2k_BT)}{(1+\langle n\rangle/n_c)^{\beta}},$$
 
 with $\psi$ the digamma function of a complex argument, $\langle n\rangle$ the photon number in
-the resonator (:func:`diffsc.photon_number`) and $n_c$ the critical photon number. Standard theory
+the resonator ([`photon_number`][diffsc.photon_number]) and $n_c$ the critical photon number. Standard theory
 gives $\beta=1/2$; measured films often show $\beta<1/2$ (interacting TLS).
 
 **Convention of the frequency shift.** The bracket is referred to $T\to0$ (it vanishes there, as
@@ -96,7 +96,7 @@ def _reduced_frequency(freq, T):
 
 
 def _tls_shift_core(freq, T, F_delta0):
-    """Unvalidated :func:`tls_frequency_shift` (for use inside fits); 0 at T = 0 exactly."""
+    """Unvalidated [`tls_frequency_shift`][diffsc.tls_frequency_shift] (for use inside fits); 0 at T = 0 exactly."""
     positive = T > 0
     T_safe = jnp.where(positive, T, 1.0)  # finite values and gradients at T = 0
     bracket = _tls_bracket(_reduced_frequency(freq, T_safe))
@@ -104,7 +104,7 @@ def _tls_shift_core(freq, T, F_delta0):
 
 
 def _tls_loss_core(freq, T, photon_number, F_delta0, n_c, beta):
-    """Unvalidated :func:`tls_loss` (for use inside fits); tanh -> 1 at T = 0 exactly."""
+    """Unvalidated [`tls_loss`][diffsc.tls_loss] (for use inside fits); tanh -> 1 at T = 0 exactly."""
     saturation = jnp.exp(-beta * jnp.log1p(photon_number / n_c))
     positive = T > 0
     T_safe = jnp.where(positive, T, 1.0)  # finite values and gradients at T = 0
@@ -152,7 +152,7 @@ def tls_loss(freq, T, photon_number=0.0, *, F_delta0, n_c=1.0, beta=0.5):
     $T\to0$, $\langle n\rangle\ll n_c$: $F\delta_0$; $\langle n\rangle=n_c$: $2^{-\beta}F\delta_0$;
     $k_BT\gg hf$: $F\delta_0\,hf/2k_BT$. Standard (non-interacting) TLS theory gives $\beta=1/2$;
     smaller values are common in measured films. The photon number follows from the readout
-    power with :func:`diffsc.photon_number`.
+    power with [`photon_number`][diffsc.photon_number].
 
     **Arguments** (real, finite, broadcast against each other; bad input raises an error naming
     the argument, eagerly and under ``jit``/``vmap``):

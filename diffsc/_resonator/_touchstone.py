@@ -18,7 +18,7 @@ Plain NumPy (file I/O is not traced). Our reader understands
 
 Files are decoded as UTF-8 (a byte-order mark is dropped) with a Latin-1 fallback, so comments
 in other encodings do not stop the reader. Errors about the file's content are
-:class:`TouchstoneError` (a ``ValueError``) and name the file and, where it applies, the line.
+`TouchstoneError` (a ``ValueError``) and name the file and, where it applies, the line.
 
 Y/Z/H/G parameters and mixed-mode data are not read by this reader; with ``backend="auto"`` such
 files go to scikit-rf when it is installed (``pip install diffsc[touchstone]``), which is never
@@ -191,7 +191,7 @@ def _read_diffsc(path: Path, n_ports: int | None, defaults: dict | None = None):
     """Parse `path`; returns ``(freq [Hz], s [n_freq, n, n], z0, info)``.
 
     `defaults` (``{"unit": "GHZ", "fmt": "RI"}``-like) replace the standard's defaults when the
-    file has no option line. `info` holds what :func:`diffsc.read_sweep` records: version, ports,
+    file has no option line. `info` holds what [`read_sweep`][diffsc.read_sweep] records: version, ports,
     the option line, comments and the 1-based line on which each frequency's row starts.
     """
     text, encoding = _decode(path.read_bytes())
@@ -347,7 +347,7 @@ def _read_skrf(path: Path, n_ports: int | None):
 
 def _read_with_info(path, *, n_ports: int | None = None, backend: str = "auto",
                     defaults: dict | None = None):
-    """:func:`read_touchstone` plus the parser's `info` dict (see :func:`_read_diffsc`)."""
+    """[`read_touchstone`][diffsc.read_touchstone] plus the parser's `info` dict (see `_read_diffsc`)."""
     if backend not in _BACKENDS:
         raise ValueError(f"diffsc.read_touchstone: unknown `backend` {backend!r}; choose from "
                          f"{_BACKENDS}.")
@@ -384,9 +384,9 @@ def read_touchstone(path, *, n_ports: int | None = None, backend: str = "auto"):
     (dimensionless) of the same length; ``s["Z0"]`` holds the reference impedance in Ohm (a
     float, or an array of one value per port when they differ). Noise parameters (the version-1
     2-port noise block, v2 ``[Noise Data]``) are skipped: resonator fits need only the network
-    data. A file that cannot be read raises :class:`TouchstoneError` (a ``ValueError``) naming
-    the file and line. :func:`diffsc.read_sweep` reads one parameter of such a file as a
-    sorted, checked :class:`diffsc.Sweep`.
+    data. A file that cannot be read raises `TouchstoneError` (a ``ValueError``) naming
+    the file and line. [`read_sweep`][diffsc.read_sweep] reads one parameter of such a file as a
+    sorted, checked [`Sweep`][diffsc.Sweep].
     """
     freq, out, _ = _read_with_info(path, n_ports=n_ports, backend=backend)
     return freq, out

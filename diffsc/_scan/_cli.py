@@ -420,7 +420,7 @@ class ScanConfig:
 
 
 def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
-    """Read and validate a TOML scan config; raises :class:`ConfigError` naming the problem."""
+    """Read and validate a TOML scan config; raises `ConfigError` naming the problem."""
     path = Path(path)
     cfg = _load_toml(path)
     known = {"model", "output", "chunk_size", "resume", "mode", "fixed", "grid", "units"}

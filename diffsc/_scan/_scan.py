@@ -24,16 +24,16 @@ and, once complete, ``scan.nc``. Rules that make it safe:
   a reader sees the old file or the whole new one, never a part;
 * every chunk carries its index and first/end point (``_diffsc_chunk``) and the sha256 of its grid
   slice, i.e. the coordinates of its points (``_diffsc_grid_sha256``); resume and
-  :func:`open_scan` check them, the outputs' shapes and dtypes, and the zip CRC of the data.
+  [`open_scan`][diffsc.open_scan] check them, the outputs' shapes and dtypes, and the zip CRC of the data.
   A chunk that fails (truncated, empty, garbage, another scan's, copied under another index) is
-  named in a :class:`ScanStoreWarning`; resume moves it aside (``*.npz.rejected``) and recomputes
-  it, :func:`open_scan` reports its points as not computed. A damaged chunk is never served;
+  named in a [`ScanStoreWarning`][diffsc.ScanStoreWarning]; resume moves it aside (``*.npz.rejected``) and recomputes
+  it, [`open_scan`][diffsc.open_scan] reports its points as not computed. A damaged chunk is never served;
 * resume rewrites a missing or damaged ``grid.npz`` from the caller's grid (which must match the
   manifest's fingerprint) and rebuilds ``scan.nc`` when it is missing, unreadable or of another
   grid;
 * one writer at a time: process 0 of a scan holds ``path/.lock`` (created with ``O_CREAT|O_EXCL``,
   holding JSON ``{pid, host, started, command}``) from before the store is created until the scan
-  returns or fails. A second writer gets :class:`ScanLockedError` naming the holder; a lock left
+  returns or fails. A second writer gets [`ScanLockedError`][diffsc.ScanLockedError] naming the holder; a lock left
   by a process that no longer runs on this host is taken over with a warning. In a multi-process
   (``jax.distributed``) scan the other processes do not take the lock: they are the same writer,
   each writes only its own chunks (index $\equiv p \bmod P$), after process 0 has created or
@@ -41,7 +41,7 @@ and, once complete, ``scan.nc``. Rules that make it safe:
 * every argument error is raised before anything is created (grid, outputs traced with
   ``jax.eval_shape``, units, output dims, attributes, an existing target that is not a store or a
   store without ``resume``). A store created by a call that then fails before any chunk is
-  finished (e.g. the model's own argument check rejects a grid value: :class:`ScanModelError`) is
+  finished (e.g. the model's own argument check rejects a grid value: [`ScanModelError`][diffsc.ScanModelError]) is
   removed again, so a corrected rerun is not blocked.
 
 Why ``.npz`` chunks and not zarr (which xarray reads and writes): no new dependency; one file per
@@ -535,7 +535,7 @@ def _store_state(path: Path) -> tuple[str, list[str]]:
 
 
 def check_store_target(path: str | os.PathLike, resume: bool):
-    """Raise ``FileExistsError`` (:class:`ScanLockedError` when a live writer holds the store) if
+    """Raise ``FileExistsError`` ([`ScanLockedError`][diffsc.ScanLockedError] when a live writer holds the store) if
     a scan cannot write to ``path``: a file, a foreign non-empty directory, chunks without a
     manifest, or an existing store without ``resume``. Creates nothing."""
     path = Path(path)
@@ -633,7 +633,7 @@ def _locked_message(path: Path, holder: dict | None) -> str:
 
 
 class _StoreLock:
-    """``path/.lock``, created exclusively; released (if still ours) by :meth:`release`."""
+    """``path/.lock``, created exclusively; released (if still ours) by `release`."""
 
     def __init__(self, lock: Path, token: str):
         self.lock, self.token = lock, token
@@ -880,7 +880,7 @@ def scan(
       ``chunks/chunk_XXXXXXXX.npz``; ``scan.nc`` once complete when a netCDF engine is installed;
       ``.lock`` while a scan writes it). ``None`` keeps everything in memory.
     - `resume`: continue the store at ``path``; finished chunks are verified and loaded, not
-      recomputed (a damaged or misplaced one is named in a :class:`ScanStoreWarning` and
+      recomputed (a damaged or misplaced one is named in a [`ScanStoreWarning`][diffsc.ScanStoreWarning] and
       recomputed; a damaged ``grid.npz`` or ``scan.nc`` is rewritten). The grid, outputs and chunk
       size must match the stored ones. Without it a store is an error.
     - `units`: mapping name -> unit string for coordinates and outputs, stored in their
@@ -901,10 +901,10 @@ def scan(
 
     **Raises:** ``ValueError``/``TypeError`` for bad arguments and ``FileExistsError`` for an
     unusable ``path`` (a file, a foreign directory, a store without ``resume``), all before
-    anything is created; :class:`ScanLockedError` (a ``FileExistsError``) naming the writer that
-    holds the store; :class:`ScanModelError` when the model's own argument check rejects a grid
+    anything is created; [`ScanLockedError`][diffsc.ScanLockedError] (a ``FileExistsError``) naming the writer that
+    holds the store; [`ScanModelError`][diffsc.ScanModelError] when the model's own argument check rejects a grid
     point (a store this call created is then removed unless a chunk was finished);
-    :class:`ScanStoreError` for a damaged ``manifest.json``.
+    [`ScanStoreError`][diffsc.ScanStoreError] for a damaged ``manifest.json``.
 
     Multi-host: call ``jax.distributed.initialize()`` in every process first and pass a ``path``
     on a shared file system; process 0 takes the store's lock and creates or validates the store,
@@ -1007,7 +1007,7 @@ def scan(
 
 class _QuietModelCheckLogs(logging.Filter):
     """Drop JAX's logged traceback of a failed ``equinox.error_if`` callback during a scan: the
-    error is re-raised as :class:`ScanModelError` with the model's message."""
+    error is re-raised as [`ScanModelError`][diffsc.ScanModelError] with the model's message."""
 
     _LOGGER = "jax._src.callback"
 
@@ -1027,7 +1027,7 @@ _EQX_MESSAGE = re.compile(r"E(?:quinox|qx)RuntimeError:\s*(\S[^\n]*)")
 
 
 def _model_error(err: BaseException, ids, chunk: int, n_points: int) -> ScanModelError | None:
-    """A :class:`ScanModelError` if ``err`` is the model's own argument check failing."""
+    """A [`ScanModelError`][diffsc.ScanModelError] if ``err`` is the model's own argument check failing."""
     match = _EQX_MESSAGE.search(str(err))
     if match is None:
         return None
@@ -1167,14 +1167,14 @@ def _run(
 
 
 def open_scan(path: str | os.PathLike):
-    """Load a scan store written by :func:`scan` (complete or interrupted) as an ``xarray.Dataset``.
+    """Load a scan store written by [`scan`][diffsc.scan] (complete or interrupted) as an ``xarray.Dataset``.
 
     Chunks not yet computed have ``valid == False`` (their values are undefined, zero here) and
     ``attrs["n_not_computed"] > 0``; resume them with ``scan(..., path=path, resume=True)``.
     Every chunk file is checked (index, grid checksum, shapes, data CRC): one that fails is named
-    in a :class:`ScanStoreWarning` and its points count as not computed
+    in a [`ScanStoreWarning`][diffsc.ScanStoreWarning] and its points count as not computed
     (``attrs["chunks_rejected"]``); a resume recomputes it. A damaged ``manifest.json`` or
-    ``grid.npz`` raises :class:`ScanStoreError` naming the file. Nothing is written.
+    ``grid.npz`` raises [`ScanStoreError`][diffsc.ScanStoreError] naming the file. Nothing is written.
     """
     store = Path(path)
     if not (store / _MANIFEST).exists():

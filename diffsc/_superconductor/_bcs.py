@@ -19,10 +19,10 @@ and $\Omega_D$; for strong-coupling presets (Pb, Nb, ...) it is the BCS shape $\
 versus $T/T_c$ with the material's own $\Delta_0$ and $T_c$, a standard approximation.
 
 The root is found in $\ln d\in[-40,0]$ by the bracketed root finder of
-:mod:`diffsc._core._roots` (to $4\epsilon$ in $\ln d$, i.e. $d$ to ~1e-15 relative) and
+`diffsc._core._roots` (to $4\epsilon$ in $\ln d$, i.e. $d$ to ~1e-15 relative) and
 differentiated implicitly there:
 $\partial\ln d/\partial\theta=-(\partial R/\partial\theta)/(\partial R/\partial\ln d)$, so
-``jax.grad`` of anything built on :func:`gap` never differentiates through the iterations. A
+``jax.grad`` of anything built on [`gap`][diffsc.gap] never differentiates through the iterations. A
 bracket without a sign change ($R<0$ already at $d=e^{-40}$) means no superconducting solution:
 $\Delta=0$ with derivative 0.
 """
@@ -94,7 +94,7 @@ def _residual_without_cutoff(log_d, args):
 
 def _reduced_gap(tau, w, cutoff: bool):
     """d = Delta/Delta0 at reduced temperature tau (0 where the bracket has no sign change: no
-    superconducting solution); implicit derivative from :func:`bracketed_root`."""
+    superconducting solution); implicit derivative from `bracketed_root`."""
     fn = _residual_with_cutoff if cutoff else _residual_without_cutoff
     r = bracketed_root(fn, _LOG_D_MIN, 0.0, (tau, w), xatol=_LOG_D_XATOL)
     return jnp.where(r.bracketed, jnp.exp(r.root), 0.0)
@@ -132,7 +132,7 @@ def gap(T, material: Material, *, cutoff: bool = True):
     **Arguments:**
 
     - `T`: temperature, K (>= 0; any shape — the result has the same shape).
-    - `material`: a :class:`diffsc.Material`.
+    - `material`: a [`Material`][diffsc.Material].
     - `cutoff`: Debye cutoff (needs ``material.debye_energy``); ``False`` uses the cutoff-free
       form ($\Omega_D\to\infty$), which differs by $O(\Delta^2/\Omega_D^2)$.
 
@@ -244,7 +244,7 @@ def electronic_heat_capacity(T, material: Material, *, cutoff: bool = True):
     $$C_{es}=\frac{4N_0}{T}\int_\Delta^\infty\rho(E)\Big(-\frac{\partial f}{\partial E}\Big)
       \Big(E^2-T\Delta\frac{d\Delta}{dT}\Big)dE,\qquad C_{en}=\gamma T,\ \gamma=\tfrac{2\pi^2}{3}N_0k_B^2,$$
 
-    with $d\Delta/dT$ from the implicit derivative of :func:`gap`. Gives the jump
+    with $d\Delta/dT$ from the implicit derivative of [`gap`][diffsc.gap]. Gives the jump
     $\Delta C/\gamma T_c = 12/(7\zeta(3)) = 1.426$ (weak coupling). **Arguments:** `T` in K (> 0), `material` with `N0`.
     """
     T = check_positive(T, "T", "K", dtype=float)

@@ -2,7 +2,7 @@ r"""Thin superconducting films: surface impedance, kinetic inductance, penetrati
 
 Local electrodynamics, time dependence $e^{+j\omega t}$, complex conductivity
 $\sigma=\sigma_N(s_1-js_2)$ with $s_{1,2}=\sigma_{1,2}/\sigma_N$ from
-:func:`diffsc.mattis_bardeen` and $\sigma_N=1/\rho_N$. A film of thickness $d$ whose back side
+[`mattis_bardeen`][diffsc.mattis_bardeen] and $\sigma_N=1/\rho_N$. A film of thickness $d$ whose back side
 faces a high-impedance medium has [Kerr 1996; docs/mattis_bardeen.md, §Physics]
 $$Z_s=\sqrt{\frac{j\omega\mu_0}{\sigma}}\coth\!\big(\sqrt{j\omega\mu_0\sigma}\,d\big)
 \quad(\Omega/\square),$$

@@ -1,6 +1,6 @@
 r"""Superconducting materials: parameters and presets.
 
-A :class:`Material` is an immutable ``equinox.Module`` of floats, so it can be passed through
+A [`Material`][diffsc.Material] is an immutable ``equinox.Module`` of floats, so it can be passed through
 ``jit``, batched with ``vmap`` and differentiated with ``grad`` (every numeric field is a leaf).
 Unknown parameters are ``None``; functions that need one raise a clear error naming it.
 
@@ -46,7 +46,7 @@ class Material(eqx.Module):
     - `Hc0`: thermodynamic critical field $\mu_0 H_c(0)$, T.
     - `mean_free_path`: elastic mean free path $\ell$, m.
 
-    Use :meth:`replace` to change fields (``al.replace(tau0=400e-9)``).
+    Use `replace` to change fields (``al.replace(tau0=400e-9)``).
     """
 
     name: str = eqx.field(static=True)
@@ -215,7 +215,7 @@ _PRESETS: dict[str, dict] = {
 
 
 def material(name: str) -> Material:
-    """Return a preset :class:`Material` by name ("Al", "Pb", "Nb", "Ta", "NbN", "TiN", "NbSe2").
+    """Return a preset [`Material`][diffsc.Material] by name ("Al", "Pb", "Nb", "Ta", "NbN", "TiN", "NbSe2").
 
     Values are defaults from the literature (module docstring); override any with
     ``material("Al").replace(tau0=...)``.

@@ -15,7 +15,7 @@ The pair-breaking factor is written $1-f(E)-f(x-E)$ (equal to MB's $1-2f$ under 
 any $f$ by the $E\leftrightarrow x-E$ symmetry of $g_p$); it makes $\sigma_1$ continuous at
 $x=2\Delta$ and gives $\sigma_1\to\sigma_N$ as $\Delta\to0$.
 
-**Numerics** (all fixed-size rules from :mod:`diffsc._core._quadrature`; no adaptive loops):
+**Numerics** (all fixed-size rules from `diffsc._core._quadrature`; no adaptive loops):
 
 * scattering term: $E=\Delta\cosh u$, $u=a\sinh t$ with $a^2=2x/\Delta+(x/\Delta)^2$, which
   integrates the gap-edge $(E-\Delta)^{-1/2}$ and the $\ln(\Delta/x)$ layer of
@@ -242,7 +242,7 @@ def mattis_bardeen(freq, T, gap):
     Evaluates the Mattis–Bardeen integrals (module docstring) with the Fermi function
     $f(E)=1/(e^{E/k_BT}+1)$ and photon energy $x=h\nu$, including the pair-breaking term for
     $h\nu>2\Delta$. At $T=0$ the scattering term vanishes and the closed forms of
-    :func:`mattis_bardeen_zero_temperature` are reproduced.
+    [`mattis_bardeen_zero_temperature`][diffsc.mattis_bardeen_zero_temperature] are reproduced.
 
     **Arguments** (broadcast against each other):
 
@@ -266,7 +266,7 @@ def mattis_bardeen(freq, T, gap):
 def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192):
     r"""Mattis–Bardeen $(\sigma_1/\sigma_N,\ \sigma_2/\sigma_N)$ for a sampled occupation $f(E)$.
 
-    Same integrals as :func:`mattis_bardeen` with a branch-symmetric $f(E)$ given on an energy
+    Same integrals as [`mattis_bardeen`][diffsc.mattis_bardeen] with a branch-symmetric $f(E)$ given on an energy
     grid. Between samples $\ln f$ is interpolated linearly in $E$ (exact for a Boltzmann tail);
     below the first sample (if it lies above the gap) the first segment's $\ln f$ line is
     continued down to $\Delta$; beyond the last sample $E_N$ a Fermi-like tail is used,
@@ -274,7 +274,7 @@ def mattis_bardeen_nonequilibrium(freq, gap, energies, f, *, n_nodes: int = 192)
     i.e. the Boltzmann tail of the Fermi function that passes through the last sample (as in
     nestfsss); the scattering integral is truncated at $E_N+60\,k_BT^*$. The differences
     $f(E)-f(E+x)=f(E)\,[1-e^{\ln f(E+x)-\ln f(E)}]$ are formed in log space. With $f$ the Fermi
-    function sampled finely enough this reproduces :func:`mattis_bardeen` (tests: $10^{-7}$).
+    function sampled finely enough this reproduces [`mattis_bardeen`][diffsc.mattis_bardeen] (tests: $10^{-7}$).
 
     **Arguments:**
 
@@ -343,7 +343,7 @@ def mattis_bardeen_zero_temperature(freq, gap):
       -\tfrac12\big(1-\tfrac{2\Delta}{x}\big)K(k'^2),\qquad
       \frac{\sigma_1}{\sigma_N}=\Theta(x-2\Delta)\Big[\big(1+\tfrac{2\Delta}{x}\big)E(k^2)
       -\tfrac{4\Delta}{x}K(k^2)\Big].$$
-    $K,E$ by the arithmetic–geometric mean (:func:`diffsc._core._special.ellipke`, ~1e-15).
+    $K,E$ by the arithmetic–geometric mean (`diffsc._core._special.ellipke`, ~1e-15).
 
     **Arguments:** `freq` in Hz (> 0), `gap` in eV (> 0), broadcast.
     **Returns:** ``(sigma1, sigma2)``, dimensionless. For $x\ll\Delta$, $\sigma_2/\sigma_N\to\pi\Delta/x$.

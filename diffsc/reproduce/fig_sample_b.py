@@ -4,7 +4,7 @@ The paper measures, on a second resonator (sample B, Table 1), that over a 10 dB
 power Qi and f_res *rise* with power above 200 mK while the quasiparticle relaxation time from the
 noise spectrum stays constant. Model: the self-consistent power loop with the kinetic response
 (sample B's film and tau_esc), and the relaxation time of small fluctuations about each driven
-steady state (:func:`diffsc.kinetic_decay_time`: slowest eigenmode of the linearised kinetic
+steady state ([`kinetic_decay_time`][diffsc.kinetic_decay_time]: slowest eigenmode of the linearised kinetic
 equations, the quantity a noise measurement's roll-off gives).
 """
 
