@@ -158,6 +158,36 @@ def test_transition_model_derivatives():
     assert float(m.dR_dT(7.2 - 1.3 * 0.3, 0.0, 0.3)) < float(m.dR_dT(7.2, 0.0, 0.0))
 
 
+@pytest.mark.parametrize("shape", ["erf", "tanh"])
+def test_transition_model_closed_form_derivatives_equal_autodiff(shape):
+    """The closed-form dR/dT, dR/dI, alpha, beta equal autodiff of R(T, I, B); they differentiate."""
+    m = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.05, dTc_dB=1.3, width_B=0.5,
+                               width_I=4.0, shift_I=30.0, R_res=2e-6, shape=shape)
+    T = jnp.linspace(6.6, 7.6, 41)
+    I, B = 0.02, 0.1
+    R = m(T, I, B)
+    dRdT = jax.vmap(jax.grad(lambda t: m.resistance(t, I, B)))(T)
+    dRdI = jax.vmap(jax.grad(lambda i, t: m.resistance(t, i, B)), (None, 0))(I, T)
+    # Autodiff of tanh uses 1 - tanh^2, which cancels in the tails (|x| ~ 5 here: ~1e-12
+    # relative); the closed form uses 1/cosh^2 and is checked against NumPy at 1e-13 below.
+    rtol = {"erf": 1e-13, "tanh": 3e-12}[shape]
+    assert_close(m.dR_dT(T, I, B), dRdT, rtol=rtol, atol=1e-30)
+    assert_close(m.dR_dI(T, I, B), dRdI, rtol=10 * rtol, atol=1e-30)
+    assert_close(m.alpha(T, I, B), T * dRdT / R, rtol=rtol)
+    assert_close(m.beta(T, I, B), I * dRdI / R, rtol=10 * rtol, atol=1e-30)
+    if shape == "tanh":
+        w = math.sqrt(0.05**2 + (0.5 * B) ** 2 + (4.0 * I) ** 2)
+        x = (np.asarray(T) - (7.2 - 1.3 * B - 30.0 * I**2)) / w
+        assert_close(m.dR_dT(T, I, B), (1.5e-3 - 2e-6) * 0.5 / np.cosh(x) ** 2 / w, rtol=1e-13)
+    assert_close(jax.jit(m.alpha)(T, I, B), m.alpha(T, I, B), rtol=1e-13)  # fused rounding
+    # Second derivative through the closed form = second derivative of R by autodiff.
+    d2 = jax.vmap(jax.grad(lambda t: m.dR_dT(t, I, B)))(T)
+    d2_ref = jax.vmap(jax.grad(jax.grad(lambda t: m.resistance(t, I, B))))(T)
+    assert_close(d2, d2_ref, rtol=1e-10, atol=1e-12 * float(jnp.max(jnp.abs(d2_ref))))
+    with pytest.raises(Exception, match="T"):
+        m.alpha(-1.0)
+
+
 def test_tabulated_transition_recovers_model():
     m = diffsc.gaussian_transition(1.5e-3, 7.2, 0.1)
     Td = np.linspace(6.8, 7.6, 161)
