@@ -1,4 +1,7 @@
-"""Command line: ``diffsc reproduce [--quick] [--only NAME] [--out DIR]``.
+"""Command line: ``diffsc reproduce [--quick] [--only NAME] [--out DIR] [--no-cache]``.
+
+Every command keeps compiled programs on disk (`diffsc._core._compilation_cache`; ``--no-cache``
+or ``DIFFSC_NO_CACHE=1`` switch that off), so a second run of the same command compiles nothing.
 
 Subcommands ``scan`` (``_scan/_cli.py``) and ``fit s21`` / ``fit temperature``
 (``_resonator/_cli.py``) are added by their modules (see ``diffsc scan --help``,
@@ -15,9 +18,12 @@ from pathlib import Path
 
 
 def _cmd_reproduce(args) -> int:
+    from ._core._compilation_cache import enable_compilation_cache
     from .reproduce import figure_sets
     from .reproduce._style import apply_style
 
+    if not args.no_cache:
+        enable_compilation_cache()
     apply_style()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="out", help="output folder (default: out)")
     rep.add_argument("--quick", action="store_true", help="coarse grids, for a fast check")
     rep.add_argument("--only", nargs="+", metavar="NAME", help="run only these figure sets")
+    rep.add_argument("--no-cache", action="store_true",
+                     help="no on-disk compilation cache (also DIFFSC_NO_CACHE=1)")
     rep.set_defaults(func=_cmd_reproduce)
     from ._resonator._cli import add_subcommands as add_fit
     from ._scan._cli import add_subcommands as add_scan

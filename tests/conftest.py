@@ -18,6 +18,9 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Commands run in-process (cli.main) would otherwise turn on the on-disk compilation cache for
+# the rest of the worker; the tests of the cache itself remove this in their subprocess's env.
+os.environ.setdefault("DIFFSC_NO_CACHE", "1")
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

@@ -156,6 +156,20 @@ def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):
     assert cli.main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
 
 
+def test_reproduce_uses_the_compilation_cache_unless_switched_off(tmp_path, monkeypatch):
+    """`diffsc reproduce` turns the on-disk cache on; `--no-cache` keeps it off."""
+    import diffsc._core._compilation_cache as cc  # internal: the switch the command calls
+    import diffsc.reproduce as rep
+
+    calls = []
+    monkeypatch.setattr(cc, "enable_compilation_cache", lambda path=None: calls.append(path))
+    monkeypatch.setattr(rep, "figure_sets", lambda: [])
+    assert cli.main(["reproduce", "--out", str(tmp_path), "--no-cache"]) == 0
+    assert calls == []
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert calls == [None]
+
+
 # ------------------------------------------------------------------------------------------------
 # scan command: every failure is one line, no traceback, non-zero status; no store left behind
 # ------------------------------------------------------------------------------------------------

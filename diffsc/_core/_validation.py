@@ -82,11 +82,15 @@ def error_if(x, pred, message: str, *, source=None):
         if isinstance(src, jax.core.Tracer) or isinstance(x, jax.core.Tracer) and src is x:
             pred = pred(x)
         else:
-            with jax.ensure_compile_time_eval():
-                pred = jnp.any(pred(jnp.asarray(src)))
+            # Concrete input is checked in NumPy: JAX would compile (and could not persist) one
+            # tiny program per operation and shape, ~0.02 s each, ~1 s per eager call.
+            pred = pred(np.asarray(src))
     if not isinstance(pred, jax.core.Tracer):
-        with jax.ensure_compile_time_eval():
-            failed = bool(jnp.any(pred))
+        if isinstance(pred, np.ndarray | np.bool_ | bool):
+            failed = bool(np.any(pred))
+        else:
+            with jax.ensure_compile_time_eval():
+                failed = bool(jnp.any(pred))
         if failed:
             raise InvalidArgumentError(message)
         return x
@@ -122,8 +126,13 @@ def _error_if_any(x, checks, *, source=None):
     )
 
 
+def _isfinite(v):
+    """``isfinite`` in the array's own library: NumPy for concrete input, JAX for tracers."""
+    return np.isfinite(v) if isinstance(v, np.ndarray | np.generic) else jnp.isfinite(v)
+
+
 def _finite_check(name: str, unit: str):
-    return (lambda v: ~jnp.isfinite(v), f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}.")
+    return (lambda v: ~_isfinite(v), f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}.")
 
 
 def _label(name: str, unit: str) -> str:
@@ -211,7 +220,7 @@ def check_finite(x, name: str, unit: str = "", *, allow_complex: bool = False, d
         x = as_real(x, name, unit, dtype=dtype)
     return error_if(
         x,
-        lambda v: ~jnp.all(jnp.isfinite(v)),
+        lambda v: ~_isfinite(v),
         f"diffsc: argument `{name}` contains NaN or inf{_in(unit)}.",
         source=source,
     )
@@ -253,7 +262,7 @@ def check_in_range(
     source, x = x, as_real(x, name, unit, dtype=dtype)
 
     def outside(v):
-        bad = jnp.zeros(jnp.shape(v), bool)
+        bad = False  # an array once a bound is compared (NumPy or JAX, as `v` is)
         if low is not None:
             bad = bad | (v < low if closed else v <= low)
         if high is not None:
