@@ -22,8 +22,10 @@ broadcasts its arguments. Float32 inputs are safe here (tested against float64 t
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
 import jax.numpy as jnp
 
 from .._core._dtypes import as_complex
@@ -166,6 +168,13 @@ def electrothermal_impedance(
         ("freq", freq), ("R", R), ("T", T), ("I", I), ("alpha", alpha), ("beta", beta),
         ("C", C), ("G", G), ("L", L), ("R_wiring", R_wiring),
     )
+    return _impedance_kernel(freq, R, T, I, alpha, beta, C, G, L, R_wiring, excitation, i_rms,
+                             omega_is_f)
+
+
+# One compiled program per shape, also for eager calls (op by op: ~10 small compilations).
+@functools.partial(jax.jit, static_argnames=("excitation", "i_rms", "omega_is_f"))
+def _impedance_kernel(freq, R, T, I, alpha, beta, C, G, L, R_wiring, excitation, i_rms, omega_is_f):
     R_inf, K, g, s = _debye(R, T, I, alpha, beta, G, excitation, i_rms)
     omega = angular_frequency(freq, omega_is_f)
     denom = as_complex(g) + 1j * as_complex(s * omega * C)

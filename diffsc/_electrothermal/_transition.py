@@ -161,18 +161,16 @@ class TransitionModel(AbstractTransition):
         r"""$w(I,B)=\sqrt{w_0^2+(w_BB)^2+(w_II)^2}$, K."""
         return jnp.sqrt(self.width**2 + (self.width_B * B) ** 2 + (self.width_I * I) ** 2)
 
-    def _reduced(self, T, I, B):
-        """Validated ``(x, w)``: reduced temperature $x=(T-T_m)/w$ and width $w$ (K)."""
+    def _evaluate(self, what: str, T, I, B):
+        """Validate ``(T, I, B)`` and evaluate one of the closed forms (`_closed_form`)."""
         T = _real(check_positive, T, "T", "K")
         I = _real(check_finite, I, "I", "A")
         B = _real(check_finite, B, "B", "T")
-        w = self.transition_width(I, B)
-        return (T - self.midpoint(I, B)) / w, w
+        return _closed_form(self, what, T, I, B)
 
     def resistance(self, T, I=0.0, B=0.0):
         """R(T, I, B) in Ohm for T in K, I in A, B in T (arrays broadcast)."""
-        x, _ = self._reduced(T, I, B)
-        return self.R_res + (self.R_n - self.R_res) * _step(x, self.shape)
+        return self._evaluate("R", T, I, B)
 
     # Closed forms of the derivatives: the same numbers as automatic differentiation of
     # `resistance` (tested to 1e-13), but one pass over the arrays instead of a vectorised
@@ -180,23 +178,36 @@ class TransitionModel(AbstractTransition):
     # faster (benchmarks/bench_electrothermal.py). They stay differentiable.
     def dR_dT(self, T, I=0.0, B=0.0):
         r"""$\partial R/\partial T=(R_N-R_{res})\,S'(x)/w$, Ohm/K (closed form)."""
-        x, w = self._reduced(T, I, B)
-        return (self.R_n - self.R_res) * _step_slope(x, self.shape) / w
+        return self._evaluate("dR_dT", T, I, B)
 
     def dR_dI(self, T, I=0.0, B=0.0):
         r"""$\partial R/\partial I=(R_N-R_{res})\,S'(x)\,\partial x/\partial I$, Ohm/A.
 
         $\partial x/\partial I=(2\kappa_II-x\,w_I^2I/w)/w$ (from $T_m$ and $w$ above); closed form.
         """
-        x, w = self._reduced(T, I, B)
-        dx_dI = (2.0 * self.shift_I * I - x * self.width_I**2 * I / w) / w
-        return (self.R_n - self.R_res) * _step_slope(x, self.shape) * dx_dI
+        return self._evaluate("dR_dI", T, I, B)
 
     def alpha(self, T, I=0.0, B=0.0):
         r"""$\alpha=\frac{T}{R}\frac{\partial R}{\partial T}$ (dimensionless, closed form)."""
-        x, w = self._reduced(T, I, B)
-        R = self.R_res + (self.R_n - self.R_res) * _step(x, self.shape)
-        return T * (self.R_n - self.R_res) * _step_slope(x, self.shape) / (w * R)
+        return self._evaluate("alpha", T, I, B)
+
+
+# One compiled program per method and shape, also for eager calls (op by op it was ~10 small
+# compilations per method, ~1 s before the first result). jax.jit, not eqx.filter_jit: the
+# model's Python-float fields are traced too, so new parameter values do not recompile.
+@functools.partial(jax.jit, static_argnames="what")
+def _closed_form(model: TransitionModel, what: str, T, I, B):
+    w = model.transition_width(I, B)
+    x = (T - model.midpoint(I, B)) / w
+    scale = model.R_n - model.R_res
+    if what == "R":
+        return model.R_res + scale * _step(x, model.shape)
+    slope = scale * _step_slope(x, model.shape)
+    if what == "dR_dT":
+        return slope / w
+    if what == "dR_dI":
+        return slope * (2.0 * model.shift_I * I - x * model.width_I**2 * I / w) / w
+    return T * slope / (w * (model.R_res + scale * _step(x, model.shape)))  # alpha
 
 
 def _bspline_weights(s):
