@@ -23,6 +23,12 @@ converted; a negative temperature, frequency or time is refused. Models returnin
 echo a scanned argument and non-numeric ones are left out); a model with a ``throw`` argument gets
 ``throw = false`` unless the config sets it, so failed points are flagged, not raised.
 
+``--distributed`` runs the command as one process of a multi-process scan: it calls
+``jax.distributed.initialize()`` first (coordinator, process count and id detected from SLURM,
+Open MPI or a TPU pod; e.g. ``srun diffsc scan cfg.toml --distributed``), then every process
+computes its share of the chunks into the one store (see `diffsc.scan`). Only process 0 prints
+the summary line.
+
 Every error is one line, ``diffsc scan: <config file>: <what is wrong>``, never a traceback: exit
 status 2 for what the config or command must change (unknown model or parameter, wrong unit, a
 grid value the model rejects, an existing output without ``--resume``, a store another scan is
@@ -419,8 +425,14 @@ class ScanConfig:
     listed: bool
 
 
-def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
-    """Read and validate a TOML scan config; raises `ConfigError` naming the problem."""
+def load_config(
+    path, *, resume: bool | None = None, output=None, check_target: bool = True
+) -> ScanConfig:
+    """Read and validate a TOML scan config; raises `ConfigError` naming the problem.
+
+    ``check_target=False`` leaves the check of the output store to `diffsc.scan` (a
+    multi-process scan: process 0 checks it there and every process reports its verdict).
+    """
     path = Path(path)
     cfg = _load_toml(path)
     known = {"model", "output", "chunk_size", "resume", "mode", "fixed", "grid", "units"}
@@ -496,13 +508,14 @@ def load_config(path, *, resume: bool | None = None, output=None) -> ScanConfig:
     if chunk is not None and (not isinstance(chunk, int) or chunk < 1):
         raise ConfigError(f"`chunk_size` must be a positive integer, got {chunk!r}.")
     res = bool(cfg.get("resume", False)) if resume is None else bool(resume)
-    from ._scan import check_store_target
+    if check_target:
+        from ._scan import check_store_target
 
-    try:
-        check_store_target(out, res)  # a foreign, locked or existing store: refused now
-    except FileExistsError as err:
-        msg = _one_line(err).replace("resume=True (command line: --resume)", "--resume")
-        raise ConfigError(msg) from None
+        try:
+            check_store_target(out, res)  # a foreign, locked or existing store: refused now
+        except FileExistsError as err:
+            msg = _one_line(err).replace("resume=True (command line: --resume)", "--resume")
+            raise ConfigError(msg) from None
     return ScanConfig(model, grid, units, fixed, out, chunk, res, mode == "listed")
 
 
@@ -625,11 +638,20 @@ def _run_scan_command(args) -> int:
     if args.config is None:
         print("diffsc scan: give a CONFIG file (or --list-models).", file=sys.stderr)
         return 2
-    config = load_config(args.config, resume=True if args.resume else None, output=args.out)
+    if args.distributed:
+        _initialize_distributed()
+    config = load_config(
+        args.config,
+        resume=True if args.resume else None,
+        output=args.out,
+        check_target=not args.distributed,
+    )
     if args.chunk_size is not None:
         config.chunk_size = args.chunk_size
     progress = False if args.no_progress else None
     ds = run_config(config, progress=progress)
+    if ds.attrs["n_processes"] > 1 and _process_index() != 0:
+        return 0  # the summary is process 0's
     n, bad = ds.attrs["n_points"], ds.attrs["n_invalid"]
     rate = ds.attrs["chunks_computed"] and n / max(ds.attrs["seconds_computing"], 1e-9)
     print(
@@ -641,9 +663,30 @@ def _run_scan_command(args) -> int:
             else ""
         )
         + (f", {rate:.3g} points/s" if rate else "")
+        + (f", {ds.attrs['n_processes']} processes" if ds.attrs["n_processes"] > 1 else "")
         + "]"
     )
     return 0
+
+
+def _initialize_distributed():
+    """``jax.distributed.initialize()`` with the cluster's settings (SLURM, Open MPI, TPU)."""
+    import jax
+
+    try:
+        jax.distributed.initialize()
+    except ValueError as err:  # no cluster detected: no coordinator, process count or id
+        raise ConfigError(
+            f"--distributed: jax.distributed.initialize() found no cluster to join ({err}); "
+            "start one process per node with srun (SLURM) or mpirun (Open MPI), or call "
+            "jax.distributed.initialize(...) and diffsc.scan from a Python script."
+        ) from None
+
+
+def _process_index() -> int:
+    import jax
+
+    return jax.process_index()
 
 
 def add_subcommands(subparsers) -> None:
@@ -655,4 +698,10 @@ def add_subcommands(subparsers) -> None:
     sc.add_argument("--chunk-size", type=int, help="points per device per call")
     sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     sc.add_argument("--list-models", action="store_true", help="list the scannable models")
+    sc.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one process of a multi-process scan (jax.distributed.initialize() from "
+        "SLURM/Open MPI; e.g. srun diffsc scan CONFIG --distributed)",
+    )
     sc.set_defaults(func=_cmd_scan)

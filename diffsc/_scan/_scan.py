@@ -9,7 +9,10 @@ product of 1-D coordinate arrays (or over a list of points with ``listed=True``)
   ``NamedSharding`` along the point axis (XLA's SPMD partitioner does the work);
 * with ``jax.distributed.initialize()`` called first, each process takes every
   ``process_count``-th chunk and writes it to the shared store; all processes then read the whole
-  store;
+  store. The processes act step by step together: after checking the arguments, after process 0
+  has prepared the store and after computing, each reports success or its error to all others
+  (through the key-value store of JAX's coordination service), so an error in one process is
+  raised in every process at once instead of leaving the others waiting;
 * with ``path=`` every finished chunk is written to ``path/chunks/chunk_XXXXXXXX.npz``, so a scan
   killed at any instant resumes (``resume=True``) without recomputing or losing a finished chunk.
 
@@ -37,7 +40,7 @@ and, once complete, ``scan.nc``. Rules that make it safe:
   by a process that no longer runs on this host is taken over with a warning. In a multi-process
   (``jax.distributed``) scan the other processes do not take the lock: they are the same writer,
   each writes only its own chunks (index $\equiv p \bmod P$), after process 0 has created or
-  validated the store (a barrier separates the two);
+  validated the store (the processes' reports separate the two);
 * every argument error is raised before anything is created (grid, outputs traced with
   ``jax.eval_shape``, units, output dims, attributes, an existing target that is not a store or a
   store without ``resume``). A store created by a call that then fails before any chunk is
@@ -54,9 +57,11 @@ without coordinating any shared metadata. The merged ``scan.nc`` is the intercha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -438,16 +443,19 @@ def _read_chunk(f: Path, i: int, lo: int, hi: int, digest: str | None, spec):
         return None, f"it cannot be read ({type(err).__name__}: {err})"
 
 
-def _load_chunks(path, owned, manifest, names, coords, spec, values, computed, *, verify, move):
+def _load_chunks(
+    path, owned, manifest, names, coords, spec, values, computed, *, verify, move, files=None
+):
     """Load the good chunk files with ``owned(index)`` into ``values``; return (done, rejected).
 
     A rejected file is described in ``rejected`` and, with ``move=True``, renamed to
-    ``*.npz.rejected`` so that it is recomputed and never read again.
+    ``*.npz.rejected`` so that it is recomputed and never read again. ``files`` (index -> file)
+    replaces the listing of ``chunks/``.
     """
     n_points, chunk, n_chunks = manifest["n_points"], manifest["chunk_size"], manifest["n_chunks"]
     listed = manifest["listed"]
     done, rejected = set(), []
-    for i, f in sorted(_chunk_files(path).items()):
+    for i, f in sorted((_chunk_files(path) if files is None else files).items()):
         if not owned(i):
             continue
         lo, hi = i * chunk, min((i + 1) * chunk, n_points)
@@ -874,8 +882,8 @@ def scan(
     - `grid`: mapping name -> 1-D numeric array of coordinates, in the units of ``fn``.
     - `listed`: evaluate the listed points (all arrays of one length) instead of the product.
     - `chunk_size`: points per device per compiled call, and per stored chunk file. Default
-      ``16384``, or the grid shared evenly over the devices if smaller. On resume, that of the
-      store (which can be resumed on any number of devices).
+      ``16384``, or the grid shared evenly over the devices (of all processes) if smaller. On
+      resume, that of the store (which can be resumed on any number of devices and processes).
     - `path`: directory of the on-disk store (``manifest.json``, ``grid.npz``,
       ``chunks/chunk_XXXXXXXX.npz``; ``scan.nc`` once complete when a netCDF engine is installed;
       ``.lock`` while a scan writes it). ``None`` keeps everything in memory.
@@ -906,11 +914,94 @@ def scan(
     point (a store this call created is then removed unless a chunk was finished);
     [`ScanStoreError`][diffsc.ScanStoreError] for a damaged ``manifest.json``.
 
-    Multi-host: call ``jax.distributed.initialize()`` in every process first and pass a ``path``
-    on a shared file system; process 0 takes the store's lock and creates or validates the store,
-    then process $p$ of $P$ verifies and computes chunks $i\equiv p \pmod P$ on its local
-    devices, then all processes wait at a barrier and read the complete store.
+    Multi-host: call ``jax.distributed.initialize()`` in every process first, then ``scan`` with
+    the same arguments in every process and a ``path`` on a shared file system; process 0 takes
+    the store's lock and creates or validates the store, then process $p$ of $P$ verifies and
+    computes chunks $i\equiv p \pmod P$ on its local devices, then all processes read the
+    complete store and return the same Dataset (``chunks_computed`` and ``chunks_loaded`` count
+    the chunks of all processes). Between these steps every process reports success or its error
+    to the others: an error in one process (a refused store, a model error, processes called with
+    different grids) is raised in all of them, naming the process. A process that dies (killed,
+    node lost) is noticed by JAX's coordination service, which ends the others after its
+    heartbeat timeout (100 s by default); run the job again with ``resume=True``.
     """
+    processes = _Processes()
+    p_index, p_count = processes.index, processes.count
+    plan, reports = processes.together(
+        "checking its arguments",
+        lambda: _plan(
+            fn,
+            grid,
+            listed=listed,
+            chunk_size=chunk_size,
+            path=path,
+            resume=resume,
+            units=units,
+            output_dims=output_dims,
+            flag=flag,
+            attrs=attrs,
+            devices=devices,
+            p_index=p_index,
+            p_count=p_count,
+        ),
+        share=lambda plan: {"scan": _manifest_digest(plan.manifest)},
+    )
+    if reports is not None:
+        _check_processes_agree(reports)
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+    opened = _OpenedStore()
+    quiet = _QuietModelCheckLogs()
+    try:
+        if plan.store is not None:
+            processes.together("preparing the store", lambda: opened.open(plan, resume, p_index))
+        part, reports = processes.together(
+            "computing its chunks",
+            lambda: _compute_own_chunks(fn, plan, p_index, p_count, progress, callback),
+            share=lambda part: {"computed": len(part.todo)},
+        )
+        n_computed = len(part.todo) if reports is None else sum(r["computed"] for r in reports)
+        ds = _finish(plan, part, p_index, p_count, n_computed)
+    except BaseException:
+        opened.remove_if_empty()
+        raise
+    finally:
+        quiet.remove()
+        opened.release()
+    return ds
+
+
+@dataclasses.dataclass
+class _Plan:
+    """A scan's checked arguments: what every process computes and where it is stored."""
+
+    names: list[str]
+    coords: list[np.ndarray]
+    listed: bool
+    spec: dict
+    manifest: dict
+    store: Path | None
+    devices: list
+
+
+def _plan(
+    fn,
+    grid,
+    *,
+    listed,
+    chunk_size,
+    path,
+    resume,
+    units,
+    output_dims,
+    flag,
+    attrs,
+    devices,
+    p_index,
+    p_count,
+) -> _Plan:
+    """Check every argument (process 0 also the store target) before anything is created."""
     names, coords = _normalise_grid(grid, listed)
     devices = list(devices) if devices is not None else jax.local_devices()
     if not devices:
@@ -922,7 +1013,6 @@ def scan(
     n_points = int(coords[0].size) if listed else int(math.prod(c.size for c in coords))
 
     store = Path(path) if path is not None else None
-    p_index, p_count = jax.process_index(), jax.process_count()
     if p_count > 1 and store is None:
         raise ValueError("diffsc.scan: a multi-process scan needs `path` on a shared file system.")
     stored_chunk = None
@@ -930,9 +1020,14 @@ def scan(
         if p_index == 0:
             check_store_target(store, resume)  # refuse before anything is created
         if resume and (store / _MANIFEST).exists():
+            # race-free: process 0 creates or changes nothing before every process has planned
             stored_chunk = _read_manifest(store).get("chunk_size")
     if chunk_size is None:
-        chunk_size = stored_chunk or min(-(-n_points // n_dev), DEFAULT_POINTS_PER_DEVICE)
+        # the grid shared over the devices of all processes (each process takes every
+        # p_count-th chunk), so a small grid still gives every process its share
+        chunk_size = stored_chunk or min(
+            -(-n_points // (n_dev * p_count)), DEFAULT_POINTS_PER_DEVICE
+        )
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
         raise ValueError(f"diffsc.scan: `chunk_size` must be an integer, got {chunk_size!r}.")
     chunk = int(chunk_size)
@@ -962,47 +1057,172 @@ def scan(
         "fn": getattr(fn, "__qualname__", repr(fn)),
         "attrs": _check_attrs(attrs),
     }
-    if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return _Plan(names, coords, bool(listed), spec, manifest, store, devices)
 
-    lock, created, made_dir = None, False, False
-    quiet = _QuietModelCheckLogs()
+
+_SHARED_FS_PATIENCE = 60.0  # s: how long a file another node wrote may take to be seen here
+
+
+def _visible(f: Path, patience: float | None = None) -> bool:
+    """Whether ``f`` exists, waiting up to ``patience`` s (default `_SHARED_FS_PATIENCE`) for a
+    file that another node has written: a network file system may answer from a cache that
+    does not have it yet (an NFS client caches lookups for up to a minute by default)."""
+    patience = _SHARED_FS_PATIENCE if patience is None else patience
+    deadline = time.monotonic() + patience
+    delay = 0.05
+    while not f.exists():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(2 * delay, 2.0)
+    return True
+
+
+class _OpenedStore:
+    """Process 0's hold on the store: its lock and whether this call created the store."""
+
+    def __init__(self):
+        self.lock, self.created, self.made_dir, self.store = None, False, False, None
+
+    def open(self, plan: _Plan, resume: bool, p_index: int):
+        """Process 0: take the lock, then create or validate the store. The others check that
+        they see it: a ``path`` on a node's own disk would leave each node a store of its own."""
+        if p_index != 0:
+            if not _visible(plan.store / _MANIFEST):
+                raise FileNotFoundError(
+                    f"diffsc.scan: process {p_index} does not see the store that process 0 "
+                    f"prepared at {str(plan.store)!r} (no manifest.json after "
+                    f"{_SHARED_FS_PATIENCE:.0f} s): in a multi-process scan `path` must be on a "
+                    "file system shared by all processes (NFS, Lustre, GPFS, ...), not on a "
+                    "node's local disk."
+                )
+            return
+        self.store = plan.store
+        self.made_dir = not plan.store.exists()
+        self.lock = _StoreLock.acquire(plan.store)
+        self.created = _prepare_store(plan.store, plan.manifest, plan.names, plan.coords, resume)
+
+    def remove_if_empty(self):
+        """After a failure: remove a store this call created if no chunk of it was finished."""
+        if self.created and not _chunk_files(self.store):
+            self.release()
+            _remove_fresh_store(self.store, self.made_dir)
+
+    def release(self):
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+
+# ------------------------------------------------------------------------------------------------
+# the processes of a multi-process (jax.distributed) scan act together
+# ------------------------------------------------------------------------------------------------
+
+_REPORT_BYTES = 4096  # one process's report (JSON) at most
+_REPORT_WAIT_MS = 2**31 - 1  # ~25 days: how long a process waits for the others' reports
+_multi_process_calls = itertools.count()  # the n-th scan of every process is the same scan
+
+
+class _Processes:
+    """The processes of one scan call, acting step by step together (``jax.distributed``)."""
+
+    def __init__(self):
+        self.index, self.count = jax.process_index(), jax.process_count()
+        self.call = next(_multi_process_calls) if self.count > 1 else 0
+
+    def together(self, stage: str, call: Callable[[], Any], share=None):
+        """``call()`` in every process; if it raises in any process, it raises in all.
+
+        Alone (one process) this is ``(call(), None)``. With several, each process reports
+        success (with ``share(result)``) or its error to all the others, which is also the
+        barrier between the steps of a scan. A process that failed re-raises its own error; the
+        others raise one of the same type naming the failed process and its message. Without
+        this the others would wait for a process that has given up, until JAX's coordination
+        service aborts the job minutes later without a word of the cause. Returns
+        ``(result, reports)``, the reports of all processes in process order.
+        """
+        if self.count == 1:
+            return call(), None
+        own, result = None, None
+        try:
+            result = call()
+            report = {"ok": True, **(share(result) if share is not None else {})}
+        except Exception as err:
+            own = err
+            report = {"ok": False, "type": type(err).__name__, "message": str(err)}
+        reports = self._exchange(stage, report)
+        if own is not None:
+            raise own
+        failed = [(p, r) for p, r in enumerate(reports) if not r["ok"]]
+        if failed:
+            raise _peer_error(stage, *failed[0], self.count) from None
+        return result, reports
+
+    def _exchange(self, stage: str, report: dict) -> list[dict]:
+        """Every process's ``report``, in process order, once all have given theirs.
+
+        Through the key-value store of JAX's coordination service, not a device collective:
+        a process may wait for the others as long as their chunks take (an XLA:CPU collective
+        gives up after 30 minutes), and nothing is compiled. Without a coordination client
+        (e.g. a TPU pod started without ``jax.distributed``): ``process_allgather``.
+        """
+        report = dict(report)
+        raw = json.dumps(report)
+        while len(raw.encode()) > _REPORT_BYTES and report.get("message"):
+            report["message"] = report["message"][: len(report["message"]) // 2] + " ..."
+            raw = json.dumps(report)
+        client = _coordination_client()
+        if client is None:
+            from jax.experimental import multihost_utils
+
+            buf = np.zeros(_REPORT_BYTES, dtype=np.uint8)
+            buf[: len(raw.encode())] = np.frombuffer(raw.encode(), dtype=np.uint8)
+            rows = np.asarray(multihost_utils.process_allgather(buf))
+            texts = [bytes(row).rstrip(b"\0").decode() for row in rows]
+        else:
+            key = f"diffsc.scan/{self.call}/{stage}"
+            client.key_value_set(f"{key}/{self.index}", raw)
+            texts = [
+                client.blocking_key_value_get(f"{key}/{p}", _REPORT_WAIT_MS)
+                for p in range(self.count)
+            ]
+        return [json.loads(text) for text in texts]
+
+
+def _coordination_client():
+    """This process's client of JAX's coordination service (``jax.distributed``), or None."""
     try:
-        if store is not None:
-            if p_index == 0:
-                made_dir = not store.exists()
-                lock = _StoreLock.acquire(store)
-                created = _prepare_store(store, manifest, names, coords, resume)
-            if p_count > 1:
-                from jax.experimental import multihost_utils
+        from jax._src.distributed import global_state
+    except ImportError:  # pragma: no cover - a JAX without it
+        return None
+    return getattr(global_state, "client", None)
 
-                multihost_utils.sync_global_devices("diffsc.scan: store ready")
-        ds = _run(
-            fn,
-            names,
-            coords,
-            listed,
-            spec,
-            manifest,
-            store,
-            devices,
-            p_index,
-            p_count,
-            progress,
-            callback,
+
+def _peer_error(stage: str, p: int, report: dict, p_count: int) -> Exception:
+    """The error another process reported, as one of the same type (RuntimeError if unknown)."""
+    known = (ScanLockedError, ScanModelError, ScanStoreError, FileExistsError, FileNotFoundError)
+    known += (ValueError, TypeError)
+    cls = next((c for c in known if c.__name__ == report["type"]), RuntimeError)
+    message = report["message"].removeprefix("diffsc.scan: ")
+    if cls.__name__ != report["type"]:
+        message = f"{report['type']}: {message}"
+    return cls(f"diffsc.scan: process {p} of {p_count} failed {stage}: {message}")
+
+
+def _manifest_digest(manifest: dict) -> str:
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def _check_processes_agree(reports: list[dict]):
+    """Every process must scan the same grid with the same outputs, chunk size and metadata."""
+    differ = [p for p, r in enumerate(reports) if r["scan"] != reports[0]["scan"]]
+    if differ:
+        raise ValueError(
+            f"diffsc.scan: process(es) {differ} of {len(reports)} were called with another scan "
+            "than process 0 (grid, outputs, chunk size, units, output_dims, flag or attrs "
+            "differ); every process must call scan with the same arguments (pass `chunk_size` "
+            "when the processes have different numbers of devices)."
         )
-    except BaseException:
-        if created and not _chunk_files(store):
-            # nothing finished in the store this call created: leave no store behind
-            lock.release()
-            lock = None
-            _remove_fresh_store(store, made_dir)
-        raise
-    finally:
-        quiet.remove()
-        if lock is not None:
-            lock.release()
-    return ds
 
 
 class _QuietModelCheckLogs(logging.Filter):
@@ -1040,28 +1260,35 @@ def _model_error(err: BaseException, ids, chunk: int, n_points: int) -> ScanMode
     )
 
 
-def _run(
-    fn,
-    names,
-    coords,
-    listed,
-    spec,
-    manifest,
-    store,
-    devices,
-    p_index,
-    p_count,
-    progress,
-    callback,
-):
-    """Load the good chunks, compute the others, assemble (and merge) the Dataset."""
+@dataclasses.dataclass
+class _OwnChunks:
+    """What one process holds after computing its chunks."""
+
+    values: dict
+    computed: np.ndarray
+    todo: list[int]
+    rejected: list[str]
+    elapsed: float
+
+
+def _compute_own_chunks(fn, plan: _Plan, p_index, p_count, progress, callback) -> _OwnChunks:
+    """Load this process's good chunks from the store, compute (and store) the others."""
+    names, coords, listed, spec, manifest, store, devices = (
+        plan.names,
+        plan.coords,
+        plan.listed,
+        plan.spec,
+        plan.manifest,
+        plan.store,
+        plan.devices,
+    )
     n_points, chunk, n_chunks = manifest["n_points"], manifest["chunk_size"], manifest["n_chunks"]
     n_dev = len(devices)
     values = {k: np.zeros((n_points, *s), dtype=np.dtype(d)) for k, (s, d) in spec.items()}
     computed = np.zeros(n_points, dtype=bool)
     done: set[int] = set()
     rejected: list[str] = []
-    mine = lambda i: i % p_count == p_index  # noqa: E731
+    mine = _owned_by(p_index, p_count)
     if store is not None:
         done, rejected = _load_chunks(
             store, mine, manifest, names, coords, spec, values, computed, verify=True, move=True
@@ -1125,23 +1352,47 @@ def _run(
                         callback(i, n_finished, n_chunks)
     finally:
         bar.close()
-    elapsed = time.perf_counter() - t0
+    return _OwnChunks(values, computed, todo, rejected, time.perf_counter() - t0)
 
+
+def _owned_by(p_index: int, p_count: int) -> Callable[[int], bool]:
+    """Process ``p_index`` of ``p_count`` owns the chunks ``i = p_index (mod p_count)``."""
+    return lambda i: i % p_count == p_index
+
+
+def _finish(plan: _Plan, own: _OwnChunks, p_index, p_count, n_computed: int):
+    """Read the other processes' chunks, assemble the Dataset; process 0 writes ``scan.nc``."""
+    manifest, store, values, computed = plan.manifest, plan.store, own.values, own.computed
+    rejected = list(own.rejected)
     if store is not None and p_count > 1:
-        from jax.experimental import multihost_utils
-
-        multihost_utils.sync_global_devices("diffsc.scan: chunks written")
+        # every other process reported its chunks written: look each one up by name rather than
+        # list chunks/, whose listing a network file system may serve from its cache
+        mine = _owned_by(p_index, p_count)
+        theirs = {i: _chunk_file(store, i) for i in range(manifest["n_chunks"]) if not mine(i)}
+        deadline = time.monotonic() + _SHARED_FS_PATIENCE  # for all of them together
+        missing = [
+            i for i, f in theirs.items() if not _visible(f, max(deadline - time.monotonic(), 0))
+        ]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+            _warn(
+                f"diffsc.scan: {len(missing)} chunk file(s) that other processes wrote are not "
+                f"visible here after {_SHARED_FS_PATIENCE:.0f} s (chunks {shown}); their points "
+                "count as not computed in this process's Dataset (diffsc.open_scan reads the "
+                "store again)."
+            )
         _, others = _load_chunks(
             store,
             lambda i: not mine(i),
             manifest,
-            names,
-            coords,
-            spec,
+            plan.names,
+            plan.coords,
+            plan.spec,
             values,
             computed,
             verify=True,
             move=False,
+            files={i: f for i, f in theirs.items() if i not in missing},
         )
         if others:
             _warn(
@@ -1150,17 +1401,21 @@ def _run(
             )
             rejected += others
 
+    n_chunks = manifest["n_chunks"]
     extra = {
-        "chunks_computed": len(todo),
-        "chunks_loaded": n_chunks - len(todo),
+        # all processes together: chunks computed by this call, and loaded from an earlier one
+        "chunks_computed": n_computed,
+        "chunks_loaded": n_chunks - n_computed,
         "chunks_rejected": len(rejected),
         "n_chunks": n_chunks,
-        "n_devices": n_dev,
+        "n_devices": len(plan.devices),
         "n_processes": p_count,
-        "device_kind": str(devices[0].device_kind),
-        "seconds_computing": float(elapsed),
+        "device_kind": str(plan.devices[0].device_kind),
+        "seconds_computing": float(own.elapsed),
     }
-    ds = _assemble(names, coords, listed, spec, values, computed, manifest, extra)
+    ds = _assemble(
+        plan.names, plan.coords, plan.listed, plan.spec, values, computed, manifest, extra
+    )
     if store is not None and p_index == 0 and computed.all():
         _write_merged(store, ds, manifest["fingerprint"])
     return ds
