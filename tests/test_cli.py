@@ -170,6 +170,19 @@ def test_reproduce_uses_the_compilation_cache_unless_switched_off(tmp_path, monk
     assert calls == [None]
 
 
+def test_scan_uses_the_compilation_cache_unless_switched_off(tmp_path, monkeypatch):
+    """`diffsc scan` turns the on-disk cache on; `--no-cache` keeps it off."""
+    import diffsc._core._compilation_cache as cc  # internal: the switch the command calls
+
+    calls = []
+    monkeypatch.setattr(cc, "enable_compilation_cache", lambda path=None: calls.append(path))
+    cfg = _write(tmp_path, GAP_TOML.format(unit="mK"))
+    assert cli.main(["scan", str(cfg), "--no-progress", "--no-cache"]) == 0
+    assert calls == []
+    assert cli.main(["scan", str(cfg), "--no-progress", "--out", str(tmp_path / "s2")]) == 0
+    assert calls == [None]
+
+
 # ------------------------------------------------------------------------------------------------
 # scan command: every failure is one line, no traceback, non-zero status; no store left behind
 # ------------------------------------------------------------------------------------------------

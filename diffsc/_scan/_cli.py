@@ -640,6 +640,10 @@ def _run_scan_command(args) -> int:
         return 2
     if args.distributed:
         _initialize_distributed()
+    if not args.no_cache:
+        from .._core._compilation_cache import enable_compilation_cache
+
+        enable_compilation_cache()
     config = load_config(
         args.config,
         resume=True if args.resume else None,
@@ -698,6 +702,8 @@ def add_subcommands(subparsers) -> None:
     sc.add_argument("--chunk-size", type=int, help="points per device per call")
     sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     sc.add_argument("--list-models", action="store_true", help="list the scannable models")
+    sc.add_argument("--no-cache", action="store_true",
+                    help="no on-disk compilation cache (also DIFFSC_NO_CACHE=1)")
     sc.add_argument(
         "--distributed",
         action="store_true",
