@@ -389,3 +389,19 @@ def test_mar_shapes_name_the_arguments():
         mar_current(jnp.full(3, 1e-3), 0.5, jnp.full(4, GAP))
     with pytest.raises(ValueError, match="`V`.*`T_bath`"):
         self_heating_temperature(jnp.full(3, 1e-3), jnp.full(4, 1.0))
+
+
+def test_unheated_contact_at_zero_bath_temperature_has_finite_conductance():
+    """T_bath = 0, heating = 0: T_loc = 0 with zero derivative, and dI/dV equals the unheated
+    model's (sqrt's infinite slope at 0 once made every dI/dV NaN)."""
+    import diffsc
+
+    pb = diffsc.material("Pb")
+    V = jnp.linspace(0.6, 3.0, 5) * 2 * float(pb.gap0)
+    assert float(self_heating_temperature(0.0, 0.0, 0.0)) == 0.0
+    assert float(jax.grad(lambda v: self_heating_temperature(v, 0.0, 0.0))(1e-3)) == 0.0
+    kw = dict(dynes=1e-2 * float(pb.gap0), n_harmonics=12)
+    heated = jax.vmap(jax.grad(lambda v: diffsc.mar_current_heated(v, 0.6, pb, 0.0, heating=0.0, **kw)))(V)
+    plain = jax.vmap(jax.grad(lambda v: mar_current(v, 0.6, float(diffsc.gap(0.0, pb)), 0.0, **kw)))(V)
+    assert np.all(np.isfinite(heated))
+    np.testing.assert_allclose(heated, plain, rtol=1e-12)

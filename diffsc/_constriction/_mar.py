@@ -454,7 +454,11 @@ def self_heating_temperature(V, T_bath, heating=1.0):
     Tb = check_nonnegative(T_bath, "T_bath", "K", dtype=float)
     beta = check_nonnegative(heating, "heating", dtype=float)
     check_broadcast(("V", V), ("T_bath", Tb), ("heating", beta))
-    return jnp.sqrt(Tb**2 + beta * V**2 / (4.0 * LORENZ_NUMBER))
+    T2 = Tb**2 + beta * V**2 / (4.0 * LORENZ_NUMBER)
+    # T = 0 (no bath temperature, no heating) has derivative 0; sqrt's derivative there is
+    # infinite and made every dI/dV NaN. The inner where keeps the unused branch finite.
+    hot = T2 > 0
+    return jnp.where(hot, jnp.sqrt(jnp.where(hot, T2, 1.0)), 0.0)
 
 
 def mar_current_heated(V, transmission, material, T_bath, *, heating=1.0, **kwargs):
