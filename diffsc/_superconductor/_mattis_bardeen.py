@@ -279,10 +279,17 @@ def _thermal_sigma2(r, tau, inv_tau, n: int = _N_SIGMA2_THERMAL):
     T = jnp.arcsinh(jnp.sqrt(L / eps_g))
     s, w = unit_gauss_legendre(n)
     one_minus_s = 1.0 - s
-    sh, ch = _sinh_cosh_from_expm1(jnp.expm1(T * s * (2.0 - s)))  # t
-    sh_u, _ = _sinh_cosh_from_expm1(jnp.expm1(T * one_minus_s**2))  # T - t
-    sh_T, ch_T = jnp.sinh(T), jnp.cosh(T)
-    sh_sum = sh_T * ch + ch_T * sh  # sinh(T + t)
+    # one exponential per node: u = T - t = T (1-s)^2 from expm1 (sinh u exact as u -> 0, where
+    # 1/sqrt(L-y) is resolved), e^{+-t} = e^{+-T} e^{-+u}. sinh t then has a relative error
+    # ~1e-16/t at the first nodes; measured (error table): at most 3e-13 relative in sigma2,
+    # for r >> 2 where T and so t are small (4e-14 with a second expm1 for t), and 30 % faster.
+    em = jnp.expm1(T * one_minus_s**2)
+    inv = 1.0 / (1.0 + em)  # e^{-u}
+    sh_u = 0.5 * em * (1.0 + inv)  # sinh(T - t)
+    e_T = jnp.exp(T)
+    e_t, e_mt = e_T * inv, (1.0 + em) / e_T  # e^{t}, e^{-t}
+    sh, ch = 0.5 * (e_t - e_mt), 0.5 * (e_t + e_mt)
+    sh_sum = 0.5 * (e_T * e_t - e_mt / e_T)  # sinh(T + t)
     y = eps_g * sh * sh
     lower = y + eps
     numer = y * lower + (2.0 - r)
