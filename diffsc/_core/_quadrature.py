@@ -105,11 +105,11 @@ def unit_gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
 def node_sum(weights, values):
     r"""$\sum_iw_iv_i$ over the last axis of ``values`` (``weights``: a static NumPy vector).
 
-    Written as a chain of scalar multiply-adds rather than ``jnp.sum(w * v)``: XLA:CPU lowers
-    that reduction (under ``vmap``, a reduction over the minor axis of a batch of points) to a
-    library fusion that runs on one thread and was 2x slower, for the same numbers, than the
-    ordinary fused loop this form produces (measured on a 2-core CPU with jaxlib 0.10). On GPU
-    both forms fuse into one kernel.
+    Written as a chain of scalar multiply-adds rather than ``jnp.sum(w * v)``: XLA:CPU (jaxlib
+    0.10) lowers that reduction (under ``vmap``, over the minor axis of a batch of points) to a
+    YNNPACK library fusion that is not split across threads, and the thermal Mattis–Bardeen
+    kernels ran 2.8x slower with it, for the same numbers, than with the ordinary (threaded) fused
+    loop this form produces (2-core CPU). On GPU both forms fuse into one kernel.
     """
     weights = np.asarray(weights, dtype=float)
     total = weights[0] * values[..., 0]
