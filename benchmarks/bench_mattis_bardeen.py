@@ -22,11 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import diffsc
+from diffsc._superconductor import _mattis_bardeen as mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_mattis_bardeen import quad_reference  # noqa: E402  (tests/ holds the scipy reference)
 
 GAP = 180e-6
+h = diffsc.constants.h
 
 
 def main():
@@ -90,6 +92,10 @@ def main():
         "speedup": jax_rate / quad_rate,
         "max_rel_diff_sigma1": float(err1),
         "max_rel_diff_sigma2": float(err2),
+        "fraction_above_2gap": float(np.mean(h * freq > 2 * GAP)),
+        # integrand evaluations per point: scattering + sigma2 for all, pair term above 2*gap only
+        "nodes": {"scatter": mb._N_SCATTER_THERMAL, "sigma2": mb._N_SIGMA2_THERMAL,
+                  "pair_above_2gap": mb._N_PAIR_THERMAL},
     }
     out = Path(__file__).parent / "results" / f"mattis_bardeen_{dev.platform}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from scipy import integrate
 
 import diffsc
 from diffsc import constants
+from diffsc._superconductor import _mattis_bardeen as mb_module  # internal: split threshold
 from diffsc._superconductor._mattis_bardeen import _k0e  # internal: the K-E kernel
 
 bcs_gap_ratio, h, k_B = constants.bcs_gap_ratio, constants.h, constants.k_B
@@ -33,9 +34,16 @@ def _ln_f(E, kT):
 
 def quad_reference(freq, T, gap, eps=1e-13):
     """(sigma1, sigma2)/sigma_N by adaptive quadrature in E (tests only)."""
+    scatter, pair, s2 = quad_terms(freq, T, gap, eps)
+    return scatter + pair, s2
+
+
+def quad_terms(freq, T, gap, eps=1e-13):
+    """(scattering part of sigma1, pair-breaking part of sigma1, sigma2)/sigma_N by adaptive
+    quadrature in E (tests and benchmarks/mattis_bardeen_error_table.py)."""
     x, D, kT = h * freq, gap, k_B * T
     opts = dict(epsabs=0.0, epsrel=eps, limit=500)
-    s1 = 0.0
+    scatter = 0.0
     if T > 0:
 
         def F(E):  # f(E) - f(E+x), cancellation-free
@@ -44,24 +52,25 @@ def quad_reference(freq, T, gap, eps=1e-13):
         top = D + 80 * kT
         b1 = min(D + x, top)
         # weight (E - D)^(-1/2) handled by QAWS on [D, D + x]
-        s1 += integrate.quad(
+        scatter += integrate.quad(
             lambda E: F(E) * (E * (E + x) + D * D) / (np.sqrt(E + D) * np.sqrt((E + x) ** 2 - D * D)),
             D, b1, weight="alg", wvar=(-0.5, 0.0), **opts,
         )[0]
         if top > b1:
             pts = [p for p in (b1 + x, D + kT, D + 10 * kT) if b1 < p < top] or None
-            s1 += integrate.quad(
+            scatter += integrate.quad(
                 lambda E: F(E) * (E * (E + x) + D * D) / (np.sqrt(E * E - D * D) * np.sqrt((E + x) ** 2 - D * D)),
                 b1, top, points=pts, **opts,
             )[0]
-        s1 *= 2.0 / x
+        scatter *= 2.0 / x
+    pair = 0.0
     if x > 2 * D:
 
         def P(E):
             pf = np.exp(_ln_f(-E, kT) + _ln_f(-(x - E), kT)) * -np.expm1(-x / kT) if T > 0 else 1.0
             return pf * (E * (x - E) - D * D) / (np.sqrt(E + D) * np.sqrt(x - E + D))
 
-        s1 += integrate.quad(P, D, x - D, weight="alg", wvar=(-0.5, -0.5), **opts)[0] / x
+        pair = integrate.quad(P, D, x - D, weight="alg", wvar=(-0.5, -0.5), **opts)[0] / x
 
     def tanh(E):
         return np.tanh((E + x) / (2 * kT)) if T > 0 else 1.0
@@ -76,7 +85,7 @@ def quad_reference(freq, T, gap, eps=1e-13):
             return tanh(E) * (E * (E + x) + D * D) / np.sqrt((E + x) ** 2 - D * D)
 
     s2 = integrate.quad(G, max(D - x, -D), D, weight="alg", wvar=(-0.5, -0.5), **opts)[0] / x
-    return s1, s2
+    return scatter, pair, s2
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +249,87 @@ def test_nonequilibrium_tail_and_positivity():
     f2 = 0.5 * diffsc.fermi(E, 0.15) + 1e-6 * jnp.exp(-(E - GAP) / (k_B * 0.6))
     n1, n2 = diffsc.mattis_bardeen_nonequilibrium(F_AL, GAP, E, f2)
     assert float(n1) > 0 and float(n2) > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the fixed rules of the thermal path (node counts: benchmarks/mattis_bardeen_error_table.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_thermal_rules_against_quad_on_a_grid(mb):
+    """r = x/gap from 1e-3 to 300 (within 1e-9 of the edge for sigma2), tau = k_B T/gap from 0
+    to 10: 1e-10 relative, ten times the largest error the error table measures for the node
+    counts in use. gap = 1 eV so that quad and the rules see the same r (near the edge sigma1 is
+    proportional to r - 2; there test_pair_term_at_the_edge_against_its_series checks it)."""
+    r = np.array([1e-3, 0.03, 0.5, 1.9, 2 * (1 - 1e-9), 2 * (1 + 1e-9), 2.2, 8.0, 300.0])
+    tau = np.array([0.0, 0.01, 0.05, 0.2, 1.0, 10.0])
+    rr, tt = (a.ravel() for a in np.meshgrid(r, tau))
+    freq, T = rr / h, tt / k_B
+    s1, s2 = mb(jnp.asarray(freq), jnp.asarray(T), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        ref = np.array([quad_reference(f, t, 1.0) for f, t in zip(freq, T, strict=True)])
+    far = np.abs(rr - 2.0) > 1e-3
+    has_s1 = far & (ref[:, 0] > 0)  # sigma1 = 0 below the edge at T = 0 (checked exactly below)
+    assert_close(np.asarray(s1)[has_s1], ref[has_s1, 0], rtol=1e-10, what="sigma1 vs quad")
+    assert np.all(np.asarray(s1)[ref[:, 0] == 0] == 0.0)
+    assert_close(s2, ref[:, 1], rtol=1e-10, what="sigma2 vs quad")
+
+
+def test_pair_term_at_the_edge_against_its_series(mb):
+    """T = 0 just above 2*gap, where quad loses digits: with eps = r - 2 and
+    m = [eps/(4+eps)]^2 the closed form (1+2/r)E(m) - (4/r)K(m) = (pi/2)[eps/r - (m/4)(1+6/r)]
+    + O(m^2), O(m^2)/eps < 1e-18 here (the elliptic closed form itself cancels to ~1e-16/eps)."""
+    freq = 2.0 * (1.0 + np.array([1e-6, 1e-9, 1e-12])) / h
+    s1, _ = mb(jnp.asarray(freq), 0.0, 1.0)
+    x = h * freq  # the r the rule sees (gap = 1 eV)
+    eps = x - 2.0
+    series = 0.5 * np.pi * (eps / x - 0.25 * (eps / (4.0 + eps)) ** 2 * (1.0 + 6.0 / x))
+    assert_close(s1, series, rtol=1e-12, what="pair term vs its series at the edge")
+
+
+def test_pair_split_batches_match_masked_evaluation(mb):
+    """Batches of at least _MIN_SPLIT points evaluate the pair-breaking term only for the points
+    above the edge (gathered, chunked, one lax.cond per chunk); the values and gradients equal
+    the masked per-point evaluation of small batches, for mixed batches with a partial last
+    chunk and for batches wholly below or wholly above the edge."""
+    n = mb_module._MIN_SPLIT + 512
+    assert n % 512 == 0 and -(-n // mb_module._MIN_CHUNK) * mb_module._MIN_CHUNK > n
+    rng = np.random.default_rng(5)
+    T = rng.uniform(0.0, 1.1, n)
+    T[:7] = 0.0
+    edge = 2 * GAP / h
+    for freq in (10 ** rng.uniform(9, 12, n), rng.uniform(0.01, 0.99, n) * edge,
+                 rng.uniform(1.01, 10.0, n) * edge):
+        big = mb(jnp.asarray(freq), jnp.asarray(T), GAP)
+        small = [mb(jnp.asarray(freq[i:i + 512]), jnp.asarray(T[i:i + 512]), GAP) for i in range(0, n, 512)]
+        for k in (0, 1):
+            assert_close(big[k], np.concatenate([s[k] for s in small]), rtol=1e-14, atol=0)
+    # gradients through the gather / lax.map / scatter: d sigma1 / d freq per point
+    big_grad = jax.jit(jax.grad(lambda f: jnp.sum(diffsc.mattis_bardeen(f, jnp.asarray(T), GAP)[0])))(
+        jnp.asarray(freq))
+    one_grad = jax.jit(jax.vmap(jax.grad(lambda f, t: diffsc.mattis_bardeen(f, t, GAP)[0])))(
+        jnp.asarray(freq), jnp.asarray(T))
+    assert_close(big_grad, one_grad, rtol=1e-12, what="gradient, split vs per point")
+
+
+@pytest.mark.parametrize("r,tau", [(0.01, 3.0), (0.3, 0.03), (1.95, 0.1), (2.1, 0.1), (300.0, 2.0)])
+def test_thermal_gradients_across_regimes(r, tau):
+    """d(sigma1, sigma2)/d(freq, T, gap) vs central differences: far below the edge at high T
+    (long scattering rule), at low T, on both sides near the edge and far above it."""
+
+    @jax.jit
+    def fn(p):
+        return jnp.stack(diffsc.mattis_bardeen(p[0], p[1], p[2]))
+
+    p = np.array([r * GAP / h, tau * GAP / k_B, GAP])
+    jac = np.asarray(jax.jit(jax.jacfwd(fn))(jnp.asarray(p)))
+    fd = central_difference(fn, p)
+    # entries below the round-off of the difference quotient, ~eps |f| / step (e.g. d sigma2/dT
+    # ~ e^{-gap/k_BT} at low T, which the differences see as 0), are compared to that level only
+    noise = 1e-15 * np.abs(np.asarray(fn(jnp.asarray(p))))[:, None] / (1e-5 * p)[None, :]
+    ok = np.abs(jac - fd) <= 2e-6 * np.abs(fd) + noise
+    assert ok.all(), f"jacobian at r={r}, tau={tau}:\n{jac}\nvs central differences\n{fd}"
 
 
 def test_gradients_vs_finite_differences():
