@@ -141,3 +141,26 @@ def test_fit_power_sweep_compiles_once():
                                               freq=f0, max_steps=3)
 
     assert_compiles_once(call)
+
+
+# An eager call of a forward model compiles one program, not one per JAX operation: op by op,
+# mattis_bardeen compiled 83 programs and took ~5 s before its first result, and none of them
+# was large enough for JAX's on-disk cache to keep. The bound 3 leaves room for JAX's own tiny
+# "stage" programs that move a NumPy input of a new shape (array or scalar) to the device.
+_TM = diffsc.TransitionModel(R_n=1.5e-3, Tc=7.2, width=0.04)
+_EAGER = {
+    "mattis_bardeen": (3, lambda n: diffsc.mattis_bardeen(np.linspace(1e9, 2e10, n), 0.2, 180e-6)),
+    "s21_notch": (3, lambda n: diffsc.s21_notch(np.linspace(5.99e9, 6.01e9, n), 6e9, 2e5, 5e4,
+                                                phi=0.1, a=0.5)),
+    "electrothermal_impedance": (3, lambda n: diffsc.electrothermal_impedance(
+        np.logspace(0, 3, n), R=1e-3, T=7.2, I=0.01, alpha=50.0, C=1.7e-7, G=1.5e-5)),
+    "TransitionModel.alpha": (3, lambda n: _TM.alpha(np.linspace(7.0, 7.4, n))),
+}
+
+
+@pytest.mark.parametrize("name", list(_EAGER))
+def test_an_eager_call_compiles_one_program(name):
+    bound, call = _EAGER[name]
+    n = 37 + 2 * list(_EAGER).index(name)  # a shape no other test here uses
+    assert _compiles(lambda: call(n)) <= bound
+    assert _compiles(lambda: call(n)) == 0
