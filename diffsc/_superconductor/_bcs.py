@@ -29,6 +29,7 @@ $\Delta=0$ with derivative 0.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -38,14 +39,22 @@ import numpy as np
 
 from .._core._constants import bcs_gap_ratio, e, euler_gamma, k_B
 from .._core._dtypes import as_complex
-from .._core._roots import bracketed_root
 from .._core._validation import check_broadcast, check_finite, check_nonnegative, check_positive
 from ._material import Material
 
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(160)
-_LOG_D_XATOL = 4.0 * float(np.finfo(np.float64).eps)  # ln d to ~1e-15 (d to ~1e-15 relative)
+_EPS = float(np.finfo(np.float64).eps)
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(160)  # thermal_nqp and the heat capacity
+_PANEL_X, _PANEL_W = np.polynomial.legendre.leggauss(32)  # per panel of the gap-equation integral
 _LOG_D_MIN = -40.0  # gaps below exp(-40) * gap0 are treated as zero (T at Tc to ~1e-35)
 _TAU_FLOOR = 1.0 / 800.0  # k_BT/Delta below which every Fermi factor here underflows to 0
+# Newton stops once a step is below _NEWTON_STEP_TOL in ln d: that step, applied, leaves ~1e-16
+# (quadratic convergence, constant <~ 1), or once |R| is at its round-off level.
+_NEWTON_STEP_TOL = 1e-8
+_NEWTON_MAX_STEPS = 40
+# Initial guess d^2 = (1 - t) P(t), t = tau / tau_c: P(0) = 1, P(1) = 8 pi^2 / (7 zeta3) / 1.763877^2
+# (Ginzburg–Landau slope), middle coefficients fitted to the cutoff-free gap (d to ~2e-3).
+_GUESS_GL_SLOPE = 3.015991244234118
+_GUESS_COEFFS = (-1.0615303584554312, 0.6702347377880002)
 
 
 def _gauss(fun, lower, upper):
@@ -67,37 +76,143 @@ def _upper_u(d, tau, span=46.0):
     return jnp.log(x + jnp.sqrt(x * x - 1.0))
 
 
-def _residual(log_d, tau, w, cutoff: bool):
-    """Gap-equation residual R(ln d; tau, w): positive below the root, negative above."""
+def _panel(lower, upper):
+    """Gauss–Legendre nodes and weights on [lower, upper] (elementwise), on a new last axis."""
+    lower, upper = lower[..., None], upper[..., None]
+    shape = (1,) * (lower.ndim - 1) + (-1,)
+    half = 0.5 * (upper - lower)
+    return lower + half * (1.0 + _PANEL_X.reshape(shape)), half * _PANEL_W.reshape(shape)
+
+
+def _gap_equation(log_d, tau, w, cutoff: bool):
+    r"""Residual $R(\ln d;\tau,w)$ of the reduced gap equation, $\partial R/\partial\ln d$, and the
+    size of the terms that cancel in $R$ (its round-off scale).
+
+    $R$ is positive below the root and negative above; it decreases monotonically in $\ln d$.
+    Elementwise in ``log_d``, ``tau``, ``w`` (one shape). The integral
+    $\int_0^{U}f(a\cosh u)\,du$, $a=d/\tau$, runs over two Gauss–Legendre panels split at
+    $u_1=\ln(2/a)-1$ (where $a\cosh u\approx e^{-1}$): for $a\ll1$ the integrand is flat ($f\approx1/2$)
+    up to $u_1$ and falls off within $\sim4$ in $u$ after it. Its poles sit at
+    $\operatorname{Im}u=\pm\pi/2$, $\operatorname{Re}u\gtrsim u_1+1$, so each panel keeps them at a fixed
+    relative distance and 32 nodes each give the integral to ~1e-15 for every $a$ (one
+    160-node panel over $[0,U]$ did the same). The derivative leaves out the motion of
+    $u_1$ (its two panel-end terms cancel) and of the thermal end (the integrand there is
+    $<e^{-46}$); the cutoff end $U=\operatorname{arcsinh}(w/d)$ is kept.
+    """
     d = jnp.exp(log_d)
-    u_top = _upper_u(d, tau)
-    if cutoff:
-        u_d = jnp.arcsinh(w / d)
-        lhs = u_d - jnp.arcsinh(w)
-        u_top = jnp.minimum(u_top, u_d)
-    else:
-        lhs = -log_d
     # Below _TAU_FLOOR the Fermi factor is < exp(-1/_TAU_FLOOR) = 0 in float64 whatever d: clamping
     # leaves the value unchanged and keeps the implicit derivative finite down to T = 0.
     safe_tau = jnp.maximum(tau, _TAU_FLOOR)
-    integral = _gauss(lambda u: _fermi_reduced(d * jnp.cosh(u) / safe_tau), 0.0, u_top)
-    return lhs - 2.0 * jnp.where(tau > 0, integral, 0.0)
+    a = d / safe_tau
+    u_top = _upper_u(d, safe_tau)
+    if cutoff:
+        u_d = jnp.arcsinh(w / d)
+        lhs = u_d - jnp.arcsinh(w)
+        dlhs = -1.0 / jnp.sqrt(1.0 + (d / w) ** 2)  # d u_d / d ln d
+        end = jnp.minimum(u_top, u_d)
+    else:
+        lhs, dlhs, end = -log_d, -jnp.ones_like(log_d), u_top
+    split = jnp.clip(jnp.log(2.0 / a) - 1.0, 0.0, end)
+    u1, w1 = _panel(jnp.zeros_like(split), split)
+    u2, w2 = _panel(split, end)
+    u, weights = jnp.concatenate([u1, u2], -1), jnp.concatenate([w1, w2], -1)
+    x = a[..., None] * jnp.cosh(u)
+    f = _fermi_reduced(x)
+    integral = jnp.sum(weights * f, -1)
+    d_integral = -jnp.sum(weights * (f * (1.0 - f) * x), -1)
+    if cutoff:
+        f_end = _fermi_reduced(a * jnp.cosh(end))
+        d_integral = d_integral + jnp.where(u_d < u_top, f_end * dlhs, 0.0)
+    on = tau > 0
+    integral, d_integral = jnp.where(on, integral, 0.0), jnp.where(on, d_integral, 0.0)
+    # round-off scale of lhs - 2 integral: the size of the terms that cancel
+    terms = (u_d + jnp.arcsinh(w) if cutoff else jnp.abs(log_d)) + 2.0 * integral
+    return lhs - 2.0 * integral, dlhs - 2.0 * d_integral, terms
 
 
-def _residual_with_cutoff(log_d, args):
-    return _residual(log_d, *args, True)
+def _residual(log_d, tau, w, cutoff: bool):
+    """R of `_gap_equation` alone (what the implicit derivative differentiates)."""
+    return _gap_equation(log_d, tau, w, cutoff)[0]
 
 
-def _residual_without_cutoff(log_d, args):
-    return _residual(log_d, *args, False)
+def _initial_log_gap(t):
+    """ln d of the interpolation d^2 = (1 - t) P(t) at t = tau / tau_c (clipped to [0, 1])."""
+    t = jnp.clip(t, 0.0, 1.0)
+    c1, c2 = _GUESS_COEFFS
+    p = 1.0 + (_GUESS_GL_SLOPE - 1.0) * t + t * (1.0 - t) * (c1 + c2 * t)
+    d2 = jnp.maximum((1.0 - t) * p, jnp.exp(2.0 * _LOG_D_MIN))
+    return jnp.clip(0.5 * jnp.log(d2), _LOG_D_MIN, 0.0)
 
 
-def _reduced_gap(tau, w, cutoff: bool):
-    """d = Delta/Delta0 at reduced temperature tau (0 where the bracket has no sign change: no
-    superconducting solution); implicit derivative from `bracketed_root`."""
-    fn = _residual_with_cutoff if cutoff else _residual_without_cutoff
-    r = bracketed_root(fn, _LOG_D_MIN, 0.0, (tau, w), xatol=_LOG_D_XATOL)
-    return jnp.where(r.bracketed, jnp.exp(r.root), 0.0)
+def _newton(tau, w, tau_c, cutoff: bool):
+    """Safeguarded Newton in ln d on [_LOG_D_MIN, 0], all elements in one ``lax.while_loop``.
+
+    R(0) <= 0 always (d = 1) and R decreases in ln d, so every evaluation moves one end of the
+    bracket [lo, hi] (R > 0: the root is above). A Newton step that lands in the bracket is taken;
+    one below the unverified lower end goes to _LOG_D_MIN itself (R < 0 there: no superconducting
+    solution, returned as ``found`` False); any other step out of the bracket is replaced by
+    bisection. Done once a step is below _NEWTON_STEP_TOL (that step, taken and clipped to the
+    bracket, leaves an error ~ step^2: the bracket end it may be clipped to lies between the
+    root and the step), once R is at its round-off level, or when the bracket is empty.
+    Elements at or above tau_c start done.
+    """
+    y = _initial_log_gap(tau / tau_c)
+    lo = jnp.full_like(y, _LOG_D_MIN)
+    hi = jnp.zeros_like(y)
+    done = tau >= tau_c
+
+    def cond(state):
+        return jnp.any(~state[3]) & (state[4] < _NEWTON_MAX_STEPS)
+
+    def body(state):
+        y, lo_old, hi_old, done, it = state
+        r, dr, terms = _gap_equation(y, tau, w, cutoff)
+        lo = jnp.where(r > 0, y, lo_old)
+        hi = jnp.where(r < 0, y, hi_old)
+        slope_ok = dr < 0  # always, but for round-off where R is flat (d -> 0)
+        step = -r / jnp.where(slope_ok, dr, -1.0)
+        newton = y + step
+        small = slope_ok & (jnp.abs(step) <= _NEWTON_STEP_TOL)
+        inside = slope_ok & (newton >= lo) & (newton <= hi)
+        below_floor = slope_ok & (newton < lo) & (lo == _LOG_D_MIN)
+        y_new = jnp.where(below_floor, _LOG_D_MIN, 0.5 * (lo + hi))
+        y_new = jnp.where(inside | small, jnp.clip(newton, lo, hi), y_new)
+        noise = 4.0 * _EPS * (1.0 + terms)  # r is round-off: no step can improve it
+        converged = small | (jnp.abs(r) <= noise) | (hi <= lo)
+        y_new = jnp.where(r == 0, y, y_new)
+        keep = lambda new, old: jnp.where(done, old, new)  # noqa: E731 (finished elements)
+        return keep(y_new, y), keep(lo, lo_old), keep(hi, hi_old), done | converged, it + 1
+
+    y, lo, hi, done, _ = jax.lax.while_loop(cond, body, (y, lo, hi, done, jnp.asarray(0)))
+    found = (hi > _LOG_D_MIN) & (tau < tau_c)
+    return jnp.where(found, y, _LOG_D_MIN), found
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _log_reduced_gap(tau, w, tau_c, cutoff: bool):
+    """(ln d, found) by `_newton`; implicit derivative (tau_c only places the initial guess)."""
+    y, found = _newton(tau, w, tau_c, cutoff)
+    return y, found.astype(y.dtype)
+
+
+@_log_reduced_gap.defjvp
+def _log_reduced_gap_jvp(cutoff, primals, tangents):
+    tau, w, tau_c = primals
+    tau_dot, w_dot, _ = tangents
+    y, found = _log_reduced_gap(tau, w, tau_c, cutoff)
+    dr = _gap_equation(y, tau, w, cutoff)[1]
+    _, r_dot = jax.jvp(lambda t, ww: _residual(y, t, ww, cutoff), (tau, w), (tau_dot, w_dot))
+    ok = (found > 0.5) & (dr < 0)
+    y_dot = jnp.where(ok, -r_dot / jnp.where(ok, dr, -1.0), 0.0)
+    return (y, found), (y_dot, jnp.zeros_like(found))
+
+
+def _reduced_gap(tau, w, tau_c, cutoff: bool):
+    """d = Delta/Delta0 at reduced temperature tau (elementwise; 0 where there is no
+    superconducting solution); implicit derivative."""
+    tau, w, tau_c = jnp.broadcast_arrays(tau, w, tau_c)
+    y, found = _log_reduced_gap(tau, w, tau_c, cutoff)
+    return jnp.where(found > 0.5, jnp.exp(y), 0.0)
 
 
 def reduced_gap(reduced_temperature, debye_ratio=jnp.inf, *, cutoff: bool = True):
@@ -118,9 +233,8 @@ def reduced_gap(reduced_temperature, debye_ratio=jnp.inf, *, cutoff: bool = True
         cutoff = False  # Omega_D -> infinity: the cutoff-free equation, exactly
     w = check_positive(debye_ratio, "debye_ratio", dtype=float) if cutoff else jnp.ones(())
     check_broadcast(("reduced_temperature", tau), ("debye_ratio", w))
-    fn = jnp.vectorize(lambda t, ww: _reduced_gap(t, ww, cutoff))
-    tau_c = reduced_critical_temperature(w) if cutoff else 1.0 / bcs_gap_ratio
-    return jnp.where(tau < tau_c, fn(tau, w), 0.0)
+    tau_c = reduced_critical_temperature(w) if cutoff else jnp.asarray(1.0 / bcs_gap_ratio)
+    return jnp.where(tau < tau_c, _reduced_gap(tau, w, tau_c, cutoff), 0.0)
 
 
 def gap(T, material: Material, *, cutoff: bool = True):
@@ -147,11 +261,13 @@ def gap(T, material: Material, *, cutoff: bool = True):
         )
     if cutoff:
         w = material.debye_energy / gap0
-        tau = reduced_critical_temperature(w) * T / material.Tc
+        tau_c = reduced_critical_temperature(w)
+        tau = tau_c * T / material.Tc
     else:
         w = jnp.ones(())
+        tau_c = jnp.asarray(1.0 / bcs_gap_ratio)
         tau = T / (bcs_gap_ratio * material.Tc)
-    d = jnp.vectorize(lambda t, ww: _reduced_gap(t, ww, cutoff))(tau, w)
+    d = _reduced_gap(tau, w, tau_c, cutoff)
     return jnp.where(T < material.Tc, gap0 * d, 0.0)  # exactly 0 (and flat) from Tc up
 
 
