@@ -85,6 +85,19 @@ def _upper_u(d, tau, span=46.0):
     return jnp.log(x + jnp.sqrt(x * x - 1.0))
 
 
+def _tree_sum(x):
+    """Sum over the last axis (a power of 2 long) by pairwise elementwise additions.
+
+    The order of the additions is fixed by the code, so every element of a batch gets the same
+    bits whatever the batch's shape or sharding (an XLA reduction may associate differently for
+    different shapes: a scan over 4 devices would not equal the one-device scan bit for bit).
+    """
+    while x.shape[-1] > 1:
+        half = x.shape[-1] // 2
+        x = x[..., :half] + x[..., half:]
+    return x[..., 0]
+
+
 def _panel(lower, upper):
     """Gauss–Legendre nodes and weights on [lower, upper] (elementwise), on a new last axis."""
     lower, upper = lower[..., None], upper[..., None]
@@ -129,9 +142,9 @@ def _gap_equation(log_d, tau, w, cutoff: bool):
     f = _fermi_reduced(x)
     # d/d ln d of f(x) is f'(x) x (x is proportional to d), f' = -f(1-f), f'' = f(1-f)(1-2f)
     fx = f * (1.0 - f) * x
-    integral = jnp.sum(weights * f, -1)
-    d_integral = -jnp.sum(weights * fx, -1)
-    d2_integral = jnp.sum(weights * (fx * ((1.0 - 2.0 * f) * x - 1.0)), -1)
+    integral = _tree_sum(weights * f)
+    d_integral = -_tree_sum(weights * fx)
+    d2_integral = _tree_sum(weights * (fx * ((1.0 - 2.0 * f) * x - 1.0)))
     d2lhs = jnp.zeros_like(log_d)
     if cutoff:
         # the cutoff end U = u_d moves with d: dI = int f'x du + f(x_U) U', x_U = sqrt(d^2+w^2)/tau,
@@ -166,7 +179,11 @@ def _initial_log_gap(t):
     for c in reversed(_GUESS_COEFFS):  # Horner
         h = h * x + c
     d2 = jnp.clip((1.0 - t) * h, jnp.exp(2.0 * _LOG_D_MIN), 1.0)
-    return jnp.clip(0.5 * jnp.log(d2), _LOG_D_MIN, 0.0)
+    # Rounded to 2^-24 (far below the guess's error): XLA may or may not fuse the multiply-adds
+    # above, depending on the batch shape; rounding removes that last-bit difference, so the
+    # iterations (and their result) are the same bits on one device and sharded over several.
+    y = jnp.round(0.5 * jnp.log(d2) * 2.0**24) * 2.0**-24
+    return jnp.clip(y, _LOG_D_MIN, 0.0)
 
 
 def _curved_newton_step(r, dr, d2r):
