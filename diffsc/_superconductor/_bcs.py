@@ -211,7 +211,7 @@ def _newton(tau, w, tau_c, cutoff: bool):
     bisection. Done once a step is below _NEWTON_STEP_TOL (that step, taken and clipped to the
     bracket, leaves an error ~ step^2: the bracket end it may be clipped to lies between the
     root and the step), once R is at its round-off level, or when the bracket is empty.
-    Elements at or above tau_c start done.
+    Elements at or above tau_c start done. Returns (ln d, found, evaluations of the batch).
     """
     y = _initial_log_gap(tau / tau_c)
     lo = jnp.full_like(y, _LOG_D_MIN)
@@ -240,15 +240,15 @@ def _newton(tau, w, tau_c, cutoff: bool):
         keep = lambda new, old: jnp.where(done, old, new)  # noqa: E731 (finished elements)
         return keep(y_new, y), keep(lo, lo_old), keep(hi, hi_old), done | converged, it + 1
 
-    y, lo, hi, done, _ = jax.lax.while_loop(cond, body, (y, lo, hi, done, jnp.asarray(0)))
+    y, lo, hi, done, steps = jax.lax.while_loop(cond, body, (y, lo, hi, done, jnp.asarray(0)))
     found = (hi > _LOG_D_MIN) & (tau < tau_c)
-    return jnp.where(found, y, _LOG_D_MIN), found
+    return jnp.where(found, y, _LOG_D_MIN), found, steps
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _log_reduced_gap(tau, w, tau_c, cutoff: bool):
     """(ln d, found) by `_newton`; implicit derivative (tau_c only places the initial guess)."""
-    y, found = _newton(tau, w, tau_c, cutoff)
+    y, found, _ = _newton(tau, w, tau_c, cutoff)
     return y, found.astype(y.dtype)
 
 
