@@ -12,7 +12,7 @@ from scipy import integrate, optimize, special
 import diffsc
 from diffsc import constants, electronic_heat_capacity, reduced_gap, thermal_nqp
 from diffsc._core._roots import bracketed_root
-from diffsc._superconductor._bcs import _newton, reduced_critical_temperature
+from diffsc._superconductor._bcs import _gap_equation, _newton, reduced_critical_temperature
 
 bcs_gap_ratio, k_B, zeta3 = constants.bcs_gap_ratio, constants.k_B, constants.zeta3
 
@@ -170,6 +170,29 @@ def _tau_c(w, cutoff):
 
 # (debye ratio, cutoff): the cutoff-free form, Pb's w = 6.7 (the cutoff binds) and Al's w = 203
 SOLVER_CASES = [(1.0, False), (6.7, True), (203.0, True)]
+
+
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
+@pytest.mark.parametrize("w,cutoff", [(1.0, False), (6.7, True)])
+def test_gap_equation_integral_and_derivatives(w, cutoff):
+    """The solver's residual R(ln d) = lhs - 2 int_0^U f(d cosh u / tau) du against scipy.quad, for
+    d / tau from 1e-10 (the series part spans u up to 22) to 100, and dR, d2R against differences."""
+    tau = 0.5
+    log_d = np.log(tau * np.array([1e-10, 1e-6, 1e-3, 0.1, 0.5, 0.74, 1.0, 3.0, 20.0, 100.0]))
+    r, dr, d2r, _ = _gap_equation(jnp.asarray(log_d), jnp.full(log_d.shape, tau), jnp.full(log_d.shape, w), cutoff)
+    for y, ours in zip(log_d, np.asarray(r), strict=True):
+        d = math.exp(y)
+        upper, lhs = math.acosh(1.0 + 46.0 * tau / d + 0.05), -y
+        if cutoff:
+            upper, lhs = min(upper, math.asinh(w / d)), math.asinh(w / d) - math.asinh(w)
+        integral = integrate.quad(lambda u, d=d: special.expit(-d * math.cosh(u) / tau), 0.0, upper,
+                                  epsabs=1e-16, epsrel=1e-14, limit=400)[0]
+        assert ours == pytest.approx(lhs - 2 * integral, rel=1e-14, abs=4e-15)
+    for k, deriv in ((0, dr), (1, d2r)):
+        step = lambda s, k=k: np.asarray(_gap_equation(  # noqa: E731
+            jnp.asarray(log_d + s), jnp.full(log_d.shape, tau), jnp.full(log_d.shape, w), cutoff)[k])
+        fd = (step(1e-6) - step(-1e-6)) / 2e-6
+        np.testing.assert_allclose(deriv, fd, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("w,cutoff", SOLVER_CASES)

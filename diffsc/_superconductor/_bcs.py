@@ -29,6 +29,7 @@ $\Delta=0$ with derivative 0.
 
 from __future__ import annotations
 
+import fractions
 import functools
 import math
 
@@ -44,7 +45,7 @@ from ._material import Material
 
 _EPS = float(np.finfo(np.float64).eps)
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(160)  # thermal_nqp and the heat capacity
-_PANEL_X, _PANEL_W = np.polynomial.legendre.leggauss(32)  # per panel of the gap-equation integral
+_PANEL_X, _PANEL_W = np.polynomial.legendre.leggauss(32)  # the gap-equation integral's tail
 _LOG_D_MIN = -40.0  # gaps below exp(-40) * gap0 are treated as zero (T at Tc to ~1e-35)
 _TAU_FLOOR = 1.0 / 800.0  # k_BT/Delta below which every Fermi factor here underflows to 0
 # Newton stops once a step is below _NEWTON_STEP_TOL in ln d: that step, applied, leaves ~1e-16
@@ -98,6 +99,46 @@ def _tree_sum(x):
     return x[..., 0]
 
 
+def _fermi_taylor_coefficients(n_terms):
+    """c_n, n = 1..n_terms, of f(x) = 1/2 - sum_n c_n x^(2n-1) (|x| < pi): c_n = (2^2n - 1) B_2n / (2n)!.
+
+    Bernoulli numbers B_2n exactly (Akiyama–Tanigawa, fractions), then rounded once.
+    """
+    a, bernoulli = [], []
+    for m in range(2 * n_terms + 1):
+        a.append(fractions.Fraction(1, m + 1))
+        for j in range(m, 0, -1):
+            a[j - 1] = j * (a[j - 1] - a[j])
+        bernoulli.append(a[0])
+    return tuple(
+        float((4**n - 1) * bernoulli[2 * n] / math.factorial(2 * n)) for n in range(1, n_terms + 1)
+    )
+
+
+# On the flat part of the integral x = a cosh u <= 2/e: the terms fall by (x/pi)^2 <= 0.055 each.
+_FERMI_TAYLOR = _fermi_taylor_coefficients(16)
+
+
+def _flat_part(a, u1):
+    r"""$\int_0^{u_1}f(a\cosh u)\,du$ and its first two derivatives in $\ln d$ at fixed $u_1$ ($a\propto d$).
+
+    Term by term in the Taylor series of $f$ (valid for $a\cosh u_1\le2/e$):
+    $\int_0^{u_1}f\,du=u_1/2-\sum_nc_nK_{2n-1}$ with $K_m=a^m\int_0^{u_1}\cosh^mu\,du$, from
+    $K_1=a\sinh u_1$, $K_m=(a\cosh u_1)^{m-1}a\sinh u_1/m+\frac{m-1}{m}a^2K_{m-2}$; $K_m\propto d^m$
+    gives the derivatives, $-\sum_nc_nmK_m$ and $-\sum_nc_nm^2K_m$.
+    """
+    x1, a_sinh = a * jnp.cosh(u1), a * jnp.sinh(u1)
+    x1_sq, a_sq = x1 * x1, a * a
+    power, k = a_sinh, a_sinh  # (a cosh u1)^(m-1) a sinh u1, K_m
+    value, first, second = _FERMI_TAYLOR[0] * k, _FERMI_TAYLOR[0] * k, _FERMI_TAYLOR[0] * k
+    for n, c in enumerate(_FERMI_TAYLOR[1:], start=2):
+        m = 2 * n - 1
+        power = power * x1_sq
+        k = power / m + (m - 1) / m * a_sq * k
+        value, first, second = value + c * k, first + (c * m) * k, second + (c * m * m) * k
+    return 0.5 * u1 - value, -first, -second
+
+
 def _panel(lower, upper):
     """Gauss–Legendre nodes and weights on [lower, upper] (elementwise), on a new last axis."""
     lower, upper = lower[..., None], upper[..., None]
@@ -107,19 +148,21 @@ def _panel(lower, upper):
 
 
 def _gap_equation(log_d, tau, w, cutoff: bool):
-    r"""Residual $R(\ln d;\tau,w)$ of the reduced gap equation, $\partial R/\partial\ln d$, and the
-    size of the terms that cancel in $R$ (its round-off scale).
+    r"""Residual $R(\ln d;\tau,w)$ of the reduced gap equation, its first two derivatives in $\ln d$,
+    and the size of the terms that cancel in $R$ (its round-off scale).
 
     $R$ is positive below the root and negative above; it decreases monotonically in $\ln d$.
     Elementwise in ``log_d``, ``tau``, ``w`` (one shape). The integral
-    $\int_0^{U}f(a\cosh u)\,du$, $a=d/\tau$, runs over two Gauss–Legendre panels split at
-    $u_1=\ln(2/a)-1$ (where $a\cosh u\approx e^{-1}$): for $a\ll1$ the integrand is flat ($f\approx1/2$)
-    up to $u_1$ and falls off within $\sim4$ in $u$ after it. Its poles sit at
-    $\operatorname{Im}u=\pm\pi/2$, $\operatorname{Re}u\gtrsim u_1+1$, so each panel keeps them at a fixed
-    relative distance and 32 nodes each give the integral to ~1e-15 for every $a$ (one
-    160-node panel over $[0,U]$ did the same). The derivative leaves out the motion of
-    $u_1$ (its two panel-end terms cancel) and of the thermal end (the integrand there is
-    $<e^{-46}$); the cutoff end $U=\operatorname{arcsinh}(w/d)$ is kept.
+    $\int_0^{U}f(a\cosh u)\,du$, $a=d/\tau$, is split at $u_1=\ln(2/a)-1$ (clipped to $[0,U]$),
+    where $x=a\cosh u\approx e^{-1}$. Before $u_1$ (for $a\ll1$ a long stretch where $f\approx1/2$)
+    the Taylor series of $f$ is integrated term by term (`_flat_part`, exact to round-off since
+    $x\le2/e<\pi$); after it the integrand falls off within $\sim4$ in $u$, and its poles, at
+    $\operatorname{Im}u=\pm\pi/2$, $\operatorname{Re}u\gtrsim u_1+1$, stay at a fixed relative
+    distance from that panel: 32 Gauss–Legendre nodes give it to ~1e-16. The whole integral is
+    good to 2e-15 absolute for every $a$ from 1e-12 to 400 (one 160-node panel over $[0,U]$ gave the
+    same). The derivatives leave out the motion of $u_1$ (the two parts' end terms cancel) and of
+    the thermal end (the integrand there is $<e^{-46}$); the cutoff end
+    $U=\operatorname{arcsinh}(w/d)$ is kept, to second order.
     """
     d = jnp.exp(log_d)
     # Below _TAU_FLOOR the Fermi factor is < exp(-1/_TAU_FLOOR) = 0 in float64 whatever d: clamping
@@ -135,16 +178,15 @@ def _gap_equation(log_d, tau, w, cutoff: bool):
     else:
         lhs, dlhs, end = -log_d, -jnp.ones_like(log_d), u_top
     split = jnp.clip(jnp.log(2.0 / a) - 1.0, 0.0, end)
-    u1, w1 = _panel(jnp.zeros_like(split), split)
-    u2, w2 = _panel(split, end)
-    u, weights = jnp.concatenate([u1, u2], -1), jnp.concatenate([w1, w2], -1)
+    integral, d_integral, d2_integral = _flat_part(a, split)
+    u, weights = _panel(split, end)
     x = a[..., None] * jnp.cosh(u)
     f = _fermi_reduced(x)
     # d/d ln d of f(x) is f'(x) x (x is proportional to d), f' = -f(1-f), f'' = f(1-f)(1-2f)
     fx = f * (1.0 - f) * x
-    integral = _tree_sum(weights * f)
-    d_integral = -_tree_sum(weights * fx)
-    d2_integral = _tree_sum(weights * (fx * ((1.0 - 2.0 * f) * x - 1.0)))
+    integral = integral + _tree_sum(weights * f)
+    d_integral = d_integral - _tree_sum(weights * fx)
+    d2_integral = d2_integral + _tree_sum(weights * (fx * ((1.0 - 2.0 * f) * x - 1.0)))
     d2lhs = jnp.zeros_like(log_d)
     if cutoff:
         # the cutoff end U = u_d moves with d: dI = int f'x du + f(x_U) U', x_U = sqrt(d^2+w^2)/tau,
