@@ -263,11 +263,12 @@ def _newton(tau, w, tau_c, cutoff: bool):
 
     R(0) <= 0 always (d = 1) and R decreases in ln d, so every evaluation moves one end of the
     bracket [lo, hi] (R > 0: the root is above). A step (`_curved_newton_step`) that lands in the
-    bracket is taken; one below the unverified lower end goes to _LOG_D_MIN itself (R < 0 there: no superconducting
-    solution, returned as ``found`` False); any other step out of the bracket is replaced by
-    bisection. Done once a step is below _NEWTON_STEP_TOL (that step, taken and clipped to the
-    bracket, leaves an error ~ step^2: the bracket end it may be clipped to lies between the
-    root and the step), once R is at its round-off level, or when the bracket is empty.
+    bracket is taken; one below the unverified lower end goes to _LOG_D_MIN itself (R < 0 there:
+    no superconducting solution, returned as ``found`` False); any other step out of the bracket
+    is replaced by bisection. Done once a step is below _NEWTON_STEP_TOL (that step, taken and
+    clipped to the bracket, leaves an error ~ step^2 or less: the bracket end it may be clipped to
+    lies between the root and the step), once R is at its round-off level, or when the bracket
+    is empty.
     Elements at or above tau_c start done. Returns (ln d, found, evaluations of the batch).
     """
     y = _initial_log_gap(tau / tau_c)
