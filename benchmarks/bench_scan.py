@@ -3,10 +3,12 @@
 Model: the BCS gap Delta(T) of Al (cutoff-free gap equation, solved per point). Baseline: what a
 user would write with SciPy, ``brentq`` on the gap equation with ``quad`` for the integral, one
 point at a time. On a CPU the script fakes 4 host devices (XLA_FLAGS) so that the sharded path is
-exercised; on a GPU machine it uses the real devices. Writes
+exercised; on a GPU machine it uses the real devices. Also timed: the gap solver alone,
+``jit(vmap(gap))`` on ``--bare-points`` temperatures on one device, with and without the Debye
+cutoff (what a scan of a cheap model cannot exceed). Writes
 ``benchmarks/results/scan_<platform>.json``.
 
-Usage: ``python benchmarks/bench_scan.py [--points N] [--quick]``
+Usage: ``python benchmarks/bench_scan.py [--points N] [--bare-points N] [--quick]``
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def timed(fn, repeat=2):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--points", type=int, default=2**14)
+    ap.add_argument("--bare-points", type=int, default=100_000)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     n = 2**12 if args.quick else args.points
@@ -77,6 +80,8 @@ def main(argv=None):
     sc = Tb < AL.Tc
     max_rel = float(np.max(np.abs(ours[sc] - base[sc]) / base[sc]))
     print(f"scipy baseline: {base_rate:.1f} points/s; max rel. difference {max_rel:.2e}", flush=True)
+
+    bare = bare_solver(args.bare_points // (10 if args.quick else 1), devices[0], base_rate)
 
     results = []
     counts = sorted({1, len(devices)} | ({2} if len(devices) >= 2 else set()))
@@ -110,6 +115,7 @@ def main(argv=None):
         baseline=dict(kind="scipy brentq + quad, python loop", points=n_base,
                       seconds=t_base, points_per_s=base_rate, max_rel_difference=max_rel),
         results=results,
+        bare_solver=bare,
         store=dict(chunk=chunk, seconds_with_store=dt_store, seconds_in_memory=dt_mem,
                    ratio=dt_store / dt_mem),
         best_points_per_s=max(r["points_per_s"] for r in results),
@@ -121,6 +127,21 @@ def main(argv=None):
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
     print(f"wrote {out}")
+
+
+def bare_solver(n, device, base_rate):
+    """``jit(vmap(gap))`` on n temperatures in [0.02, 1.1] K on one device, both gap equations."""
+    T = jax.device_put(np.linspace(0.02, 1.1, n), device)
+    out = {}
+    for cutoff in (False, True):
+        fn = jax.jit(jax.vmap(lambda t, c=cutoff: diffsc.gap(t, AL, cutoff=c)))
+        fn(T).block_until_ready()  # compile
+        dt, _ = timed(lambda f=fn: f(T).block_until_ready(), repeat=3)
+        out["cutoff" if cutoff else "cutoff_free"] = dict(
+            points=n, seconds=dt, points_per_s=n / dt, speedup_vs_scipy=n / dt / base_rate)
+        print(f"bare jit(vmap(gap)), cutoff={cutoff}: {n / dt:12.0f} points/s "
+              f"({n / dt / base_rate:.0f}x scipy)", flush=True)
+    return out
 
 
 def scan_once(model, T, *, chunk, devices, path=None):
