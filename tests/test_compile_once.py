@@ -154,6 +154,7 @@ _EAGER = {
                                                 phi=0.1, a=0.5)),
     "electrothermal_impedance": (3, lambda n: diffsc.electrothermal_impedance(
         np.logspace(0, 3, n), R=1e-3, T=7.2, I=0.01, alpha=50.0, C=1.7e-7, G=1.5e-5)),
+    "gap": (3, lambda n: diffsc.gap(np.linspace(0.05, 1.3, n), diffsc.material("Al"))),
     "TransitionModel.alpha": (3, lambda n: _TM.alpha(np.linspace(7.0, 7.4, n))),
 }
 

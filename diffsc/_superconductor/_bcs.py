@@ -368,12 +368,20 @@ def gap(T, material: Material, *, cutoff: bool = True):
     **Returns:** $\Delta(T)$ in eV; exactly 0 for $T\ge T_c$.
     """
     T = check_nonnegative(T, "T", "K", dtype=float)
-    gap0 = material.gap0
     if cutoff and material.debye_energy is None:
         raise ValueError(
             f"diffsc.gap: material {material.name!r} has no `debye_energy`; pass cutoff=False "
             "or set material.replace(debye_energy=...)."
         )
+    return _gap_kernel(T, material, cutoff)
+
+
+# One compiled program per shape, also for eager calls (op by op it was ~40 small compilations,
+# ~2 s before the first result). The material's float fields are traced: another material or
+# parameter value does not recompile.
+@functools.partial(jax.jit, static_argnames="cutoff")
+def _gap_kernel(T, material: Material, cutoff: bool):
+    gap0 = material.gap0
     if cutoff:
         w = material.debye_energy / gap0
         tau_c = reduced_critical_temperature(w)
