@@ -79,17 +79,18 @@ def _place(block, start, L, fill=0.0):
 
 
 # ----------------------------------------------------------------------------- phonons
-def _phonon_kernels(gap, grid: Grid, p: ReducedParams):
+def _phonon_kernels(gap, grid: Grid, p: ReducedParams, symmetric: bool = False):
     r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\delta\bar\rho_i\bar\rho_l
-    (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0) and recombination
-    $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$ (symmetric)."""
+    (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0; for all $i,l$ if `symmetric`) and
+    recombination $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$
+    (symmetric)."""
     N, d = grid.n_bins, grid.delta
     rho = bin_dos(grid, gap)
     c2 = _coherence(grid.energies, gap)
     rr = rho[:, None] * rho[None, :]
     up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
     cs = 2.0 * p.K_p * d * rr * (1.0 - c2)
-    cs = jnp.where(up & (cs > 0), cs, 0.0)
+    cs = jnp.where((cs > 0) if symmetric else up & (cs > 0), cs, 0.0)
     cr = p.K_p * d * rr * (1.0 + c2)
     return cs, jnp.where(cr > 0, cr, 0.0)
 
@@ -156,7 +157,7 @@ def _phonon_tables(v, gap, grid: Grid, p: ReducedParams):
 
 
 def _phonon_sums(t, grid: Grid):
-    r"""$\ln S_j$ by a max-shifted sum over all sources, and the shifted term tables."""
+    r"""$\ln S_j$ by a max-shifted sum over all sources, the shifted term tables and the shift."""
     N, L, k0 = grid.n_bins, grid.n_phonons, grid.k0
     Ts, Tr = t["Ts"], t["Tr"]
     M = jnp.maximum(
@@ -169,7 +170,7 @@ def _phonon_sums(t, grid: Grid):
     Er = jnp.exp(Tr - jax.lax.dynamic_slice_in_dim(M, k0, 2 * N - 1)[None, :])
     s = (_place(jnp.sum(Es, axis=0), 0, L) + _place(jnp.sum(Er, axis=0), k0, L)
          + jnp.exp(t["lnb"] - M) + jnp.exp(t["lnj"] - M))
-    return jnp.log(s) + M, s, Es, Er
+    return jnp.log(s) + M, s, Es, Er, M
 
 
 def phonon_rates(v, gap, grid: Grid, p: ReducedParams):
@@ -204,39 +205,49 @@ def phonon_escape_power(w, grid: Grid, p: ReducedParams):
     return (p.K_s / (2.0 * p.K_p)) * p.escape_rate * Om**3 * (n - nB), n, nB
 
 
-def _rows(block, start, n_rows):
-    """Rows start..start+n_rows-1 of `block`, zero outside it (`start` may be traced and
-    negative): a pad and a dynamic slice, which XLA fuses into the consumer's loop."""
-    pad = jnp.zeros((n_rows,) + block.shape[1:], block.dtype)
-    padded = jnp.concatenate([pad, block, pad], axis=0)
-    return jax.lax.dynamic_slice_in_dim(padded, start + n_rows, n_rows, axis=0)
+def _columns(block, start, n_cols):
+    """Columns start..start+n_cols-1 of `block`, zero outside it (`start` may be traced and
+    negative): a pad and a dynamic slice."""
+    pad = jnp.zeros((block.shape[0], n_cols), block.dtype)
+    padded = jnp.concatenate([pad, block, pad], axis=1)
+    return jax.lax.dynamic_slice_in_dim(padded, start + n_cols, n_cols, axis=1)
 
 
-def _log_phonon_jacobian(v, t, sums, grid: Grid):
-    r"""The two blocks of $\partial\ln n_j/\partial v_l$ that the quasiparticle equations use:
-    phonons $j<N$ (scattering partners, shape (N, N)) and the recombination window
-    $j=k_0..k_0+2N-2$ (shape (2N-1, N)); assembled from the normalised source weights of
-    `_phonon_sums` in lattice layouts (O(N^2), no scatters). Phonons above the window
-    ($j\ge k_0+2N-1$) couple to no bin and are never formed."""
+def _shear_down(M, fill=0.0):
+    r"""$S_{lj}=M_{l,l-j}$ ($j\le l$, else `fill`) for square $M$: the subdiagonals as columns
+    (`shear_left` of the reversed matrix)."""
+    return shear_left(M[::-1, ::-1], fill)[::-1]
+
+
+def _log_phonon_jacobian(v, gap, t, sums, grid: Grid, p: ReducedParams):
+    r"""$\partial\ln n_j/\partial v_l$ of the phonons that the quasiparticle equations use, as
+    two (bin $l$, phonon) tables: phonons $j<N$ (scattering partners, shape (N, N)) and the
+    recombination window $j=k_0..k_0+2N-2$ (shape (N, 2N-1)). Phonons in both (scattering
+    partners above $k_0$) carry their full derivative in both tables.
+
+    $\ln n_j=\ln S_j-\ln\Gamma_j$: a source term of pair $(l,l+j)$ changes with $v_l$ by $-f_l$
+    (factor $1-f_l$), one of $(l-j,l)$ by $1-f_l$ (factor $f_l$); a recombination term of
+    $(l,k)$ by $1-f_l$, twice (both orders). The tables are those of `_phonon_sums` read at
+    row $l$ (the pairs $(l-j,l)$ re-formed from the occupation factors in their own layout), so
+    nothing is transposed: the Jacobian contracts the phonon axes of both factors. O(N^2)."""
     N, k0 = grid.n_bins, grid.k0
-    _, s, Es, Er = sums
+    M, s, Es, Er = sums[4], sums[1], sums[2], sums[3]
     gamma = t["gamma"]
     f = jax.nn.sigmoid(v)
-    fp = f * (1.0 - f)  # df/dv
-    # scattering (phonon j = l - i): d ln term / dv_l = 1 - f_l (partner), dv_i = -f_i (own)
-    WsT = (Es / s[:N][None, :]).T  # (j, i)
-    CsT = t["Cs"].T
-    top = (shear_right(WsT)[:, :N] * (1.0 - f)[None, :] - WsT * f[None, :]
-           - (CsT - shear_right(CsT)[:, :N]) * fp[None, :] / gamma[:N, None])
-    # recombination (phonon j = k0 + i + k, symmetric in i, k): d ln term / dv_l = 1 - f_l
-    g_r = jax.lax.dynamic_slice_in_dim(gamma, k0, 2 * N - 1)
-    s_r = jax.lax.dynamic_slice_in_dim(s, k0, 2 * N - 1)
-    rec = 2.0 * ((Er / s_r[None, :]).T * (1.0 - f)[None, :] + t["Cr"].T * fp[None, :] / g_r[:, None])
+    fl, gl = f[:, None], (1.0 - f)[:, None]
+    fp = fl * gl  # df/dv
+    # scattering sources of the pairs (l - j, l), in (l, j) layout
+    cs_sym, _ = _phonon_kernels(gap, grid, p, symmetric=True)
+    Cs_d = jnp.where(jnp.arange(N)[None, :] > 0, _shear_down(cs_sym), 0.0)
+    x_d = _shear_down(_lf(v)[:, None] + _lg(v)[None, :]) - M[None, :N]
+    Es_d = Cs_d * jnp.exp(jnp.where(Cs_d > 0, x_d, -jnp.inf))
+    D_s = (gl * Es_d - fl * Es) / s[None, :N] - fp * (t["Cs"] - Cs_d) / gamma[None, :N]
+    D_s = jnp.where(jnp.arange(N)[None, :] == 0, 0.0, D_s)  # n_0 is not a phonon
+    window = lambda x: jax.lax.dynamic_slice_in_dim(x, k0, 2 * N - 1)[None, :]  # noqa: E731
+    D_r = 2.0 * (gl * Er / window(s) + fp * t["Cr"] / window(gamma))
+    D_r = jnp.where(k0 + jnp.arange(2 * N - 1)[None, :] == 0, 0.0, D_r)
     # scattering phonons j < N may also be recombination phonons (j >= k0), and vice versa
-    dw_scat = top + _rows(rec, -k0, N)
-    dw_scat = jnp.where((jnp.arange(N) == 0)[:, None], 0.0, dw_scat)  # n_0 is not a phonon
-    dw_rec = rec + _rows(top, k0, 2 * N - 1)
-    return dw_scat, dw_rec
+    return D_s + _columns(D_r, -k0, N), D_r + _columns(D_s, k0, 2 * N - 1)
 
 
 # ----------------------------------------------------------------------------- quasiparticles
@@ -410,7 +421,7 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     done beyond the residual's."""
     N = grid.n_bins
     v, gap, t = parts["v"], parts["gap"], parts["q"]
-    dw_scat, dw_rec = _log_phonon_jacobian(v, parts["t"], parts["sums"], grid)
+    dw_scat, dw_rec = _log_phonon_jacobian(v, gap, parts["t"], parts["sums"], grid, p)
     Ea, Eb, Ec, Ee = t["Ea"], t["Eb"], t["Ec"], t["Ee"]
     f = jax.nn.sigmoid(v)
     fl, gl = f[None, :], 1.0 - f[None, :]
@@ -422,10 +433,10 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]  # absorption (l > i)
     d3s = jnp.where(up, Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
     d3r = t["sig_r"] * Ec - Ee
-    lower = shear_left(d3s[::-1, ::-1])[::-1]
-    Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, lower, 0.0))
-    J = J + Gs @ dw_scat
-    J = J - shear_right(d3r) @ dw_rec
+    Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, _shear_down(d3s), 0.0))
+    contract = (((1,), (1,)), ((), ()))  # over the phonons: A @ B.T, no transpose formed
+    J = J + jax.lax.dot_general(Gs, dw_scat, contract)
+    J = J - jax.lax.dot_general(shear_right(d3r), dw_rec, contract)
     # drive
     q, Z, drive = parts["drive"]
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
