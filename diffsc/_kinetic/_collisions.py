@@ -129,31 +129,65 @@ def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
     return power
 
 
-def _phonon_tables(v, gap, grid: Grid, p: ReducedParams):
+def _log_kernel(c):
+    """ln c where c > 0, -inf elsewhere (no pair)."""
+    m = c > 0
+    return jnp.where(m, jnp.log(jnp.where(m, c, 1.0)), -jnp.inf)
+
+
+def gap_kernels(gap, grid: Grid, p: ReducedParams):
+    r"""The tables of the phonon rates that depend on the gap but not on $f$, in the lattice
+    layouts of `_phonon_tables`: the kernels $c^s$ (scattering, (i, j=l-i)), $c^r$
+    (recombination, (i, s=i+k)), their logarithms (-inf where no pair), and $c^s_{l-j,l}$ in
+    (l, j) layout for the Jacobian. With the gap held they are the same for every Newton step,
+    and the solver forms them once per solve (`residual_parts` ``kernels=``): the N^2
+    logarithms were a quarter of a residual."""
+    cs, cr = _phonon_kernels(gap, grid, p)
+    cs_sym, _ = _phonon_kernels(gap, grid, p, symmetric=True)
+    return dict(log_s=shear_left(_log_kernel(cs), -jnp.inf),
+                log_r=shear_right(_log_kernel(cr), -jnp.inf),
+                Cs=shear_left(cs), Cr=shear_right(cr), Cs_down=_scattering_down(cs_sym))
+
+
+def _scattering_down(cs_sym):
+    """$c^s_{l-j,l}$ in (l, j) layout, zero for j = 0 (the sources of the pairs (l - j, l))."""
+    return jnp.where(jnp.arange(cs_sym.shape[0])[None, :] > 0, _shear_down(cs_sym), 0.0)
+
+
+def _phonon_tables(v, gap, grid: Grid, p: ReducedParams, kernels=None):
     r"""Log-terms of the phonon sources in lattice layouts (no gathers, no scatters).
 
     Scattering: natural pair table $(i,l>i)$ sheared to $(i,j=l-i)$, so phonon $j$ is column $j$.
     Recombination: pair table $(i,k)$ sheared to $(i,s=i+k)$, phonon $j=k_0+s$ is column $s$.
     Returns the log-term tables (``-inf`` where a pair does not exist), the linear coefficient
-    tables, $\Gamma_j$, and the bath and injection log-terms."""
+    tables, $\Gamma_j$, and the bath and injection log-terms. `kernels`: `gap_kernels` at
+    `gap`, or None (formed here, the logarithms fused into the log-term tables)."""
     L, d = grid.n_phonons, grid.delta
     f = jax.nn.sigmoid(v)
     lf, lg = _lf(v), _lg(v)
-    cs, cr = _phonon_kernels(gap, grid, p)
-    ms, mr = cs > 0, cr > 0
-    ts = jnp.where(ms, jnp.log(jnp.where(ms, cs, 1.0)) + lf[None, :] + lg[:, None], -jnp.inf)
-    tr = jnp.where(mr, jnp.log(jnp.where(mr, cr, 1.0)) + lf[None, :] + lf[:, None], -jnp.inf)
-    Cs = shear_left(cs)
-    Cr = shear_right(cr)
-    gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
-    gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
+    if kernels is None:
+        cs, cr = _phonon_kernels(gap, grid, p)
+        ts = jnp.where(cs > 0, _log_kernel(cs) + lf[None, :] + lg[:, None], -jnp.inf)
+        tr = jnp.where(cr > 0, _log_kernel(cr) + lf[None, :] + lf[:, None], -jnp.inf)
+        Ts, Tr = shear_left(ts, -jnp.inf), shear_right(tr, -jnp.inf)
+        Cs, Cr = shear_left(cs), shear_right(cr)
+        gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
+        gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
+    else:
+        Cs, Cr = kernels["Cs"], kernels["Cr"]
+        Ts = kernels["log_s"] + shear_left(lf[None, :] + lg[:, None])
+        Tr = kernels["log_r"] + shear_right(lf[None, :] + lf[:, None])
+        # the partners' f in the same layouts: f_{i+j} and f_{s-i}
+        f_up = shear_left(jnp.broadcast_to(f[None, :], Cs.shape))
+        f_rec = shear_right(jnp.broadcast_to(f[None, :], Cs.shape))
+        gam_s = jnp.sum(Cs * (f[:, None] - f_up), axis=0)
+        gam_r = jnp.sum(Cr * (1.0 - f[:, None] - f_rec), axis=0)
     gamma = _place(gam_s, 0, L) + _place(gam_r, grid.k0, L) + p.escape_rate
     Om = jnp.where(jnp.arange(L) == 0, d, grid.phonon_energies)
     lnb = log_bose(Om, p.kT) + jnp.log(p.escape_rate)
     inj = p.phonon_injection  # injected phonons per reduced time at each lattice energy (>= 0)
     lnj = jnp.where(inj > 0, jnp.log(jnp.where(inj > 0, inj, 1.0)), -jnp.inf)
-    return dict(Ts=shear_left(ts, -jnp.inf), Tr=shear_right(tr, -jnp.inf), Cs=Cs, Cr=Cr,
-                gamma=gamma, lnb=lnb, lnj=lnj)
+    return dict(Ts=Ts, Tr=Tr, Cs=Cs, Cr=Cr, gamma=gamma, lnb=lnb, lnj=lnj)
 
 
 def _phonon_sums(t, grid: Grid):
@@ -219,7 +253,7 @@ def _shear_down(M, fill=0.0):
     return shear_left(M[::-1, ::-1], fill)[::-1]
 
 
-def _log_phonon_jacobian(v, gap, t, sums, grid: Grid, p: ReducedParams):
+def _log_phonon_jacobian(v, gap, t, sums, grid: Grid, p: ReducedParams, kernels=None):
     r"""$\partial\ln n_j/\partial v_l$ of the phonons that the quasiparticle equations use, as
     two (bin $l$, phonon) tables: phonons $j<N$ (scattering partners, shape (N, N)) and the
     recombination window $j=k_0..k_0+2N-2$ (shape (N, 2N-1)). Phonons in both (scattering
@@ -237,8 +271,10 @@ def _log_phonon_jacobian(v, gap, t, sums, grid: Grid, p: ReducedParams):
     fl, gl = f[:, None], (1.0 - f)[:, None]
     fp = fl * gl  # df/dv
     # scattering sources of the pairs (l - j, l), in (l, j) layout
-    cs_sym, _ = _phonon_kernels(gap, grid, p, symmetric=True)
-    Cs_d = jnp.where(jnp.arange(N)[None, :] > 0, _shear_down(cs_sym), 0.0)
+    if kernels is None:
+        Cs_d = _scattering_down(_phonon_kernels(gap, grid, p, symmetric=True)[0])
+    else:
+        Cs_d = kernels["Cs_down"]
     x_d = _shear_down(_lf(v)[:, None] + _lg(v)[None, :]) - M[None, :N]
     Es_d = Cs_d * jnp.exp(jnp.where(Cs_d > 0, x_d, -jnp.inf))
     D_s = (gl * Es_d - fl * Es) / s[None, :N] - fp * (t["Cs"] - Cs_d) / gamma[None, :N]
@@ -360,12 +396,14 @@ def collision_rates(v, w, gap, grid: Grid, p: ReducedParams):
     return -jnp.sum(t["Ea"] - t["Eb"], axis=1), -jnp.sum(t["Ec"] - t["Ee"], axis=1)
 
 
-def residual_parts(v, gap, grid: Grid, p: ReducedParams):
+def residual_parts(v, gap, grid: Grid, p: ReducedParams, kernels=None):
     r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated), the gross
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
     relative, and the intermediates (phonon tables, pair terms, drive terms) from which
-    `jacobian_from_parts` forms the Jacobian without repeating any of this work."""
-    t = _phonon_tables(v, gap, grid, p)
+    `jacobian_from_parts` forms the Jacobian without repeating any of this work.
+    `kernels`: `gap_kernels` at `gap` when the caller holds the gap (formed once per solve),
+    or None (formed here)."""
+    t = _phonon_tables(v, gap, grid, p, kernels)
     sums = _phonon_sums(t, grid)
     w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
@@ -374,7 +412,8 @@ def residual_parts(v, gap, grid: Grid, p: ReducedParams):
     R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + drive * (q_up + q_dn)
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
              + jnp.abs(drive * q_up) + jnp.abs(drive * q_dn) + 1e-300)
-    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, drive))
+    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, drive),
+                 kernels=kernels)
     if p.has_pair_breaking:  # pair-breaking photons
         q_s, Z_s = _pair_breaking_q(v, gap, grid, p)
         pair_drive = p.pair_breaking_power / Z_s
@@ -421,7 +460,8 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     done beyond the residual's."""
     N = grid.n_bins
     v, gap, t = parts["v"], parts["gap"], parts["q"]
-    dw_scat, dw_rec = _log_phonon_jacobian(v, gap, parts["t"], parts["sums"], grid, p)
+    dw_scat, dw_rec = _log_phonon_jacobian(v, gap, parts["t"], parts["sums"], grid, p,
+                                           parts["kernels"])
     Ea, Eb, Ec, Ee = t["Ea"], t["Eb"], t["Ec"], t["Ee"]
     f = jax.nn.sigmoid(v)
     fl, gl = f[None, :], 1.0 - f[None, :]

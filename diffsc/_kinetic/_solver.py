@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from ._collisions import (
+    gap_kernels,
     jacobian_from_parts,
     rates,
     rates_from_parts,
@@ -41,6 +42,7 @@ _TAIL_DEPTH = 25.0  # bins whose logit stays this far below the largest are not 
 _EXTRA_PER_MAX_STEPS = 4  # default cap of the self-extended budget: 4 * max_steps steps
 _BLOCKS_PER_MAX_STEPS = 4  # the budget grows in blocks of max_steps // 4 steps ...
 _PROGRESS = 0.5  # ... while the lowest residual at least halves over each block
+_CHORD_MARGIN = 0.1  # a chord step is taken where it is predicted to reach 0.1 * rtol
 
 
 def extra_step_cap(max_steps: int, max_extra_steps: int | None) -> int:
@@ -200,22 +202,26 @@ def full_residual(x, grid: Grid, p: ReducedParams, self_consistent: bool):
     return jnp.concatenate([R, F[None]])
 
 
-def full_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool):
+def full_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool, kernels=None):
     """Residual of `full_residual`, its row scales and the intermediates of the
-    quasiparticle rows (`_collisions.residual_parts`)."""
+    quasiparticle rows (`_collisions.residual_parts`; `kernels`: its gap-only tables when
+    the gap is held, or None)."""
     v, gap = x[:-1], x[-1]
-    R, s, parts = residual_parts(v, gap, grid, p)
+    R, s, parts = residual_parts(v, gap, grid, p, kernels)
     F = gap_equation(v, gap, grid, p) if self_consistent else p.gap_thermal - gap
     return jnp.concatenate([R, F[None]]), jnp.concatenate([s, jnp.ones(1)]), parts
 
 
-def linearized_residual_parts(x, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column: bool):
+def linearized_residual_parts(
+    x, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column: bool, kernels=None
+):
     r"""`full_residual_parts`, and a function that returns $\partial R/\partial\Delta$
     (the quasiparticle rows) from the same primal pass (``jax.linearize``: calling it costs a
-    tangent pass only), or None when ``gap_column`` is False."""
+    tangent pass only), or None when ``gap_column`` is False (then `kernels`, the gap-only
+    tables of the held gap, may be given)."""
     v, gap = x[:-1], x[-1]
     if not gap_column:
-        return full_residual_parts(x, grid, p, self_consistent), None
+        return full_residual_parts(x, grid, p, self_consistent, kernels), None
     out, lin = jax.linearize(
         lambda g: full_residual_parts(jnp.concatenate([v, g[None]]), grid, p, self_consistent), gap
     )
@@ -332,6 +338,17 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     iteration only re-evaluates at the current point (not counted as a step). Under ``vmap`` the
     ``cond`` becomes a select and every member forms the Jacobian.
 
+    **Chord step.** Newton's last step rarely needs a new Jacobian: after a full (uncapped)
+    fast-path step that took the error from err to en, a step with the same factorised matrix is
+    predicted to reach about en^2/err (quadratic convergence with a Jacobian one step old, and
+    the linear rate en/err of the pseudo-time term alike). Where that is below 0.1 `rtol`,
+    the candidate's Jacobian is not formed and the next step reuses the LU factors (the residual
+    scaled by the rows of that system); then a fresh Jacobian again. If that step is rejected,
+    one iteration evaluates the Jacobian at the current point (not counted as a step). At 1000
+    bins and 320 mK this saves one of four Jacobians and LU factorisations, with the same number
+    of steps. With the gap held, the gap-only tables of the phonon rates
+    (`_collisions.gap_kernels`) are formed once per solve.
+
     Returns (x, error, total steps, converged, rates at x): the last are the by-products of
     the final residual evaluation (`_collisions.rates_from_parts`), which the solution
     reports without evaluating them again."""
@@ -349,6 +366,8 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     n = x0.shape[0]
     is_v = jnp.arange(n) < n - 1
     fast_budget = max(1, min(max_steps, _FAST_STEPS))
+    # with the gap held, the gap-only tables are the same at every step: formed once here
+    kernels = None if self_consistent else gap_kernels(x0[-1], grid, p)
 
     def cond(st):
         return ~st["done"]
@@ -357,7 +376,7 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         # the residual first; the Jacobian (about half the work) only where it will be used
         pc = _stage_params(p, fracs[stage])
         (R, s, parts), gap_column = linearized_residual_parts(
-            y, grid, pc, self_consistent, self_consistent
+            y, grid, pc, self_consistent, self_consistent, kernels
         )
         Rs = R / s
         err = _max_norm(Rs)
@@ -378,12 +397,19 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         # and takes no step, so the iterates are those of a loop that evaluates J at the start
         # of each step and the residual at each candidate, at one evaluation per step fewer.
         x, h, stage, refresh = st["x"], st["h"], st["stage"], st["refresh"]
+        chord, redo = st["chord"], st["redo"]
         phys = (stage > 0) & (stage != local_rescue)
         pc = _stage_params(p, fracs[stage])
         Rs, Js, s, err = st["Rs"], st["Js"], st["s"], st["err"]
         # local pseudo-time: 1/h on every row; physical time: 1/(h s_i) on the f rows, 0 on gap
         mass = jnp.where(phys, jnp.where(is_v, 1.0 / (h * s), 0.0), 1.0 / h)
-        dx = jnp.linalg.solve(jnp.diag(mass) - Js, Rs)
+        # a chord step reuses the last factorisation (its Jacobian, pseudo-time step and row
+        # scales: the residual is scaled by the rows of that system); every other step factors
+        lu = jax.lax.cond(
+            chord, lambda: st["lu"], lambda: jax.scipy.linalg.lu_factor(jnp.diag(mass) - Js)
+        )
+        s_lu = jnp.where(chord, st["s_lu"], s)
+        dx = jax.scipy.linalg.lu_solve(lu, Rs * (s / s_lu))
         dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
         v, dv = x[:-1], dx[:-1]
         # local: cap every component; physical: ignore bins that stay deep in the tail
@@ -398,15 +424,28 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         xn = x + scale * dx
         if self_consistent:
             xn = jnp.where(phys, xn.at[-1].set(project_gap(xn[:-1], xn[-1], grid, pc)), xn)
-        y = jnp.where(refresh, x, xn)
+        again = refresh | redo  # evaluate at x, no step
+        y = jnp.where(again, x, xn)
 
         def accepted(en):
-            return jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | refresh
+            return jnp.where(phys, jnp.isfinite(en), en < 4.0 * err) | again
+
+        def chord_next(en):
+            # the last step: after a full (uncapped) local pseudo-time step that contracted
+            # err -> en, a step with the same matrix is predicted to reach about en^2/err (Newton
+            # with a Jacobian one step old, and the linear rate en/err of the pseudo-time term
+            # alike); where that is below 0.1 rtol the candidate's Jacobian is not formed and the
+            # next step reuses the factorisation (one such step, then a fresh Jacobian)
+            return ((~phys) & (~again) & (~chord) & (scale >= 1.0)
+                    & (en * en <= _CHORD_MARGIN * rtol * err))
 
         # a rejected candidate's Jacobian is discarded, and a converged one's is never used (the
         # loop stops, or the next stage re-evaluates): only the residual is formed for those
-        Rn, Jn, sn, en, rn = evaluate(y, stage, lambda en: refresh | (accepted(en) & (en > rtol)))
+        Rn, Jn, sn, en, rn = evaluate(
+            y, stage, lambda en: again | (accepted(en) & (en > rtol) & ~chord_next(en))
+        )
         good = accepted(en)
+        skip = good & chord_next(en) & (en > rtol)
         x = jnp.where(good, y, x)
         e = jnp.where(good, en, err)
         # Switched evolution relaxation, with the pseudo-time step floored at c/err: the slow
@@ -415,10 +454,10 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         h_ser = h * jnp.clip(err / en, 0.5, 10.0)
         h_loc = jnp.where(good, jnp.clip(jnp.maximum(h_ser, _H_FLOOR / en), 1e-3, 1e14), h / 4.0)
         h = jnp.where(
-            refresh, h, jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc)
+            again, h, jnp.where(phys, _time_step_control(h, big, scale < 1.0, good), h_loc)
         )
-        k = st["k"] + jnp.where(refresh, 0, 1)
-        conv = (e <= rtol) & ~refresh
+        k = st["k"] + jnp.where(again, 0, 1)
+        conv = (e <= rtol) & ~again
         last = stage >= last_stage  # the last ramp stage, or a rescue
         final = last | ((stage <= 1) & conv)  # the full power is reached
         budget = st["budget"]
@@ -440,7 +479,12 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         return dict(
             x=jnp.where(rescue, st["x_best"], jnp.where(restart, x_restart, x)),
             Rs=keep(Rn, Rs),
-            Js=keep(Jn, Js),
+            Js=jnp.where(good & ~skip, Jn, Js),
+            lu=lu,
+            s_lu=s_lu,
+            chord=skip & ~move,
+            # a rejected chord step: the Jacobian at x was never formed; evaluate it there
+            redo=chord & ~good & ~move,
             s=keep(sn, s),
             err=e,
             rates=jax.tree_util.tree_map(keep, rn, st["rates"]),
@@ -456,7 +500,7 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
             ),
             stage=jnp.where(move, stage + 1, stage),
             k=jnp.where(move, 0, k),
-            k_total=st["k_total"] + jnp.where(refresh, 0, 1),
+            k_total=st["k_total"] + jnp.where(again, 0, 1),
             ok=conv & final,
             done=(conv & final) | (exhausted & final),
             budget=jnp.where(
@@ -474,6 +518,10 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         x=x0,
         Rs=Rs0,
         Js=Js0,
+        lu=(jnp.zeros((n, n)), jnp.zeros(n, dtype=jnp.int32)),
+        s_lu=s0,
+        chord=jnp.asarray(False),
+        redo=jnp.asarray(False),
         s=s0,
         err=err0,
         rates=rates0,
