@@ -228,13 +228,16 @@ def linearized_residual_parts(
     return out, lambda: lin(jnp.ones_like(gap))[0][:-1]
 
 
-def full_jacobian_from_parts(x, parts, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column=True):
+def full_jacobian_from_parts(
+    x, parts, grid: Grid, p: ReducedParams, self_consistent: bool, gap_column=True,
+    coupling_float32: bool = False,
+):
     """Jacobian over (v, gap) from the intermediates of `full_residual_parts`.
     `gap_column`: True (dR/dgap by a forward pass through the residual), a function returning
     it (`linearized_residual_parts`), or False (left out: the Newton step does not need
-    it when the gap is held)."""
+    it when the gap is held). `coupling_float32`: see `_collisions.jacobian_from_parts`."""
     v, gap = x[:-1], x[-1]
-    Jvv = jacobian_from_parts(parts, grid, p)
+    Jvv = jacobian_from_parts(parts, grid, p, coupling_float32)
     if callable(gap_column):
         Jvg = gap_column()
     elif gap_column:
@@ -278,6 +281,21 @@ def project_gap(v, gap, grid: Grid, p: ReducedParams, iters: int = 4):
     return jax.lax.scan(step, gap, None, length=iters)[0]
 
 
+def _lu_factor(A):
+    """LU factors of A with partial pivoting, and the row permutation (not the pivots, whose
+    conversion is a loop of N steps in every solve)."""
+    lu, _, perm = jax.lax.linalg.lu(A)
+    return lu, perm
+
+
+def _lu_solve(factors, b):
+    """Solve A x = b from `_lu_factor` (A)."""
+    lu, perm = factors
+    y = jax.lax.linalg.triangular_solve(lu, b[perm][:, None], left_side=True, lower=True,
+                                        unit_diagonal=True)
+    return jax.lax.linalg.triangular_solve(lu, y, left_side=True, lower=False)[:, 0]
+
+
 def _time_step_control(h, big, scaled, good):
     """Physical-time step: shrink on a rejected or capped step, grow when the step is small."""
     grow = jnp.where(
@@ -287,7 +305,7 @@ def _time_step_control(h, big, scaled, good):
     return jnp.clip(h, 1e-12, 1e30)
 
 
-def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None):
+def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None, kernels=None):
     r"""Newton with two globalisations and continuation in power, as ONE ``while_loop``.
 
     `options` ([`SolverOptions`][diffsc.SolverOptions]) gives ``self_consistent_gap``, `max_steps`, `rtol`,
@@ -347,7 +365,13 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     one iteration evaluates the Jacobian at the current point (not counted as a step). At 1000
     bins and 320 mK this saves one of four Jacobians and LU factorisations, with the same number
     of steps. With the gap held, the gap-only tables of the phonon rates
-    (`_collisions.gap_kernels`) are formed once per solve.
+    (`_collisions.gap_kernels`) are formed once per solve, shared with the start.
+
+    **Precision.** The two products of the Newton Jacobian's phonon coupling (6 N^3 flops, most
+    of a Jacobian) run in float32 on rows scaled by the gross rates: an error ~1e-7 of each
+    row's gross rate, which only changes the path (same step counts on the low-temperature and
+    320 mK test problems); the residual, the convergence test and the implicit derivatives
+    (the float64 Jacobian at the root) are float64.
 
     Returns (x, error, total steps, converged, rates at x): the last are the by-products of
     the final residual evaluation (`_collisions.rates_from_parts`), which the solution
@@ -366,8 +390,9 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     n = x0.shape[0]
     is_v = jnp.arange(n) < n - 1
     fast_budget = max(1, min(max_steps, _FAST_STEPS))
-    # with the gap held, the gap-only tables are the same at every step: formed once here
-    kernels = None if self_consistent else gap_kernels(x0[-1], grid, p)
+    # with the gap held, the gap-only tables are the same at every step: formed once
+    if not self_consistent and kernels is None:
+        kernels = gap_kernels(x0[-1], grid, p)
 
     def cond(st):
         return ~st["done"]
@@ -383,7 +408,8 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         Js = jax.lax.cond(
             wants_jacobian(err),
             lambda: (
-                full_jacobian_from_parts(y, parts, grid, pc, self_consistent, gap_column=gap_column)
+                full_jacobian_from_parts(y, parts, grid, pc, self_consistent,
+                                         gap_column=gap_column, coupling_float32=True)
                 / s[:, None]
             ),
             lambda: jnp.zeros((n, n)),
@@ -405,11 +431,9 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         mass = jnp.where(phys, jnp.where(is_v, 1.0 / (h * s), 0.0), 1.0 / h)
         # a chord step reuses the last factorisation (its Jacobian, pseudo-time step and row
         # scales: the residual is scaled by the rows of that system); every other step factors
-        lu = jax.lax.cond(
-            chord, lambda: st["lu"], lambda: jax.scipy.linalg.lu_factor(jnp.diag(mass) - Js)
-        )
+        lu = jax.lax.cond(chord, lambda: st["lu"], lambda: _lu_factor(jnp.diag(mass) - Js))
         s_lu = jnp.where(chord, st["s_lu"], s)
-        dx = jax.scipy.linalg.lu_solve(lu, Rs * (s / s_lu))
+        dx = _lu_solve(lu, Rs * (s / s_lu))
         dx = jnp.where(jnp.isfinite(dx), dx, 0.0)
         v, dv = x[:-1], dx[:-1]
         # local: cap every component; physical: ignore bins that stay deep in the tail
@@ -518,7 +542,7 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
         x=x0,
         Rs=Rs0,
         Js=Js0,
-        lu=(jnp.zeros((n, n)), jnp.zeros(n, dtype=jnp.int32)),
+        lu=(jnp.zeros((n, n)), jnp.arange(n, dtype=jnp.int32)),
         s_lu=s0,
         chord=jnp.asarray(False),
         redo=jnp.asarray(False),
@@ -543,14 +567,14 @@ def solve(x0, grid: Grid, p: ReducedParams, options: SolverOptions, x_ramp=None)
     return st["x"], st["err"], st["k_total"], st["ok"], st["rates"]
 
 
-def quasi_thermal_start(x0, grid: Grid, p: ReducedParams):
+def quasi_thermal_start(x0, grid: Grid, p: ReducedParams, kernels=None):
     r"""Initial guess: Fermi function at the temperature $T^*\ge T_b$ whose quasiparticle-to-phonon
     power (phonons eliminated, escaping to the bath at $T_b$) equals the requested absorbed power
     (bisection in $\ln T^*$). It puts $n_{qp}$ on the right scale, so the drive strength $B$ is
-    moderate from the first step."""
+    moderate from the first step. `kernels`: `_collisions.gap_kernels` at the gap of `x0`, or None."""
     E = grid.energies
     target = p.power + (p.pair_breaking_power if p.has_pair_breaking else 0.0)
-    escape = thermal_escape_power(x0[-1], grid, p)
+    escape = thermal_escape_power(x0[-1], grid, p, kernels)
 
     def power(lt):
         # energy balance of the eliminated phonons: qp -> phonon power = escape power
@@ -584,7 +608,10 @@ def make_root(options: SolverOptions):
 
     @jax.custom_jvp
     def root(x0, grid, p):
-        x, err, k, ok, r = solve(quasi_thermal_start(x0, grid, p), grid, p, options, x_ramp=x0)
+        # with the gap held the gap-only tables are shared by the start and every step
+        kernels = None if self_consistent else gap_kernels(x0[-1], grid, p)
+        x, err, k, ok, r = solve(quasi_thermal_start(x0, grid, p, kernels), grid, p, options,
+                                 x_ramp=x0, kernels=kernels)
         return x, r, (err, k.astype(float), ok.astype(float))
 
     @root.defjvp
