@@ -79,22 +79,23 @@ def _place(block, start, L, fill=0.0):
 
 
 # ----------------------------------------------------------------------------- phonons
-def _phonon_kernels(gap, grid: Grid, p: ReducedParams):
+def _phonon_kernels(gap, grid: Grid, p: ReducedParams, symmetric: bool = False):
     r"""Pair kernels of the phonon rates: scattering $c^s_{il}=2K_p\delta\bar\rho_i\bar\rho_l
-    (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0) and recombination
-    $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$ (symmetric)."""
+    (1-\Delta^2/\tilde E_i\tilde E_l)$ for $l>i$ (else 0; for all $i,l$ if `symmetric`) and
+    recombination $c^r_{ik}=K_p\delta\bar\rho_i\bar\rho_k(1+\Delta^2/\tilde E_i\tilde E_k)$
+    (symmetric)."""
     N, d = grid.n_bins, grid.delta
     rho = bin_dos(grid, gap)
     c2 = _coherence(grid.energies, gap)
     rr = rho[:, None] * rho[None, :]
     up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]
     cs = 2.0 * p.K_p * d * rr * (1.0 - c2)
-    cs = jnp.where(up & (cs > 0), cs, 0.0)
+    cs = jnp.where((cs > 0) if symmetric else up & (cs > 0), cs, 0.0)
     cr = p.K_p * d * rr * (1.0 + c2)
     return cs, jnp.where(cr > 0, cr, 0.0)
 
 
-def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
+def thermal_escape_power(gap, grid: Grid, p: ReducedParams, kernels=None):
     r"""Function $k_BT^*\mapsto$ power (reduced units) that phonons carry to the bath when the
     quasiparticles are thermal at $T^*$ (phonons eliminated, escaping to the bath at $T_b$,
     injected phonons included).
@@ -105,14 +106,15 @@ def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
     $\Gamma^{qp}$ is linear in $f$: $\Gamma^{qp}=f\cdot G$ (scattering) and
     $\sum c^r-2f\cdot C^r$ (recombination) with the sheared kernels formed once. Each call is
     then three matrix-vector products and no $N^2$ transcendental work (the same number as
-    `log_phonons` + `phonon_escape_power` at thermal $f$, to round-off)."""
-    N, L, d, k0 = grid.n_bins, grid.n_phonons, grid.delta, grid.k0
-    cs, cr = _phonon_kernels(gap, grid, p)
+    `log_phonons` + `phonon_escape_power` at thermal $f$, to round-off). `kernels`:
+    `gap_kernels` at `gap`, or None (the kernels it needs are formed here)."""
+    L, d, k0 = grid.n_phonons, grid.delta, grid.k0
+    if kernels is None:
+        cs, cr = _phonon_kernels(gap, grid, p, symmetric=True)
+        kernels = dict(Cs=shear_left(_upper(cs)), Cr=shear_right(cr), Cs_down=_scattering_down(cs))
     # scattering: Gamma_j = sum_i cs[i, i+j] (f_i - f_{i+j}) = f . (Cs - D), D[l, j] = cs[l-j, l]
-    l, j = jnp.arange(N)[:, None], jnp.arange(N)[None, :]
-    D = jnp.where(l >= j, cs[jnp.clip(l - j, 0, N - 1), jnp.broadcast_to(l, (N, N))], 0.0)
-    G = shear_left(cs) - D
-    Cr = shear_right(cr)
+    G = kernels["Cs"] - kernels["Cs_down"]
+    Cr = kernels["Cr"]
     cr_sum = jnp.sum(Cr, axis=0)
     jpos = jnp.arange(L) > 0
     Om = jnp.where(jpos, grid.phonon_energies, d)
@@ -128,35 +130,78 @@ def thermal_escape_power(gap, grid: Grid, p: ReducedParams):
     return power
 
 
-def _phonon_tables(v, gap, grid: Grid, p: ReducedParams):
+def _log_kernel(c):
+    """ln c where c > 0, -inf elsewhere (no pair)."""
+    m = c > 0
+    return jnp.where(m, jnp.log(jnp.where(m, c, 1.0)), -jnp.inf)
+
+
+def gap_kernels(gap, grid: Grid, p: ReducedParams):
+    r"""The tables of the phonon rates that depend on the gap but not on $f$, in the lattice
+    layouts of `_phonon_tables`: the kernels $c^s$ (scattering, (i, j=l-i)), $c^r$
+    (recombination, (i, s=i+k)), their logarithms (-inf where no pair), and $c^s_{l-j,l}$ in
+    (l, j) layout for the Jacobian. With the gap held they are the same for every Newton step,
+    and the solver forms them once per solve (`residual_parts` ``kernels=``): the N^2
+    logarithms were a quarter of a residual."""
+    cs_sym, cr = _phonon_kernels(gap, grid, p, symmetric=True)
+    cs = _upper(cs_sym)
+    return dict(log_s=shear_left(_log_kernel(cs), -jnp.inf),
+                log_r=shear_right(_log_kernel(cr), -jnp.inf),
+                Cs=shear_left(cs), Cr=shear_right(cr), Cs_down=_scattering_down(cs_sym))
+
+
+def _upper(M):
+    """M on the pairs l > i (the scattering kernel of `_phonon_kernels`), 0 elsewhere."""
+    N = M.shape[0]
+    return jnp.where(jnp.arange(N)[None, :] > jnp.arange(N)[:, None], M, 0.0)
+
+
+def _scattering_down(cs_sym):
+    """$c^s_{l-j,l}$ in (l, j) layout, zero for j = 0 (the sources of the pairs (l - j, l))."""
+    return jnp.where(jnp.arange(cs_sym.shape[0])[None, :] > 0, _shear_down(cs_sym), 0.0)
+
+
+def _phonon_tables(v, gap, grid: Grid, p: ReducedParams, kernels=None):
     r"""Log-terms of the phonon sources in lattice layouts (no gathers, no scatters).
 
     Scattering: natural pair table $(i,l>i)$ sheared to $(i,j=l-i)$, so phonon $j$ is column $j$.
     Recombination: pair table $(i,k)$ sheared to $(i,s=i+k)$, phonon $j=k_0+s$ is column $s$.
     Returns the log-term tables (``-inf`` where a pair does not exist), the linear coefficient
-    tables, $\Gamma_j$, and the bath and injection log-terms."""
+    tables, $\Gamma_j$, and the bath and injection log-terms. `kernels`: `gap_kernels` at
+    `gap`, or None (formed here, the logarithms fused into the log-term tables)."""
     L, d = grid.n_phonons, grid.delta
     f = jax.nn.sigmoid(v)
     lf, lg = _lf(v), _lg(v)
-    cs, cr = _phonon_kernels(gap, grid, p)
-    ms, mr = cs > 0, cr > 0
-    ts = jnp.where(ms, jnp.log(jnp.where(ms, cs, 1.0)) + lf[None, :] + lg[:, None], -jnp.inf)
-    tr = jnp.where(mr, jnp.log(jnp.where(mr, cr, 1.0)) + lf[None, :] + lf[:, None], -jnp.inf)
-    Cs = shear_left(cs)
-    Cr = shear_right(cr)
-    gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
-    gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
+    if kernels is None:
+        cs, cr = _phonon_kernels(gap, grid, p)
+        ts = jnp.where(cs > 0, _log_kernel(cs) + lf[None, :] + lg[:, None], -jnp.inf)
+        tr = jnp.where(cr > 0, _log_kernel(cr) + lf[None, :] + lf[:, None], -jnp.inf)
+        Ts, Tr = shear_left(ts, -jnp.inf), shear_right(tr, -jnp.inf)
+        Cs, Cr = shear_left(cs), shear_right(cr)
+        gam_s = jnp.sum(shear_left(cs * (f[:, None] - f[None, :])), axis=0)
+        gam_r = jnp.sum(shear_right(cr * (1.0 - f[:, None] - f[None, :])), axis=0)
+    else:
+        Cs, Cr = kernels["Cs"], kernels["Cr"]
+        # the partners in the same layouts: bin i + j (scattering), s - i (recombination);
+        # gathers from a vector, fused into the elementwise loops (cheaper than shears)
+        N = grid.n_bins
+        i = jnp.arange(N)[:, None]
+        up = jnp.minimum(i + jnp.arange(N)[None, :], N - 1)
+        rec = jnp.clip(jnp.arange(2 * N - 1)[None, :] - i, 0, N - 1)
+        Ts = kernels["log_s"] + (lf[up] + lg[:, None])
+        Tr = kernels["log_r"] + (lf[:, None] + lf[rec])
+        gam_s = jnp.sum(Cs * (f[:, None] - f[up]), axis=0)
+        gam_r = jnp.sum(Cr * (1.0 - f[:, None] - f[rec]), axis=0)
     gamma = _place(gam_s, 0, L) + _place(gam_r, grid.k0, L) + p.escape_rate
     Om = jnp.where(jnp.arange(L) == 0, d, grid.phonon_energies)
     lnb = log_bose(Om, p.kT) + jnp.log(p.escape_rate)
     inj = p.phonon_injection  # injected phonons per reduced time at each lattice energy (>= 0)
     lnj = jnp.where(inj > 0, jnp.log(jnp.where(inj > 0, inj, 1.0)), -jnp.inf)
-    return dict(Ts=shear_left(ts, -jnp.inf), Tr=shear_right(tr, -jnp.inf), Cs=Cs, Cr=Cr,
-                gamma=gamma, lnb=lnb, lnj=lnj)
+    return dict(Ts=Ts, Tr=Tr, Cs=Cs, Cr=Cr, gamma=gamma, lnb=lnb, lnj=lnj, lf=lf, lg=lg)
 
 
 def _phonon_sums(t, grid: Grid):
-    r"""$\ln S_j$ by a max-shifted sum over all sources, and the shifted term tables."""
+    r"""$\ln S_j$ by a max-shifted sum over all sources, the shifted term tables and the shift."""
     N, L, k0 = grid.n_bins, grid.n_phonons, grid.k0
     Ts, Tr = t["Ts"], t["Tr"]
     M = jnp.maximum(
@@ -169,7 +214,7 @@ def _phonon_sums(t, grid: Grid):
     Er = jnp.exp(Tr - jax.lax.dynamic_slice_in_dim(M, k0, 2 * N - 1)[None, :])
     s = (_place(jnp.sum(Es, axis=0), 0, L) + _place(jnp.sum(Er, axis=0), k0, L)
          + jnp.exp(t["lnb"] - M) + jnp.exp(t["lnj"] - M))
-    return jnp.log(s) + M, s, Es, Er
+    return jnp.log(s) + M, s, Es, Er, M
 
 
 def phonon_rates(v, gap, grid: Grid, p: ReducedParams):
@@ -204,39 +249,53 @@ def phonon_escape_power(w, grid: Grid, p: ReducedParams):
     return (p.K_s / (2.0 * p.K_p)) * p.escape_rate * Om**3 * (n - nB), n, nB
 
 
-def _rows(block, start, n_rows):
-    """Rows start..start+n_rows-1 of `block`, zero outside it (`start` may be traced and
-    negative): a pad and a dynamic slice, which XLA fuses into the consumer's loop."""
-    pad = jnp.zeros((n_rows,) + block.shape[1:], block.dtype)
-    padded = jnp.concatenate([pad, block, pad], axis=0)
-    return jax.lax.dynamic_slice_in_dim(padded, start + n_rows, n_rows, axis=0)
+def _columns(block, start, n_cols, negative: bool):
+    """Columns start..start+n_cols-1 of `block`, zero outside it; `start` may be traced, in
+    [-n_cols, 0] if `negative`, else in [0, block width]: a one-sided pad and a dynamic slice."""
+    pad = ((0, 0, 0), (n_cols, 0, 0)) if negative else ((0, 0, 0), (0, n_cols, 0))
+    padded = jax.lax.pad(block, jnp.zeros((), block.dtype), pad)
+    return jax.lax.dynamic_slice_in_dim(padded, start + (n_cols if negative else 0), n_cols, axis=1)
 
 
-def _log_phonon_jacobian(v, t, sums, grid: Grid):
-    r"""The two blocks of $\partial\ln n_j/\partial v_l$ that the quasiparticle equations use:
-    phonons $j<N$ (scattering partners, shape (N, N)) and the recombination window
-    $j=k_0..k_0+2N-2$ (shape (2N-1, N)); assembled from the normalised source weights of
-    `_phonon_sums` in lattice layouts (O(N^2), no scatters). Phonons above the window
-    ($j\ge k_0+2N-1$) couple to no bin and are never formed."""
+def _shear_down(M, fill=0.0):
+    r"""$S_{lj}=M_{l,l-j}$ ($j\le l$, else `fill`) for square $M$: the subdiagonals as columns
+    (`shear_left` of the reversed matrix)."""
+    return shear_left(M[::-1, ::-1], fill)[::-1]
+
+
+def _log_phonon_jacobian(v, gap, t, sums, grid: Grid, p: ReducedParams, kernels=None):
+    r"""$\partial\ln n_j/\partial v_l$ of the phonons that the quasiparticle equations use, as
+    two (bin $l$, phonon) tables: phonons $j<N$ (scattering partners, shape (N, N)) and the
+    recombination window $j=k_0..k_0+2N-2$ (shape (N, 2N-1)). Phonons in both (scattering
+    partners above $k_0$) carry their full derivative in both tables.
+
+    $\ln n_j=\ln S_j-\ln\Gamma_j$: a source term of pair $(l,l+j)$ changes with $v_l$ by $-f_l$
+    (factor $1-f_l$), one of $(l-j,l)$ by $1-f_l$ (factor $f_l$); a recombination term of
+    $(l,k)$ by $1-f_l$, twice (both orders). The tables are those of `_phonon_sums` read at
+    row $l$ (the pairs $(l-j,l)$ re-formed from the occupation factors in their own layout), so
+    nothing is transposed: the Jacobian contracts the phonon axes of both factors. O(N^2)."""
     N, k0 = grid.n_bins, grid.k0
-    _, s, Es, Er = sums
+    M, s, Es, Er = sums[4], sums[1], sums[2], sums[3]
     gamma = t["gamma"]
     f = jax.nn.sigmoid(v)
-    fp = f * (1.0 - f)  # df/dv
-    # scattering (phonon j = l - i): d ln term / dv_l = 1 - f_l (partner), dv_i = -f_i (own)
-    WsT = (Es / s[:N][None, :]).T  # (j, i)
-    CsT = t["Cs"].T
-    top = (shear_right(WsT)[:, :N] * (1.0 - f)[None, :] - WsT * f[None, :]
-           - (CsT - shear_right(CsT)[:, :N]) * fp[None, :] / gamma[:N, None])
-    # recombination (phonon j = k0 + i + k, symmetric in i, k): d ln term / dv_l = 1 - f_l
-    g_r = jax.lax.dynamic_slice_in_dim(gamma, k0, 2 * N - 1)
-    s_r = jax.lax.dynamic_slice_in_dim(s, k0, 2 * N - 1)
-    rec = 2.0 * ((Er / s_r[None, :]).T * (1.0 - f)[None, :] + t["Cr"].T * fp[None, :] / g_r[:, None])
+    fl, gl = f[:, None], (1.0 - f)[:, None]
+    fp = fl * gl  # df/dv
+    # scattering sources of the pairs (l - j, l), in (l, j) layout
+    if kernels is None:
+        Cs_d = _scattering_down(_phonon_kernels(gap, grid, p, symmetric=True)[0])
+    else:
+        Cs_d = kernels["Cs_down"]
+    partner = jnp.maximum(jnp.arange(N)[:, None] - jnp.arange(N)[None, :], 0)  # bin l - j
+    x_d = t["lf"][:, None] + t["lg"][partner] - M[None, :N]  # the residual's ln f, ln(1 - f)
+    Es_d = Cs_d * jnp.exp(jnp.where(Cs_d > 0, x_d, -jnp.inf))
+    D_s = (gl * Es_d - fl * Es) / s[None, :N] - fp * (t["Cs"] - Cs_d) / gamma[None, :N]
+    D_s = jnp.where(jnp.arange(N)[None, :] == 0, 0.0, D_s)  # n_0 is not a phonon
+    window = lambda x: jax.lax.dynamic_slice_in_dim(x, k0, 2 * N - 1)[None, :]  # noqa: E731
+    D_r = 2.0 * (gl * Er / window(s) + fp * t["Cr"] / window(gamma))
+    D_r = jnp.where(k0 + jnp.arange(2 * N - 1)[None, :] == 0, 0.0, D_r)
     # scattering phonons j < N may also be recombination phonons (j >= k0), and vice versa
-    dw_scat = top + _rows(rec, -k0, N)
-    dw_scat = jnp.where((jnp.arange(N) == 0)[:, None], 0.0, dw_scat)  # n_0 is not a phonon
-    dw_rec = rec + _rows(top, k0, 2 * N - 1)
-    return dw_scat, dw_rec
+    return (D_s + _columns(D_r, -k0, N, negative=True),
+            D_r + _columns(D_s, k0, 2 * N - 1, negative=False))
 
 
 # ----------------------------------------------------------------------------- quasiparticles
@@ -258,13 +317,11 @@ def _qp_terms(v, w, gap, grid: Grid, p: ReducedParams):
     r"""The four log-space pair terms of $\dot f_i/f_i$, exponentiated with their kernels:
     scattering out/in $E^a_{il}=A_{il}(1-f_l)N^{\uparrow/\downarrow}$,
     $E^b_{il}=A_{il}\frac{f_l(1-f_i)}{f_i}N^{\downarrow/\uparrow}$, recombination out/in
-    $E^c_{ik}=B_{ik}f_k(n+1)$, $E^e_{ik}=B_{ik}\frac{(1-f_i)(1-f_k)}{f_i}n$, and
-    $\sigma=n/(n+1)$ on the two phonon tables (their log-derivatives). $\ln(n+1)$ is formed on
-    the phonon vector, not on the pair tables."""
+    $E^c_{ik}=B_{ik}f_k(n+1)$, $E^e_{ik}=B_{ik}\frac{(1-f_i)(1-f_k)}{f_i}n$. $\ln(n+1)$ is
+    formed on the phonon vector, not on the pair tables."""
     A, Br, js, jr, up = _pair_tables(gap, grid, p)
     lf, lg = _lf(v), _lg(v)
     ln1 = jax.nn.softplus(w)  # ln(n + 1)
-    sig = jax.nn.sigmoid(w)  # n / (n + 1)
     ws, ws1, wr, wr1 = w[js], ln1[js], w[jr], ln1[jr]
     lnup = jnp.where(up, ws, ws1)
     lndn = jnp.where(up, ws1, ws)
@@ -272,7 +329,7 @@ def _qp_terms(v, w, gap, grid: Grid, p: ReducedParams):
     Eb = A * jnp.exp((lf[None, :] - lf[:, None] + lg[:, None]) + lndn)
     Ec = Br * jnp.exp(lf[None, :] + wr1)
     Ee = Br * jnp.exp((lg[:, None] + lg[None, :] - lf[:, None]) + wr)
-    return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee, sig_s=sig[js], sig_r=sig[jr])
+    return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee)
 
 
 def _drive_terms(v, gap, grid: Grid, m=None):
@@ -349,12 +406,14 @@ def collision_rates(v, w, gap, grid: Grid, p: ReducedParams):
     return -jnp.sum(t["Ea"] - t["Eb"], axis=1), -jnp.sum(t["Ec"] - t["Ee"], axis=1)
 
 
-def residual_parts(v, gap, grid: Grid, p: ReducedParams):
+def residual_parts(v, gap, grid: Grid, p: ReducedParams, kernels=None):
     r"""Relative residual $\dot f_i/f_i$ (per $\tau_0$, $n(f)$ and $B(f)$ eliminated), the gross
     scale (sum of the absolute in- and out-rates of each bin) that makes the convergence test
     relative, and the intermediates (phonon tables, pair terms, drive terms) from which
-    `jacobian_from_parts` forms the Jacobian without repeating any of this work."""
-    t = _phonon_tables(v, gap, grid, p)
+    `jacobian_from_parts` forms the Jacobian without repeating any of this work.
+    `kernels`: `gap_kernels` at `gap` when the caller holds the gap (formed once per solve),
+    or None (formed here)."""
+    t = _phonon_tables(v, gap, grid, p, kernels)
     sums = _phonon_sums(t, grid)
     w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
@@ -363,7 +422,8 @@ def residual_parts(v, gap, grid: Grid, p: ReducedParams):
     R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + drive * (q_up + q_dn)
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
              + jnp.abs(drive * q_up) + jnp.abs(drive * q_dn) + 1e-300)
-    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, drive))
+    parts = dict(v=v, gap=gap, w=w, t=t, sums=sums, q=q, drive=(q_up + q_dn, Z, drive),
+                 kernels=kernels, scale=scale)
     if p.has_pair_breaking:  # pair-breaking photons
         q_s, Z_s = _pair_breaking_q(v, gap, grid, p)
         pair_drive = p.pair_breaking_power / Z_s
@@ -401,16 +461,38 @@ def residual(v, gap, grid: Grid, p: ReducedParams):
     return residual_parts(v, gap, grid, p)[0]
 
 
-def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
+def _coupling_product(C_s, C_r, D_s, D_r, row_scale, float32: bool):
+    r"""$C_sD_s^T-C_rD_r^T$ (the phonon coupling of the Jacobian: contractions over the phonon
+    axes). With `float32` the rows of $C$ are first divided by `row_scale` (the residual's gross
+    rate of each bin: every entry then has magnitude <= 2, the $D$ are normalised weights, so
+    nothing over- or underflows that matters) and both products run in float32 (true float32,
+    ``Precision.HIGHEST``: no TF32 on GPUs); the result carries a relative error ~1e-7 of each
+    row's gross rate. float64 otherwise."""
+    contract = (((1,), (1,)), ((), ()))  # A @ B.T, no transpose formed
+    if not float32:
+        return (jax.lax.dot_general(C_s, D_s, contract)
+                - jax.lax.dot_general(C_r, D_r, contract))
+    inv = (1.0 / row_scale)[:, None]
+    lo = lambda a: a.astype(jnp.float32)  # noqa: E731
+    hi = jax.lax.Precision.HIGHEST
+    prod = (jax.lax.dot_general(lo(C_s * inv), lo(D_s), contract, precision=hi)
+            - jax.lax.dot_general(lo(C_r * inv), lo(D_r), contract, precision=hi))
+    return prod.astype(C_s.dtype) * row_scale[:, None]
+
+
+def jacobian_from_parts(parts, grid: Grid, p: ReducedParams, coupling_float32: bool = False):
     r"""Exact Jacobian $\partial R_i/\partial v_l$ (dense N x N) of the residual whose
     intermediates are `parts` (`residual_parts`). It includes the phonon elimination
     ($\partial R/\partial\ln n\cdot\partial\ln n/\partial v$) and $B(f)$. The pair-term
     derivatives are analytic in the exponentiated terms ($\partial_{v_i}\ln E^b
     =\partial_{v_i}\ln E^e=-1$, $\partial_{v_l}\ln E^a=-f_l$, ...), so no transcendental work is
-    done beyond the residual's."""
+    done beyond the residual's. `coupling_float32`: the phonon coupling's two products
+    (6 N^3 of the Jacobian's work) in float32 (`_coupling_product`): for Newton steps only; the
+    implicit derivatives use the float64 Jacobian."""
     N = grid.n_bins
     v, gap, t = parts["v"], parts["gap"], parts["q"]
-    dw_scat, dw_rec = _log_phonon_jacobian(v, parts["t"], parts["sums"], grid)
+    dw_scat, dw_rec = _log_phonon_jacobian(v, gap, parts["t"], parts["sums"], grid, p,
+                                           parts["kernels"])
     Ea, Eb, Ec, Ee = t["Ea"], t["Eb"], t["Ec"], t["Ee"]
     f = jax.nn.sigmoid(v)
     fl, gl = f[None, :], 1.0 - f[None, :]
@@ -419,13 +501,15 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams):
     J = J - (-fl * Ea - gl * Eb) - (gl * Ec + fl * Ee)  # d/dv_l of the partner
     # phonon coupling dR_i/dw_j: scattering partner l = i +- j (phonons 0..N-1), recombination
     # partner k with j = k0 + i + k (a window of 2N-1 phonons)
-    up = jnp.arange(N)[None, :] > jnp.arange(N)[:, None]  # absorption (l > i)
-    d3s = jnp.where(up, Ea - t["sig_s"] * Eb, t["sig_s"] * Ea - Eb)
-    d3r = t["sig_r"] * Ec - Ee
-    lower = shear_left(d3s[::-1, ::-1])[::-1]
-    Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, lower, 0.0))
-    J = J + Gs @ dw_scat
-    J = J - shear_right(d3r) @ dw_rec
+    i, l = jnp.arange(N)[:, None], jnp.arange(N)[None, :]
+    sig = jax.nn.sigmoid(parts["w"])  # d ln(n + 1) / d ln n = n / (n + 1)
+    sig_s, sig_r = sig[jnp.abs(l - i)], sig[grid.k0 + i + l]
+    up = l > i  # absorption
+    d3s = jnp.where(up, Ea - sig_s * Eb, sig_s * Ea - Eb)
+    d3r = sig_r * Ec - Ee
+    Gs = -(shear_left(d3s) + jnp.where(jnp.arange(N)[None, :] > 0, _shear_down(d3s), 0.0))
+    J = J + _coupling_product(Gs, shear_right(d3r), dw_scat, dw_rec, parts["scale"],
+                              coupling_float32)
     # drive
     q, Z, drive = parts["drive"]
     dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)

@@ -136,7 +136,7 @@ def _problem(
     if Om_ph is not None:
         Om = Om_ph / gap0
         j0 = jnp.clip(jnp.round(Om / grid.delta).astype(int), 1, L - 1)
-        Omq = j0 * grid.delta
+        Omq = j0.astype(grid.delta.dtype) * grid.delta  # explicit cast (strict dtype promotion)
         Pph = P_ph / unit_P
         Jv = 2.0 * Pph / ((p.K_s / p.K_p) * Omq**3 * grid.delta)
         p = p.replace(phonon_injection=jnp.zeros(L).at[j0].set(Jv))
