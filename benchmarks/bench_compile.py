@@ -136,8 +136,8 @@ def bench_commands(tmp: Path) -> dict:
     diffsc.write_touchstone(path, f, {"S21": z})
     commands = {
         "fit s21": [sys.executable, "-m", "diffsc.cli", "fit", "s21", str(path), "--quiet"],
-        "reproduce --quick --only electrothermal": [
-            sys.executable, "-m", "diffsc.cli", "reproduce", "--quick", "--only", "electrothermal",
+        "reproduce --quick --only foundation": [
+            sys.executable, "-m", "diffsc.cli", "reproduce", "--quick", "--only", "foundation",
             "--out", str(tmp / "out")],
     }
     out = {}
