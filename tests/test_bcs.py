@@ -11,8 +11,12 @@ from scipy import integrate, optimize, special
 
 import diffsc
 from diffsc import constants, electronic_heat_capacity, reduced_gap, thermal_nqp
-from diffsc._core._roots import bracketed_root
-from diffsc._superconductor._bcs import _gap_equation, _newton, reduced_critical_temperature
+from diffsc._core._roots import bracketed_root  # internal: the previous solver, kept as a reference
+from diffsc._superconductor._bcs import (  # internal: the residual and the Newton loop
+    _gap_equation,
+    _newton,
+    reduced_critical_temperature,
+)
 
 bcs_gap_ratio, k_B, zeta3 = constants.bcs_gap_ratio, constants.k_B, constants.zeta3
 

@@ -36,7 +36,7 @@ import pytest
 
 import diffsc
 from diffsc import ScanLockedError, ScanModelError, ScanStoreWarning, cli, open_scan, scan
-from diffsc._scan import _scan as internals  # the processes' reports, tested without processes
+from diffsc._scan import _scan as internals  # internal: the processes' reports
 
 pytestmark = pytest.mark.skipif(
     not hasattr(signal, "SIGKILL"), reason="kills processes with SIGKILL (POSIX)"
