@@ -120,12 +120,19 @@ def main(argv=None):
         max_rel_diff_batched_vs_one_by_one=batch_vs_loop,
         max_rel_diff_vs_scipy=batch_vs_scipy,
         success_fraction=float(np.mean(np.asarray(res_b.success))),
+        # why a fit is not `success` (RESULTS codes: 1 max_steps, 2 non-finite, 4-7 linear solve)
+        result_counts={str(c): int(k) for c, k in zip(*np.unique(np.asarray(res_b.result),
+                                                                 return_counts=True), strict=True)},
+        success_fraction_one_by_one=float(np.mean([bool(r.success) for r in res_l])),
+        n_steps_max=int(np.max(np.asarray(res_b.n_steps))),
+        grad_norm_max=float(np.max(np.asarray(res_b.grad_norm))),
         pull_std=[float(x) for x in pulls.std(axis=1)],
         python=sys.version.split()[0],
         jax=jax.__version__,
     )
     for k in ("fits_per_s_batched", "fits_per_s_loop", "fits_per_s_scipy",
-              "max_rel_diff_batched_vs_one_by_one", "max_rel_diff_vs_scipy", "pull_std"):
+              "max_rel_diff_batched_vs_one_by_one", "max_rel_diff_vs_scipy", "pull_std",
+              "success_fraction", "result_counts", "n_steps_max"):
         print(f"{k}: {record[k]}")
     out = Path(__file__).parent / "results" / f"fit_{dev.platform}.json"
     out.parent.mkdir(exist_ok=True)

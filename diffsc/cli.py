@@ -53,17 +53,24 @@ def _cmd_reproduce(args) -> int:
 
 def markdown_to_html(md: str, title: str = "diffsc") -> str:
     """The reproduce report as one HTML page: python-markdown (with its tables extension) renders
-    the Markdown, pymdownx.arithmatex keeps ``$...$`` / ``$$...$$`` maths intact for MathJax."""
+    the Markdown, pymdownx.arithmatex keeps ``$...$`` / ``$$...$$`` maths intact for MathJax.
+
+    Without pymdown-extensions (a declared dependency, but environments assembled by hand can lack
+    it) the page is still written, with a warning: the maths then shows as its TeX source."""
     import html
+    import importlib.util
+    import warnings
 
     import markdown
 
-    body = markdown.markdown(
-        md,
-        extensions=["tables", "pymdownx.arithmatex"],
-        extension_configs={"pymdownx.arithmatex": {"generic": True}},
-        output_format="html",
-    )
+    extensions, configs = ["tables"], {}
+    if importlib.util.find_spec("pymdownx") is not None:
+        extensions.append("pymdownx.arithmatex")
+        configs["pymdownx.arithmatex"] = {"generic": True}
+    else:
+        warnings.warn("pymdown-extensions is not installed: summary.html shows the maths as TeX source",
+                      stacklevel=2)
+    body = markdown.markdown(md, extensions=extensions, extension_configs=configs, output_format="html")
     style = (
         "body{font-family:sans-serif;max-width:960px;margin:auto;padding:1em;line-height:1.45}"
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"

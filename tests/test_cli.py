@@ -156,6 +156,19 @@ def test_reproduce_writes_markdown_and_html(tmp_path, monkeypatch):
     assert cli.main(["reproduce", "--out", str(tmp_path), "--only", "nope"]) == 2
 
 
+def test_summary_html_is_still_written_without_pymdown_extensions(monkeypatch):
+    """An environment put together by hand (a shared GPU image, say) can lack pymdown-extensions:
+    the report of a long reproduce run must not fail at its last line; it warns instead."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pymdownx" else real(name, *a))
+    with pytest.warns(UserWarning, match="pymdown-extensions"):
+        html = cli.markdown_to_html("| a | b |\n|---|---|\n| 1 | $x$ |\n")
+    assert "<td>$x$</td>" in html and "arithmatex" not in html.split("</head>")[1]
+
+
 def test_reproduce_uses_the_compilation_cache_unless_switched_off(tmp_path, monkeypatch):
     """`diffsc reproduce` turns the on-disk cache on; `--no-cache` keeps it off."""
     import diffsc._core._compilation_cache as cc  # internal: the switch the command calls
