@@ -68,6 +68,28 @@ def test_conservation_identities_random_state():
     np.testing.assert_allclose(gain, loss, rtol=1e-6)
 
 
+@pytest.mark.parametrize("T, P", [(0.12, 100.0), (0.2, 1e3), (0.32, 1e4)])
+def test_drive_conserves_quasiparticles_on_the_solution(T, P):
+    """On converged solutions: the sub-gap drive moves quasiparticles but creates none,
+    sum_i rho_i I_i dE = 0 to round-off of the gross photon rates, in the solver's own
+    discretisation; and the absorbed power it carries is P_abs (bin-wise sum, no pair form)."""
+    s = solve(T, P, n_bins=96, continuation=4)
+    assert bool(s.success)
+    grid, p, unit_P, _ = ss._problem(AL, jnp.asarray(T), jnp.asarray(FREQ), jnp.asarray(P),
+                                     jnp.asarray(TAU_ESC), jnp.zeros(()), None, None,
+                                     ss.SolverOptions.from_kwargs(n_bins=96))
+    f = np.asarray(s.f)
+    v = jnp.asarray(np.log(f) - np.log1p(-f))
+    gap = s.gap / AL.gap0
+    q, _ = co._drive_q(v, gap, grid)
+    rho = gr.bin_dos(grid, gap)
+    B = s.drive_rate * AL.tau0  # reduced drive strength of the solution
+    rate = B * rho * f * q * grid.delta  # photon-induced d(n_qp)/dt per bin, reduced
+    assert abs(float(jnp.sum(rate))) < 1e-12 * float(jnp.sum(jnp.abs(rate)))
+    absorbed = float(jnp.sum(grid.energies * rate)) * unit_P
+    np.testing.assert_allclose(absorbed, P, rtol=1e-7)
+
+
 @pytest.mark.parametrize("T", [0.06, 0.3])
 def test_thermal_escape_power_matches_the_eliminated_phonons(T):
     """The start's explicit escape power of a thermal f at T* (detailed balance: n from Gamma
@@ -179,6 +201,43 @@ def test_bad_input_named():
         solve(0.3, 1.0, tau_esc=-1.0)
 
 
+# h*freq above 2*gap(0.3 K); too few bins to reach 3*gap; a pair-breaking photon below 2*gap
+_BAD_PROBLEMS = [
+    (dict(), 0.3, 1.5e11, "sub-gap"),
+    (dict(n_bins=16, bins_per_photon=64), 0.3, FREQ, "energy grid is too short"),
+    (dict(pair_breaking_power_density=1.0, pair_breaking_freq=5e10), 0.3, FREQ,
+     "pair_breaking_freq"),
+    (dict(), 1.3, FREQ, "T_bath` must be < Tc"),
+]
+
+
+@pytest.mark.parametrize("kw, T, freq, match", _BAD_PROBLEMS)
+def test_bad_problem_raises_eagerly_and_under_jit(kw, T, freq, match):
+    """Checks that need the gap or the grid: an eager call raises InvalidArgumentError (decided
+    in NumPy from the flags the compiled solve returns); under jit, equinox's runtime error."""
+    with pytest.raises(diffsc.InvalidArgumentError, match=match):
+        kinetic_steady_state(AL, T, freq, 1.0, **{**OPTS, **kw})
+    with pytest.raises(Exception, match=match):
+        jax.jit(lambda t: kinetic_steady_state(AL, t, freq, 1.0, **{**OPTS, **kw}).nqp)(T)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(pair_breaking_power_density=1.0,
+                                             pair_breaking_freq=1.5e11,
+                                             phonon_power_density=1.0, phonon_energy=1e-3)])
+def test_compiled_solve_has_no_host_callback(kw):
+    """JAX's persistent compilation cache skips programs with host callbacks (equinox.error_if):
+    the compiled solve must hold none, or every new process recompiles it (~8 s)."""
+    args = ss._check_common(AL, 0.32, FREQ, TAU_ESC, None)
+    T, f, tau, ext = args
+    Ps = fs = Om = None
+    if kw:
+        Ps, fs, Om = jnp.asarray(1.0), jnp.asarray(1.5e11), jnp.asarray(1e-3)
+    lowered = ss._solve_compiled.lower(
+        AL, T, f, jnp.asarray(10.0), tau, jnp.asarray(1.0 if kw else 0.0), Om, ext, Ps, fs,
+        options=ss.SolverOptions.from_kwargs(n_bins=32, throw=True))
+    assert "callback" not in lowered.as_text()
+
+
 def test_low_temperature_drive_creates_quasiparticles_and_suppresses_the_gap():
     """S-Al Fig. 2-3 at 120 mK: excess quasiparticles growing sub-linearly with power,
     self-consistent gap suppressed; at 320 mK the gap is enhanced."""
@@ -220,7 +279,7 @@ def test_newton_converges_quadratically_to_round_off():
 def test_same_shapes_compile_once():
     """A batch (vmap over T_bath and power) and repeated calls with new values reuse one
     compiled program per static configuration."""
-    cache = ss._solve._cached
+    cache = ss._solve_compiled._cached
     fn = jax.jit(jax.vmap(lambda t, p: kinetic_steady_state(AL, t, FREQ, p, **OPTS).nqp))
     fn(jnp.array([0.3, 0.32]), jnp.array([10.0, 20.0]))
     n0 = cache._cache_size()

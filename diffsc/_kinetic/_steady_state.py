@@ -5,13 +5,14 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._core._constants import e as _e_charge
 from .._core._constants import h as _h
 from .._core._constants import k_B
 from .._core._roots import bracketed_root
-from .._core._validation import check_nonnegative, check_positive
-from .._superconductor._bcs import gap as bcs_gap
+from .._core._validation import check_nonnegative, check_positive, error_if
+from .._superconductor._bcs import _gap_kernel
 from .._superconductor._material import Material
 from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
@@ -67,7 +68,7 @@ def _discrete_thermal_gap(v_th, gap_guess, grid, p):
     return bracketed_root(_thermal_gap_residual, lo, jnp.ones_like(lo), (v_th, grid, p)).root
 
 
-def _problem(
+def _problem_and_checks(
     material,
     T_bath,
     freq,
@@ -89,26 +90,19 @@ def _problem(
     N0 = material.require("N0")
     tau0 = material.require("tau0")
     n_bins, bins_per_photon = options.grid.n_bins, options.grid.bins_per_photon
-    gap_th = bcs_gap(T_bath, material) / gap0
+    gap_th = _gap_kernel(T_bath, material, True) / gap0  # T_bath checked by _check_common
     unit_P = 4.0 * N0 * gap0**2 / tau0 * _e_charge  # W/m^3 per reduced power unit
     # the injected phonons are placed on the lattice below
     p = _reduced_params(material, T_bath, tau_esc, options.tau0_ph, gap_thermal=gap_th,
                         power=P_abs / unit_P, phonon_injection=jnp.zeros(()))
     hnu = _h * freq / gap0
-    hnu = eqx.error_if(
-        hnu,
-        hnu >= 2.0 * gap_th,
-        "diffsc: argument `freq` must be sub-gap (h*freq < 2*gap(T_bath)) for the microwave drive.",
-    )
+    no = jnp.zeros((), bool)
+    bad_freq = hnu >= 2.0 * gap_th
     has_s = freq_s is not None
+    bad_freq_s = no
     if has_s:
         hnu_s = _h * freq_s / gap0
-        hnu_s = eqx.error_if(
-            hnu_s,
-            hnu_s <= 2.0 * gap_th,
-            "diffsc: argument `pair_breaking_freq` must be above the gap edge "
-            "(h*freq > 2*gap(T_bath)) for pair-breaking photons.",
-        )
+        bad_freq_s = hnu_s <= 2.0 * gap_th
     if extent is None:
         ext = jnp.maximum(jnp.maximum(10.0, 20.0 * p.kT), 4.0 * hnu)
         if has_s:
@@ -116,21 +110,12 @@ def _problem(
     else:
         ext = extent / gap0
     grid = make_grid(hnu, gap_th, p.kT, n_bins, bins_per_photon, ext)
-    grid = eqx.error_if(
-        grid,
-        grid.k0 > n_bins - 1,
-        "diffsc: the energy grid is too short (`n_bins`/`energy_extent`): it must extend beyond "
-        "3*gap; raise n_bins or energy_extent.",
-    )
+    short = grid.k0 > n_bins - 1
+    short_s = no
     if has_s:
         # photon energy rounded to the lattice: pairs E_i + E_k = (k0 + i + k) delta
         ms = jnp.round(hnu_s / grid.delta).astype(int)
-        ms = eqx.error_if(
-            ms,
-            ms - grid.k0 > n_bins - 1,
-            "diffsc: the energy grid is too short for the pair-breaking photons: it must reach "
-            "h*pair_breaking_freq - gap; raise energy_extent or n_bins.",
-        )
+        short_s = ms - grid.k0 > n_bins - 1
         p = p.replace(pair_breaking_power=P_s / unit_P, pair_breaking_bins=ms)
     L = grid.n_phonons
     if Om_ph is not None:
@@ -143,11 +128,46 @@ def _problem(
     else:
         p = p.replace(phonon_injection=jnp.zeros(L))
     x0 = jnp.concatenate([-grid.energies / p.kT, gap_th[None]])
-    return grid, p, unit_P, x0
+    checks = jnp.stack([bad_freq, bad_freq_s, short, short_s])  # in the order of _CHECK_MESSAGES
+    return grid, p, unit_P, x0, checks
 
 
-@eqx.filter_jit
-def _solve(
+def _problem(*args, **kwargs):
+    """`_problem_and_checks` without the checks: ``(grid, p, unit_P, x0)``."""
+    return _problem_and_checks(*args, **kwargs)[:4]
+
+
+_CHECK_MESSAGES = (
+    "diffsc: argument `freq` must be sub-gap (h*freq < 2*gap(T_bath)) for the microwave drive.",
+    "diffsc: argument `pair_breaking_freq` must be above the gap edge (h*freq > 2*gap(T_bath)) "
+    "for pair-breaking photons.",
+    "diffsc: the energy grid is too short (`n_bins`/`energy_extent`): it must extend beyond "
+    "3*gap; raise n_bins or energy_extent.",
+    "diffsc: the energy grid is too short for the pair-breaking photons: it must reach "
+    "h*pair_breaking_freq - gap; raise energy_extent or n_bins.",
+)
+
+
+def _raise_checks(sol, checks, throw: bool):
+    """`sol` unchanged, or the error of the first failing input check of `_problem` (`checks`, a
+    (..., 4) boolean array) and, with `throw`, of a failed solve.
+
+    Concrete `checks` (an eager call) are decided here in NumPy and raise
+    [`InvalidArgumentError`][diffsc.InvalidArgumentError]; traced ones become ``equinox.error_if``
+    in the caller's program. Keeping these host callbacks out of the compiled solve lets the
+    on-disk compilation cache keep it (JAX does not persist programs with host callbacks)."""
+    if not isinstance(checks, jax.core.Tracer):
+        checks = np.asarray(checks)
+    for i, message in enumerate(_CHECK_MESSAGES):
+        sol = error_if(sol, checks[..., i], message)
+    if throw:
+        result = sol.result
+        for code in (RESULTS.max_steps_reached, RESULTS.nonfinite):
+            sol = eqx.error_if(sol, result == code, code.message)
+    return sol
+
+
+def _solve_unchecked(
     material,
     T_bath,
     freq,
@@ -161,13 +181,15 @@ def _solve(
     *,
     options: SolverOptions,
 ):
-    """One compiled steady-state solve; `options` ([`SolverOptions`][diffsc.SolverOptions], hashable) is static,
-    as are the None/array structure of `Om_ph` and `P_s`/`freq_s`."""
-    self_consistent, throw = options.self_consistent_gap, options.throw
+    """One steady-state solve and its input checks, ``(KineticSolution, checks)`` (`checks`: see
+    `_raise_checks`; no host callback in here). `options`
+    ([`SolverOptions`][diffsc.SolverOptions], hashable) is static, as are the None/array structure
+    of `Om_ph` and `P_s`/`freq_s`. Input that fails a check skips the Newton solve."""
+    self_consistent = options.self_consistent_gap
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
-    grid, p, unit_P, x0 = _problem(
+    grid, p, unit_P, x0, checks = _problem_and_checks(
         material,
         T_bath,
         freq,
@@ -184,7 +206,15 @@ def _solve(
     E = grid.energies
     v_th = x0[:-1]
     root = make_root(options)
-    x, rates, (err, nsteps, ok) = root(x0, grid, p)
+
+    def run(x0):
+        return root(x0, grid, p)
+
+    def skip(x0):  # invalid input: the checks raise; nothing to solve
+        zeros = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(run, x0))
+        return (x0, *zeros[1:])
+
+    x, rates, (err, nsteps, ok) = jax.lax.cond(jnp.any(checks), skip, run, x0)
     v, gap = x[:-1], x[-1]
     # observables
     gap_thermal = _discrete_thermal_gap(v_th, gap_th, grid, p) if self_consistent else gap_th
@@ -210,10 +240,7 @@ def _solve(
         jnp.where(ok > 0.5, RESULTS.successful, RESULTS.max_steps_reached),
         RESULTS.nonfinite,
     ).astype(int)
-    if throw:
-        f = eqx.error_if(f, result == RESULTS.max_steps_reached, RESULTS.max_steps_reached.message)
-        f = eqx.error_if(f, result == RESULTS.nonfinite, RESULTS.nonfinite.message)
-    return KineticSolution(
+    sol = KineticSolution(
         energies=E * gap0,
         f=f,
         dos=rho,
@@ -242,12 +269,26 @@ def _solve(
         result=result,
         success=result == RESULTS.successful,
     )
+    return sol, checks
+
+
+_solve_compiled = eqx.filter_jit(_solve_unchecked)
+
+
+def _solve(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent, P_s=None, freq_s=None, *,
+           options: SolverOptions):
+    """`_solve_unchecked` with its checks raised (`_raise_checks`): one compiled program without
+    host callbacks for eager calls; inside another trace (the relaxation programs, a user's
+    ``jit``) the checks are ``equinox.error_if`` there."""
+    sol, checks = _solve_compiled(material, T_bath, freq, P_abs, tau_esc, P_ph, Om_ph, extent,
+                                  P_s, freq_s, options=options)
+    return _raise_checks(sol, checks, options.throw)
 
 
 def _check_common(material, T_bath, freq, tau_esc, energy_extent):
     """Validated (T_bath, freq, tau_esc, energy_extent) shared by the kinetic entry points."""
     T_bath = check_positive(T_bath, "T_bath", "K", dtype=float)
-    T_bath = eqx.error_if(T_bath, T_bath >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
+    T_bath = error_if(T_bath, lambda t: t >= material.Tc, "diffsc: argument `T_bath` must be < Tc.")
     freq = check_positive(freq, "freq", "Hz", dtype=float)
     tau_esc = check_positive(tau_esc, "tau_esc", "s", dtype=float)
     ext = (
