@@ -36,6 +36,7 @@ from ._superconductor._mattis_bardeen import mattis_bardeen as mattis_bardeen
 from ._superconductor._mattis_bardeen import mattis_bardeen_low_temperature as mattis_bardeen_low_temperature
 from ._superconductor._mattis_bardeen import mattis_bardeen_nonequilibrium as mattis_bardeen_nonequilibrium
 from ._superconductor._mattis_bardeen import mattis_bardeen_zero_temperature as mattis_bardeen_zero_temperature
+from ._superconductor._mattis_bardeen_dynes import mattis_bardeen_dynes as mattis_bardeen_dynes
 
 # --- common fitting API (_fit.py) ---
 from ._fit import FitResult as FitResult

@@ -180,6 +180,10 @@ REGISTRY: list[Entry] = [
     # --- Mattis-Bardeen and films ---
     Entry("mattis_bardeen", {"freq": P("Hz", 1e8, 2e11), "T": N("K", 0.01, 2.0),
                              "gap": N("eV", 1e-5, 1e-3)}, broadcast=("freq", "T", "gap")),
+    Entry("mattis_bardeen_dynes", {"freq": P("Hz", 1e8, 2e11), "T": N("K", 0.01, 2.0),
+                                   "gap": N("eV", 1e-5, 1e-3),
+                                   "dynes": P("eV", 1e-7, 1e-5, rule="nonneg")},
+          broadcast=("freq", "T", "gap", "dynes")),
     Entry("mattis_bardeen_zero_temperature", {"freq": P("Hz", 1e8, 2e11),
                                               "gap": P("eV", 1e-5, 1e-3)},
           broadcast=("freq", "gap")),
