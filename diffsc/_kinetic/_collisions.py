@@ -332,14 +332,21 @@ def _qp_terms(v, w, gap, grid: Grid, p: ReducedParams):
     return dict(Ea=Ea, Eb=Eb, Ec=Ec, Ee=Ee)
 
 
-def _drive_terms(v, gap, grid: Grid, m=None):
+def _drive_terms(v, gap, grid: Grid, m=None, gap_edge_weight: float = 1.0):
     r"""Photon terms per unit $B$, relative to $f_i$: absorption from below and emission to
     above, $q_i=q^\uparrow_i+q^\downarrow_i=I_i/(Bf_i)$, and the absorbed energy per unit $B$,
     $Z=\sum_iE_i\bar\rho_i\delta\,I_i/B=2h\nu\,\delta\sum_kg_k(f_k-f_{k+m})$ with the pair
     weight $g_k=(1+\Delta^2/\tilde E_k\tilde E_{k+m})\bar\rho_k\bar\rho_{k+m}$. The pair form has
     no cancellation between up and down transitions (near equilibrium they almost cancel, and
     the bin-wise sum would carry a relative round-off of ~1e-9 into $B=P/Z$). `m`: photon
-    energy in bins (default the grid's, $h\nu=m\delta$)."""
+    energy in bins (default the grid's, $h\nu=m\delta$).
+
+    `gap_edge_weight` $w$ (static; literature-compatibility mode, docs/kinetic.md): bin 0's
+    exchange with bin $m$ enters bin 0 with weight $w$ and bin $m$ in full, as the published
+    MATLAB code does at the gap edge (a Heaviside factor 1/2 at $E=\Delta$). For $w<1$ the drive
+    creates $(1-w)\,2\delta g_0(f_0-f_m)$ quasiparticles per unit $B$ out of nothing, and the
+    bin-wise energy gains $(1-w)E_0$ per such pair: $Z\to Z+(1-w)E_0\,2\delta g_0(f_0-f_m)$.
+    $w=1$ (the default) adds nothing (bitwise the number-conserving terms)."""
     N = grid.n_bins
     m = grid.m if m is None else m
     rho = bin_dos(grid, gap)
@@ -353,6 +360,12 @@ def _drive_terms(v, gap, grid: Grid, m=None):
     q_up = 2.0 * c_up * rho[uc] * jnp.expm1(lf[uc] - lf)
     q_dn = jnp.where(vd, 2.0 * (1.0 + gap**2 / (Et * Et[dc])) * rho[dc], 0.0) * jnp.expm1(lf[dc] - lf)
     Z = -2.0 * jnp.asarray(m, dtype=float) * grid.delta**2 * jnp.sum(c_up * rho * rho[uc] * jnp.exp(lf) * jnp.expm1(lf[uc] - lf))
+    if gap_edge_weight != 1.0:  # static: the compatibility mode only
+        w = gap_edge_weight
+        q_up = q_up.at[0].multiply(w)
+        # 2 delta g_0 (f_0 - f_m): the bin-0 -> bin-m transfer per unit B (number per tau0)
+        pair0 = -2.0 * grid.delta * c_up[0] * rho[0] * rho[uc[0]] * jnp.exp(lf[0]) * jnp.expm1(lf[uc[0]] - lf[0])
+        Z = Z + (1.0 - w) * grid.energies[0] * pair0
     return q_up, q_dn, Z
 
 
@@ -387,17 +400,20 @@ def pair_breaking_strength(v, gap, grid: Grid, p: ReducedParams):
     return Bs, Bs * grid.delta * jnp.sum(bin_dos(grid, gap) * jax.nn.sigmoid(v) * q)
 
 
-def _drive_q(v, gap, grid: Grid):
-    """Photon term per unit B, relative to f_i: I_i/(B f_i); and Z = sum E rho delta I/B."""
-    q_up, q_dn, Z = _drive_terms(v, gap, grid)
+def _drive_q(v, gap, grid: Grid, gap_edge_weight: float = 1.0):
+    """Photon term per unit B, relative to f_i: I_i/(B f_i); and Z = sum E rho delta I/B
+    (`gap_edge_weight`: see `_drive_terms`)."""
+    q_up, q_dn, Z = _drive_terms(v, gap, grid, gap_edge_weight=gap_edge_weight)
     return q_up + q_dn, Z
 
 
 def drive_strength(v, gap, grid: Grid, p: ReducedParams):
     """The drive strength B of S-Al Eq. 1 (`drive` in the code; reduced, per tau0) for the
-    requested absorbed power; and Z."""
-    _, Z = _drive_q(v, gap, grid)
-    return p.power / Z, Z
+    requested absorbed power; Z; and the net number of quasiparticles the drive creates, per
+    tau0 in units of 4 N0 Delta_0 (0 to round-off unless `p.gap_edge_drive_weight` < 1)."""
+    q, Z = _drive_q(v, gap, grid, p.gap_edge_drive_weight)
+    drive = p.power / Z
+    return drive, Z, drive * grid.delta * jnp.sum(bin_dos(grid, gap) * jax.nn.sigmoid(v) * q)
 
 
 def collision_rates(v, w, gap, grid: Grid, p: ReducedParams):
@@ -417,7 +433,7 @@ def residual_parts(v, gap, grid: Grid, p: ReducedParams, kernels=None):
     sums = _phonon_sums(t, grid)
     w = _log_occupation(t, sums, grid)
     q = _qp_terms(v, w, gap, grid, p)
-    q_up, q_dn, Z = _drive_terms(v, gap, grid)
+    q_up, q_dn, Z = _drive_terms(v, gap, grid, gap_edge_weight=p.gap_edge_drive_weight)
     drive = p.power / Z
     R = -jnp.sum((q["Ea"] - q["Eb"]) + (q["Ec"] - q["Ee"]), axis=1) + drive * (q_up + q_dn)
     scale = (jnp.sum((q["Ea"] + q["Eb"]) + (q["Ec"] + q["Ee"]), axis=1)
@@ -512,8 +528,9 @@ def jacobian_from_parts(parts, grid: Grid, p: ReducedParams, coupling_float32: b
                               coupling_float32)
     # drive
     q, Z, drive = parts["drive"]
-    dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid)[0])(v)
-    dZ = jax.grad(lambda x: _drive_q(x, gap, grid)[1])(v)
+    w = p.gap_edge_drive_weight
+    dq = jax.jacfwd(lambda x: _drive_q(x, gap, grid, w)[0])(v)
+    dZ = jax.grad(lambda x: _drive_q(x, gap, grid, w)[1])(v)
     J = J + drive * dq - jnp.outer(q, drive / Z * dZ)
     if "pair_drive" in parts:
         q_s, Z_s, pair_drive = parts["pair_drive"]

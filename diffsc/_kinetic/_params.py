@@ -34,6 +34,9 @@ class ReducedParams(eqx.Module):
       $4N_0\Delta_0^2/\tau_0$, or None (no pair-breaking photons).
     - `pair_breaking_bins`: pair-breaking photon energy in lattice bins, $m_s=h\nu_s/\delta$
       (integer array), or None.
+    - `gap_edge_drive_weight`: weight $w$ of the gap-edge bin's photon-absorption loss in the
+      sub-gap drive (static float; 1: number-conserving, 0.5: the published code's convention;
+      `_collisions._drive_terms`).
     """
 
     K_s: Float[Array, ""]
@@ -46,6 +49,7 @@ class ReducedParams(eqx.Module):
     phonon_injection: Float[Array, " L"]
     pair_breaking_power: Float[Array, ""] | None = None
     pair_breaking_bins: Int[Array, ""] | None = None
+    gap_edge_drive_weight: float = eqx.field(default=1.0, static=True)
 
     @property
     def has_pair_breaking(self) -> bool:

@@ -33,7 +33,7 @@ from ._collisions import _drive_q, residual_and_scale, residual_jacobian
 from ._grid import bin_dos
 from ._solution import KineticSolution
 from ._solver import SolverOptions, accepts_solver_options, gap_equation, project_gap
-from ._steady_state import _check_common, _problem, _solve
+from ._steady_state import _check_common, _problem, _solve, _warn_unused_tau0_ph
 
 _GAMMA = 1.0 + 1.0 / math.sqrt(2.0)  # a Python float: no device array at import
 
@@ -72,10 +72,11 @@ def _rhs_and_jacobian(v, gap, grid, p, drive, self_consistent):
     $\partial_vR/(1-f)$ at fixed gap (the gap coupling is not stiff)."""
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
-    q, Z = _drive_q(v, gap, grid)
+    w = p.gap_edge_drive_weight
+    q, Z = _drive_q(v, gap, grid, w)
     p_held = p.replace(power=drive * Z)  # the residual's B = P/Z is then exactly the fixed B
     R, J, _ = residual_jacobian(v, gap, grid, p_held)
-    dZ = jax.grad(lambda y: _drive_q(y, gap, grid)[1])(v)
+    dZ = jax.grad(lambda y: _drive_q(y, gap, grid, w)[1])(v)
     J = J + jnp.outer(q, drive / Z * dZ)  # undo the elimination of B: here B is held
     g = 1.0 - jax.nn.sigmoid(v)
     return R / g, J / g[:, None], gap
@@ -84,7 +85,7 @@ def _rhs_and_jacobian(v, gap, grid, p, drive, self_consistent):
 def _rhs(v, gap, grid, p, drive, self_consistent):
     if self_consistent:
         gap = project_gap(v, gap, grid, p)
-    _, Z = _drive_q(v, gap, grid)
+    _, Z = _drive_q(v, gap, grid, p.gap_edge_drive_weight)
     R, _ = residual_and_scale(v, gap, grid, p.replace(power=drive * Z))
     return R / (1.0 - jax.nn.sigmoid(v)), gap
 
@@ -176,6 +177,7 @@ def kinetic_relaxation(
     energy_extent=None,
     self_consistent_gap: bool = True,
     tau0_ph: str = "energy_conserving",
+    gap_edge_drive_weight: float = 1.0,
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
@@ -211,8 +213,10 @@ def kinetic_relaxation(
     common = _check_common(material, T_bath, freq, tau_esc, energy_extent)
     options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
         n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
-        tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
+        tau0_ph=tau0_ph, gap_edge_drive_weight=gap_edge_drive_weight, max_steps=max_steps,
+        rtol=rtol, continuation=continuation, throw=throw,
     )
+    _warn_unused_tau0_ph(material, options, "kinetic_relaxation")
     P0 = check_nonnegative(absorbed_power_density, "absorbed_power_density",
                            "W/m^3", dtype=float)
     P1 = check_nonnegative(absorbed_power_after, "absorbed_power_after", "W/m^3", dtype=float)
@@ -293,6 +297,7 @@ def kinetic_decay_time(
     energy_extent=None,
     self_consistent_gap: bool = True,
     tau0_ph: str = "energy_conserving",
+    gap_edge_drive_weight: float = 1.0,
     max_steps: int = 400,
     rtol: float = 1e-10,
     continuation: int = 4,
@@ -316,8 +321,10 @@ def kinetic_decay_time(
     T_bath, freq, tau_esc, ext = _check_common(material, T_bath, freq, tau_esc, energy_extent)
     options = solver_options if solver_options is not None else SolverOptions.from_kwargs(
         n_bins=n_bins, bins_per_photon=bins_per_photon, self_consistent_gap=self_consistent_gap,
-        tau0_ph=tau0_ph, max_steps=max_steps, rtol=rtol, continuation=continuation, throw=throw,
+        tau0_ph=tau0_ph, gap_edge_drive_weight=gap_edge_drive_weight, max_steps=max_steps,
+        rtol=rtol, continuation=continuation, throw=throw,
     )
+    _warn_unused_tau0_ph(material, options, "kinetic_decay_time")
     P = check_nonnegative(absorbed_power_density, "absorbed_power_density",
                           "W/m^3", dtype=float)
     return _decay(material, T_bath, freq, P, tau_esc, ext, options=options,

@@ -73,6 +73,9 @@ class SolverOptions(eqx.Module):
     - `grid`: [`GridOptions`][diffsc.GridOptions] (`n_bins`, `bins_per_photon`).
     - `self_consistent_gap`: solve the gap with $f$ (True) or hold $\Delta=\Delta_{BCS}(T_b)$.
     - `tau0_ph`: ``"energy_conserving"`` or ``"material"`` (which $\tau_0^{ph}$ sets $K_p$).
+    - `gap_edge_drive_weight`: weight $w\in[0,1]$ of the gap-edge bin's photon-absorption
+      loss (default 1: number-conserving physics; 0.5: the published MATLAB code's convention,
+      a literature-compatibility mode; docs/kinetic.md, §Comparison with published simulations).
     - `max_steps`: Newton steps per stage (>= 1); `rtol`: tolerance on the max relative rate
       residual; `continuation`: number of power-ramp stages (0 disables both fallbacks).
     - `max_extra_steps`: cap of the self-extended budget, or None for ``4 * max_steps``
@@ -89,6 +92,7 @@ class SolverOptions(eqx.Module):
     grid: GridOptions = GridOptions()
     self_consistent_gap: bool = eqx.field(default=True, static=True, converter=bool)
     tau0_ph: str = eqx.field(default="energy_conserving", static=True)
+    gap_edge_drive_weight: float = eqx.field(default=1.0, static=True, converter=float)
     max_steps: int = eqx.field(default=400, static=True, converter=int)
     rtol: float = eqx.field(default=1e-10, static=True, converter=float)
     continuation: int = eqx.field(default=4, static=True, converter=int)
@@ -102,6 +106,11 @@ class SolverOptions(eqx.Module):
                 f"got {self.tau0_ph!r}."
             )
         extra_step_cap(self.max_steps, self.max_extra_steps)  # raises if negative
+        if not 0.0 <= self.gap_edge_drive_weight <= 1.0:
+            raise ValueError(
+                "diffsc: argument `gap_edge_drive_weight` must be in [0, 1] (1: number-conserving "
+                f"drive; 0.5: the published code's convention), got {self.gap_edge_drive_weight!r}."
+            )
 
     @property
     def extra_steps(self) -> int:
@@ -121,6 +130,7 @@ class SolverOptions(eqx.Module):
         continuation: int = 4,
         max_extra_steps: int | None = None,
         throw: bool = False,
+        gap_edge_drive_weight: float = 1.0,
     ) -> SolverOptions:
         """The options from the keyword arguments of the public entry points (same names and
         defaults)."""
@@ -128,6 +138,7 @@ class SolverOptions(eqx.Module):
             grid=GridOptions(n_bins=n_bins, bins_per_photon=bins_per_photon),
             self_consistent_gap=self_consistent_gap,
             tau0_ph=tau0_ph,
+            gap_edge_drive_weight=gap_edge_drive_weight,
             max_steps=max_steps,
             rtol=rtol,
             continuation=continuation,
@@ -142,6 +153,7 @@ _OPTION_KEYWORDS = (
     "bins_per_photon",
     "self_consistent_gap",
     "tau0_ph",
+    "gap_edge_drive_weight",
     "max_steps",
     "rtol",
     "continuation",

@@ -2,6 +2,8 @@ r"""Public entry point: [`kinetic_steady_state`][diffsc.kinetic_steady_state].""
 
 from __future__ import annotations
 
+import warnings
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -12,8 +14,8 @@ from .._core._constants import h as _h
 from .._core._constants import k_B
 from .._core._roots import bracketed_root
 from .._core._validation import check_nonnegative, check_positive, error_if
-from .._superconductor._bcs import _gap_kernel
-from .._superconductor._material import Material
+from .._superconductor._bcs import _gap_kernel, _thermal_nqp_kernel
+from .._superconductor._material import _PRESETS, Material
 from ._collisions import drive_strength, pair_breaking_strength, phonon_escape_power
 from ._grid import bin_dos, make_grid
 from ._params import ReducedParams
@@ -22,7 +24,7 @@ from ._solver import SolverOptions, accepts_solver_options, gap_equation, make_r
 
 
 def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, gap_thermal,
-                    power, phonon_injection) -> ReducedParams:
+                    power, phonon_injection, gap_edge_drive_weight: float = 1.0) -> ReducedParams:
     """`ReducedParams` of a material at `T_bath` (K) with escape time `tau_esc` (s);
     `gap_thermal`, `power` and `phonon_injection` already in reduced units."""
     gap0 = material.gap0
@@ -44,6 +46,35 @@ def _reduced_params(material: Material, T_bath, tau_esc, tau0_ph_mode: str, *, g
         gap_thermal=gap_thermal,
         power=power,
         phonon_injection=phonon_injection,
+        gap_edge_drive_weight=float(gap_edge_drive_weight),
+    )
+
+
+def _warn_unused_tau0_ph(material: Material, options: SolverOptions, entry: str) -> None:
+    """Warn when the material carries a `tau0_ph` of the user's own that the solve ignores.
+
+    With ``tau0_ph="energy_conserving"`` (the default) $K_p$ comes from
+    `Material.tau0_ph_energy_conserving`, not from ``material.tau0_ph``. A preset's literature
+    value is ignored silently (documented); a value the user set (a material of their own, or
+    a preset's value replaced) is named in a ``UserWarning`` with the value used instead.
+    Traced values (a material under ``jit``/``vmap``) cannot be compared and pass silently."""
+    value = material.tau0_ph
+    if options.tau0_ph != "energy_conserving" or value is None:
+        return
+    try:
+        value = float(value)
+        used = float(material.tau0_ph_energy_conserving)
+    except (TypeError, ValueError, jax.errors.ConcretizationTypeError):
+        return  # traced, or the material lacks N_ion/... (the solve itself says so)
+    if value == _PRESETS.get(material.name, {}).get("tau0_ph") or abs(value / used - 1.0) < 1e-6:
+        return
+    warnings.warn(
+        f"diffsc.{entry}: the material's tau0_ph = {value:.4g} s is not used; "
+        f"tau0_ph='energy_conserving' (the default) uses {used:.4g} s, the value for which the "
+        "kinetic equations conserve energy exactly. Pass tau0_ph='material' to use the "
+        "material's value.",
+        UserWarning,
+        stacklevel=4,
     )
 
 
@@ -84,8 +115,8 @@ def _problem_and_checks(
     """Grid and reduced parameters (`ReducedParams`) of one kinetic problem; also the
     power unit (W/m^3) and the undriven start x0 = (thermal logits, thermal gap). `P_ph`,
     `Om_ph`: injected phonons (W/m^3 at eV; `Om_ph` None: none); `P_s`, `freq_s`:
-    pair-breaking photons (W/m^3, Hz), or None. Only `options.grid` and `options.tau0_ph`
-    are used."""
+    pair-breaking photons (W/m^3, Hz), or None. Only `options.grid`, `options.tau0_ph` and
+    `options.gap_edge_drive_weight` are used."""
     gap0 = material.gap0
     N0 = material.require("N0")
     tau0 = material.require("tau0")
@@ -94,7 +125,8 @@ def _problem_and_checks(
     unit_P = 4.0 * N0 * gap0**2 / tau0 * _e_charge  # W/m^3 per reduced power unit
     # the injected phonons are placed on the lattice below
     p = _reduced_params(material, T_bath, tau_esc, options.tau0_ph, gap_thermal=gap_th,
-                        power=P_abs / unit_P, phonon_injection=jnp.zeros(()))
+                        power=P_abs / unit_P, phonon_injection=jnp.zeros(()),
+                        gap_edge_drive_weight=options.gap_edge_drive_weight)
     hnu = _h * freq / gap0
     no = jnp.zeros((), bool)
     bad_freq = hnu >= 2.0 * gap_th
@@ -223,7 +255,7 @@ def _solve_unchecked(
     d = grid.delta
     w, gamma = rates["w"], rates["gamma"]  # the solver's last evaluation, not a new one
     rs, rr = rates["scattering"], rates["recombination"]
-    drive, Z = drive_strength(v, gap, grid, p)
+    drive, Z, G_drive = drive_strength(v, gap, grid, p)
     pair_drive, G_s = pair_breaking_strength(v, gap, grid, p)
     Omj = grid.phonon_energies
     dP, n, nB = phonon_escape_power(w, grid, p)  # reduced, per reduced energy
@@ -253,12 +285,14 @@ def _solve_unchecked(
         gap_thermal=gap_thermal * gap0,
         nqp=nqp,
         nqp_thermal=nqp_th,
+        nqp_thermal_exact=_thermal_nqp_kernel(T_bath, gap_thermal * gap0, N0),
         tau_qp=tau_qp,
         drive_rate=drive / tau0,
         absorbed_power=jnp.asarray(P_abs, float),
         pair_breaking_rate=pair_drive / tau0,
         pair_breaking_power=jnp.asarray(0.0 if P_s is None else P_s, float),
         pair_generation_rate=4.0 * N0 * gap0 * G_s / tau0,
+        drive_generation_rate=4.0 * N0 * gap0 * G_drive / tau0,
         power_qp_to_phonons=P_qp,
         power_to_bath=P_bath,
         sigma1_grid=Z / (grid.m.astype(d.dtype) * d) ** 2,
@@ -312,6 +346,7 @@ def kinetic_steady_state(
     energy_extent=None,
     self_consistent_gap: bool = True,
     tau0_ph: str = "energy_conserving",
+    gap_edge_drive_weight: float = 1.0,
     phonon_power_density=0.0,
     phonon_energy=None,
     pair_breaking_power_density=0.0,
@@ -362,7 +397,15 @@ def kinetic_steady_state(
     - `self_consistent_gap`: solve the gap with $f$ (True) or hold $\Delta=\Delta_{BCS}(T_b)$.
     - `tau0_ph`: ``"energy_conserving"`` (default: $\tau_0^{ph}$ from
       `Material.tau0_ph_energy_conserving`, so energy is conserved exactly) or ``"material"``
-      (the material's value; the phonon DOS is then scaled consistently).
+      (the material's value; the phonon DOS is then scaled consistently). A `tau0_ph` the user
+      set on the material but left unused by the default gives a ``UserWarning``.
+    - `gap_edge_drive_weight`: weight of the gap-edge bin's photon-absorption loss (static
+      float in [0, 1]). 1 (default): the drive moves quasiparticles and creates none (physics).
+      0.5: the convention of the published MATLAB code of this model, whose gap-edge bin
+      loses at half the rate its partner at $\Delta+h\nu$ gains: a literature-compatibility
+      mode, not physics; it creates quasiparticles out of nothing (`drive_generation_rate`)
+      and gives $n_{qp}\propto\sqrt{P_{abs}}$ at low temperature (docs/kinetic.md,
+      §Comparison with published simulations).
     - `phonon_power_density`, `phonon_energy`: optional injected phonons, W/m^3 at eV (rounded
       to the lattice).
     - `pair_breaking_power_density`, `pair_breaking_freq`: optional pair-breaking photons,
@@ -394,12 +437,14 @@ def kinetic_steady_state(
         bins_per_photon=bins_per_photon,
         self_consistent_gap=self_consistent_gap,
         tau0_ph=tau0_ph,
+        gap_edge_drive_weight=gap_edge_drive_weight,
         max_steps=max_steps,
         rtol=rtol,
         continuation=continuation,
         max_extra_steps=max_extra_steps,
         throw=throw,
     )
+    _warn_unused_tau0_ph(material, options, "kinetic_steady_state")
     P = check_nonnegative(absorbed_power_density, "absorbed_power_density", "W/m^3", dtype=float)
     Pph = check_nonnegative(phonon_power_density, "phonon_power_density", "W/m^3", dtype=float)
     has_ph = phonon_energy is not None

@@ -132,6 +132,9 @@ class KineticResponse(AbstractResponse):
     ~100 mK solves that pass 1e-10 can differ by ~2 % in n_qp, which makes the loop's map ragged
     (80 mK / -76 dBm without an extra loss: the loop failed at 1e-10 and converges in 5 steps at
     1e-13; Newton's last steps are quadratic, so it costs about two inner steps).
+    `gap_edge_drive_weight` (static): as in [`kinetic_steady_state`][diffsc.kinetic_steady_state];
+    1 (default) is the number-conserving drive, 0.5 the published MATLAB code's convention
+    (a literature-compatibility mode, not physics).
     $\sigma_{1,2}$ from the driven $f(E)$ via Mattis–Bardeen, evaluated at the drive frequency.
     """
 
@@ -141,6 +144,7 @@ class KineticResponse(AbstractResponse):
     self_consistent_gap: bool = eqx.field(static=True, default=True)
     energy_extent: float | None = None
     rtol: float = eqx.field(static=True, default=1e-13)
+    gap_edge_drive_weight: float = eqx.field(static=True, default=1.0)
 
     def __call__(self, p, T_bath, freq) -> ResponseResult:
         """[`ResponseResult`][diffsc.ResponseResult] at absorbed power density `p` (W/m^3), `T_bath` (K), `freq`
@@ -151,6 +155,7 @@ class KineticResponse(AbstractResponse):
             self.material, T_bath, freq, p, tau_esc=self.tau_esc, n_bins=self.n_bins,
             energy_extent=self.energy_extent, rtol=self.rtol,
             self_consistent_gap=self.self_consistent_gap, throw=False,
+            gap_edge_drive_weight=self.gap_edge_drive_weight,
         )
         s1, s2 = sol.sigma()
         return ResponseResult(sigma1=s1, sigma2=s2, gap=sol.gap, nqp=sol.nqp, ok=sol.success)

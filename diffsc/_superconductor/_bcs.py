@@ -467,6 +467,11 @@ def thermal_nqp(T, gap, N0):
     gap = check_positive(gap, "gap", "eV", dtype=float)
     N0 = check_positive(N0, "N0", "1/(eV m^3)", dtype=float)
     check_broadcast(("T", T), ("gap", gap), ("N0", N0))
+    return _thermal_nqp_kernel(T, gap, N0)
+
+
+def _thermal_nqp_kernel(T, gap, N0):
+    """`thermal_nqp` without the input checks (for callers that checked them; no host callback)."""
 
     def one(t, g):
         tau = jnp.maximum(k_B * t / g, _TAU_FLOOR)  # n_qp underflows to 0 below; finite gradient
