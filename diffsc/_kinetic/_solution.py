@@ -42,7 +42,8 @@ class KineticSolution(eqx.Module):
       in the literature-compatibility mode ``gap_edge_drive_weight < 1``, where it is the
       spurious generation of that convention.
     - `sigma1_grid`: grid-consistent $\sigma_1/\sigma_N$ with
-      $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$.
+      $P_{abs}=4N_0B(h\nu)^2\sigma_1/\sigma_N$ (with ``gap_edge_drive_weight < 1`` it includes
+      the energy of the spurious quasiparticles, so it is not the Mattis–Bardeen $\sigma_1$).
     - `freq`: drive frequency, Hz; `T_bath`: K.
     - `residual_norm`: max relative rate residual; `n_steps`: Newton steps (all stages);
       `result`: [`RESULTS`][diffsc.RESULTS] code; `success`: bool.
