@@ -86,8 +86,9 @@ class KineticSolution(eqx.Module):
         $4N_0\sum_if_i\bar\rho_i\delta$ evaluates $f$ at the bin centres, and the gap-edge bin,
         whose DOS weight piles up at $E=\Delta$, sees $f(E_0)$ instead of $f$ near $\Delta$
         (about $+0.1$-$0.4$ % at 600 bins of $\Delta_0/125$, 320-120 mK; it shrinks with the bin
-        width). The driven `nqp` carries an error of the same order (docs/kinetic.md,
-        §Discretisation)."""
+        width). The driven `nqp` has a counting error of the same order; at low temperature its
+        dependence on the bin width can be larger (docs/kinetic.md, §Comparison with published
+        simulations)."""
         return self.nqp_thermal / self.nqp_thermal_exact - 1.0
 
     @property
