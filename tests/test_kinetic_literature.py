@@ -15,6 +15,7 @@ import diffsc
 from diffsc import constants
 from diffsc._kinetic import _collisions as co  # internal: the drive terms per bin
 from diffsc._kinetic import _grid as gr  # internal: the bin DOS of the lattice
+from diffsc._kinetic import _relaxation as rx  # internal: the time-dependent modes' right-hand side
 from diffsc._kinetic import _steady_state as ss  # internal: the solver's reduced problem
 
 e, h, k_B = constants.e, constants.h, constants.k_B
@@ -84,14 +85,13 @@ def test_published_number_is_reproduced_in_compatibility_mode():
     """The published code's n_qp = 910 um^-3 (Al, 120 mK, 100 W/m^3, tau_esc 1.42 ns, bins of
     gap0/125, h*nu = 16 bins) is reproduced to 2 % with gap_edge_drive_weight = 0.5, where the
     spurious pair creation takes a sizable share of P_abs (created quasiparticles at E_m =
-    E_0 + h*nu carry their energy); the default, number-conserving drive gives ~1 % of it."""
+    E_0 + h*nu carry their energy). (The number-conserving default gives ~1 % of it: 9.88
+    um^-3 on this lattice; the contrast is tested on a coarser grid below.)"""
     kw = dict(tau_esc=1.42e-9, n_bins=600, bins_per_photon=16)
     compat = diffsc.kinetic_steady_state(PUBLISHED, 0.12, PUBLISHED_FREQ, 100.0,
                                          gap_edge_drive_weight=0.5, **kw)
-    default = diffsc.kinetic_steady_state(PUBLISHED, 0.12, PUBLISHED_FREQ, 100.0, **kw)
-    assert bool(compat.success) and bool(default.success)
+    assert bool(compat.success)
     np.testing.assert_allclose(float(compat.nqp) * 1e-18, 910.0, rtol=0.02)
-    assert 8.0 < float(default.nqp) * 1e-18 < 11.0
     E_m = float(compat.energies[16])
     share = float(compat.drive_generation_rate) * E_m * e / 100.0
     assert 0.2 < share < 0.5, share  # "about a third of P_abs"
@@ -100,16 +100,19 @@ def test_published_number_is_reproduced_in_compatibility_mode():
 def test_compatibility_mode_gives_the_square_root_law():
     """At 120 mK the published convention's n_qp grows as sqrt(P_abs) (spurious generation
     balanced by recombination: slope 0.44-0.5 per decade in log-log between 10 and 1000 W/m^3),
-    while the number-conserving default grows much faster (slope > 0.8: pumped, not created)."""
+    while the number-conserving default grows much faster (slope > 0.8: pumped, not created)
+    and stays far below it (< 5 %)."""
     P = jnp.asarray([10.0, 1e3])
-    slopes = {}
+    slopes, nqp = {}, {}
     for w in (1.0, 0.5):  # the weight is static: one vmap per mode
         s = jax.vmap(lambda p, w=w: diffsc.kinetic_steady_state(
             AL, 0.12, FREQ, p, gap_edge_drive_weight=w, **OPTS))(P)
         assert bool(jnp.all(s.success))
         slopes[w] = float(jnp.log10(s.nqp[1] / s.nqp[0])) / 2.0
+        nqp[w] = np.asarray(s.nqp)
     assert 0.4 < slopes[0.5] < 0.5, slopes
     assert slopes[1.0] > 0.8, slopes
+    assert np.all(nqp[1.0] < 0.05 * nqp[0.5])
 
 
 def test_weight_option_is_validated_and_passed_through():
@@ -130,19 +133,34 @@ def test_weight_option_is_validated_and_passed_through():
     assert float(direct.drive_generation_rate) > 0
 
 
-def test_decay_time_uses_the_weight():
-    """kinetic_decay_time linearises about the compatibility-mode steady state when asked."""
-    kw = dict(tau_esc=TAU_ESC, n_bins=48)
-    compat = diffsc.kinetic_decay_time(AL, 0.15, FREQ, 10.0, gap_edge_drive_weight=0.5, **kw)
-    direct = diffsc.kinetic_steady_state(AL, 0.15, FREQ, 10.0, gap_edge_drive_weight=0.5, **kw)
-    np.testing.assert_allclose(compat.steady_state.nqp, direct.nqp, rtol=1e-10)
-    default = diffsc.kinetic_decay_time(AL, 0.15, FREQ, 10.0, **kw)
-    assert np.isfinite(float(compat.decay_time)) and float(compat.decay_time) > 0
-    assert abs(float(compat.decay_time / default.decay_time) - 1) > 1e-3
+def test_time_dependent_modes_use_the_weight(monkeypatch):
+    """kinetic_relaxation and kinetic_decay_time pass the weight on to their solvers, and their
+    right-hand side at held drive strength (`_relaxation._rhs`) vanishes on the
+    compatibility-mode steady state with w = 0.5, not with w = 1."""
+    seen = {}
+    monkeypatch.setattr(rx, "_decay", lambda *a, options, **k: seen.setdefault("decay", options))
+    monkeypatch.setattr(rx, "_relax", lambda *a, options, **k: seen.setdefault("relax", options))
+    kw = dict(tau_esc=TAU_ESC, n_bins=48, gap_edge_drive_weight=0.5)
+    diffsc.kinetic_decay_time(AL, 0.15, FREQ, 10.0, **kw)
+    diffsc.kinetic_relaxation(AL, 0.15, FREQ, 10.0, [1e-6, 1e-5], **kw)
+    assert seen["decay"].gap_edge_drive_weight == 0.5 == seen["relax"].gap_edge_drive_weight
+    T, P = 0.32, 1e3  # the solve of test_compatibility_mode_creates_quasiparticles_from_nothing
+    s = diffsc.kinetic_steady_state(AL, T, FREQ, P, gap_edge_drive_weight=0.5, **OPTS)
+    _, grid, gap, v, _ = _per_bin_drive(s, T, P, 0.5)
+    opts = ss.SolverOptions.from_kwargs(n_bins=96, gap_edge_drive_weight=0.5)
+    _, p, _, _ = ss._problem(AL, jnp.asarray(T), jnp.asarray(FREQ), jnp.asarray(P),
+                             jnp.asarray(TAU_ESC), jnp.zeros(()), None, None, opts)
+    drive = s.drive_rate * AL.tau0
+    _, scale = co.residual_and_scale(v, gap, grid, p)
+    g = 1.0 - np.asarray(s.f)
+    for w, bound in ((0.5, 1e-9), (1.0, None)):
+        G, _ = rx._rhs(v, gap, grid, p.replace(gap_edge_drive_weight=w), drive, True)
+        rel = float(np.max(np.abs(np.asarray(G) * g) / np.asarray(scale)))
+        assert rel < bound if bound else rel > 1e-6, (w, rel)
 
 
 # ----------------------------------------------------------------------------- tau0_ph
-def test_unused_tau0_ph_of_the_users_own_warns():
+def test_unused_tau0_ph_of_the_users_own_warns(monkeypatch):
     """A tau0_ph the user set on the material is ignored by the default energy-conserving mode:
     that warns and names both values (steady state and decay time); a preset's literature value,
     the 'material' mode, a value equal to the energy-conserving one and a traced material do
@@ -151,6 +169,7 @@ def test_unused_tau0_ph_of_the_users_own_warns():
     used = f"{float(AL.tau0_ph_energy_conserving):.4g}"
     with pytest.warns(UserWarning, match=rf"tau0_ph = 4e-10 s is not used.* uses {used} s"):
         diffsc.kinetic_steady_state(own, 0.3, FREQ, 1.0, **OPTS)
+    monkeypatch.setattr(rx, "_decay", lambda *a, **k: None)  # the warning comes before it
     with pytest.warns(UserWarning, match="kinetic_decay_time: the material's tau0_ph"):
         diffsc.kinetic_decay_time(own, 0.3, FREQ, 1.0, tau_esc=TAU_ESC, n_bins=32)
     default = ss.SolverOptions()
