@@ -47,22 +47,21 @@ def settings(quick: bool):
     return 600, 16, np.array([1.0, 10.0, 100.0, 1e3, 1e4])
 
 
-def compute(temperatures=TEMPERATURES, powers=(1.0, 10.0, 100.0), *, n_bins=150,
-            bins_per_photon=4):
+def compute(temperatures=TEMPERATURES, powers=(1.0, 100.0, 1e4), *, n_bins=300,
+            bins_per_photon=8):
     """n_qp on the grid ``temperatures x powers`` for both drive conventions (one ``vmap`` per
     convention: the weight is a static option). Returns NumPy arrays with leading shape
     ``(len(WEIGHTS), len(temperatures), len(powers))``: ``nqp``, ``nqp_th`` (grid, thermal),
     ``nqp_exact`` (exact thermal), ``generation`` (the drive's net quasiparticle generation,
     1/(m^3 s)), ``spurious_share`` (its power share, generation x E_m / P_abs), ``ok``."""
     mat = published_material()
-    freq = FREQ
     T = np.asarray(temperatures, float)
     P = np.asarray(powers, float)
     TT, PP = np.meshgrid(T, P, indexing="ij")
     out = {k: [] for k in ("nqp", "nqp_th", "nqp_exact", "generation", "spurious_share", "ok")}
     for w in WEIGHTS:
         def one(t, p, w=w):
-            s = kinetic_steady_state(mat, t, freq, p, tau_esc=TAU_ESC, n_bins=n_bins,
+            s = kinetic_steady_state(mat, t, FREQ, p, tau_esc=TAU_ESC, n_bins=n_bins,
                                      bins_per_photon=bins_per_photon, gap_edge_drive_weight=w)
             E_m = s.energies[bins_per_photon]  # where the spurious quasiparticles appear
             share = s.drive_generation_rate * E_m * _e_charge / p
@@ -73,7 +72,7 @@ def compute(temperatures=TEMPERATURES, powers=(1.0, 10.0, 100.0), *, n_bins=150,
         for k, v in r.items():
             out[k].append(np.asarray(v).reshape(TT.shape))
     out = {k: np.stack(v) for k, v in out.items()}
-    out["T"], out["P"], out["freq"] = T, P, freq
+    out["T"], out["P"], out["freq"] = T, P, FREQ
     out["n_bins"], out["bins_per_photon"] = n_bins, bins_per_photon
     return out
 
