@@ -118,7 +118,9 @@ def test_guess_and_weights():
     assert float(fit.initial["f_res"]) == pytest.approx(start["f_res"], rel=1e-12)
     assert float(fit.initial["Qi"]) == pytest.approx(start["Qi"], rel=1e-12)
     assert bool(fit.success)
-    np.testing.assert_allclose(float(fit.Qi), float(ref.Qi), rtol=1e-6)
+    # the same minimum: within the stopping rule of the LM loop (steps < 1e-3 sigma)
+    assert abs(float(fit.Qi) - float(ref.Qi)) < 1e-2 * float(ref.std["Qi"])
+    assert abs(float(fit.f_res) - float(ref.f_res)) < 1e-2 * float(ref.std["f_res"])
     # spikes on 30 points (a glitch of the VNA) ruin a plain fit; weight 0 removes them
     bad = z.copy()
     idx = np.arange(150, 180)
@@ -265,11 +267,14 @@ def test_analytic_jacobian_matches_autodiff(k):
     sw = jnp.asarray(rng.uniform(0, 1, 97))
     ref = dict(f_res=6e9 + 1e4, Ql=3e4, f_c=6e9, span=2e6)
     p = jnp.array([0.3, np.log(1e5), np.log(4e4), 0.4, np.log(0.3), 0.2, 1.1, 0.07])
-    args = (f, z, sw, ref, k)
-    r, J = _residual_and_jacobian(p, args)
-    J_ad = jax.jacfwd(lambda q: _residual(q, *args))(p)
-    np.testing.assert_allclose(r, _residual(p, *args), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(J, J_ad, rtol=0, atol=1e-10 * float(jnp.max(jnp.abs(J_ad))))
+    r, J = _residual_and_jacobian(p, (f, jnp.real(z), jnp.imag(z), sw, ref, k))
+    assert r.shape == (2, 97) and J.shape == (8, 2, 97)
+    r_ref = _residual(p, f, z, sw, ref, k)
+    J_ad = jax.jacfwd(lambda q: _residual(q, f, z, sw, ref, k))(p)  # (97, 8) complex
+    r, J = np.asarray(r), np.asarray(J)
+    np.testing.assert_allclose(r[0] + 1j * r[1], r_ref, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(J[:, 0] + 1j * J[:, 1], J_ad.T, rtol=0,
+                               atol=1e-10 * float(jnp.max(jnp.abs(J_ad))))
 
 
 def test_s11_reflection_model():

@@ -102,40 +102,56 @@ def _resonance_term(f, fr, Ql, Qc, phi, k):
 
 
 def _kasa(f, z, valid, tau, f_c):
-    """Algebraic circle fit of the delay-corrected data: centre, radius, relative misfit."""
+    """Algebraic circle fit of the delay-corrected data: delay-corrected data, centre, radius.
+
+    The 3x3 normal equations of the fit $x^2+y^2+Dx+Ey+F=0$ are summed directly (one fused
+    pass) and solved by `_spd_solve`."""
     z1 = z * jnp.exp(2j * jnp.pi * as_complex(f - f_c) * as_complex(tau))
-    scale = _wmean(jnp.abs(z1), valid)
+    scale = _wmean(jnp.abs(z), valid)  # |z1| = |z|
     scale = jnp.where(scale > 0, scale, 1.0)
-    w = z1 / as_complex(scale)
-    x, y = jnp.real(w), jnp.imag(w)
     m = valid.astype(f.dtype)
-    A = jnp.stack([x, y, jnp.ones_like(x)], axis=1) * m[:, None]
-    rhs = -(x**2 + y**2) * m
-    D, E, F = jnp.linalg.solve(A.T @ A + 1e-12 * jnp.eye(3), A.T @ rhs)
+    x, y = jnp.real(z1) / scale, jnp.imag(z1) / scale
+    rho = x * x + y * y
+    sums = lambda v: jnp.sum(m * v)
+    sx, sy, sxx, sxy, syy = sums(x), sums(y), sums(x * x), sums(x * y), sums(y * y)
+    n = jnp.sum(m)
+    normal = jnp.stack([jnp.stack([sxx, sxy, sx]), jnp.stack([sxy, syy, sy]),
+                        jnp.stack([sx, sy, n])]) + 1e-12 * jnp.eye(3, dtype=f.dtype)
+    D, E, F = _spd_solve(normal, -jnp.stack([sums(x * rho), sums(y * rho), sums(rho)]))
     zc = as_complex(-0.5 * D) - 0.5j * as_complex(E)
     r = jnp.sqrt(jnp.maximum(0.25 * (D**2 + E**2) - F, 1e-30))
-    misfit = _wmean((jnp.abs(w - zc) - r) ** 2, valid) / r**2
-    return z1, zc * as_complex(scale), r * scale, misfit
+    return z1, zc * as_complex(scale), r * scale
 
 
-def _circle_guess(f, z, valid, tau, k):
-    """Circle/phase estimate of the parameters for a given delay (see module docstring)."""
+def _circle_guess(f, z, valid, edges, tau, k):
+    r"""Circle/phase estimate of the parameters for a given delay (see module docstring).
+
+    The angle $\theta$ swept from the resonance point enters through $\tan(\theta/2)$ and
+    $\sin^2\theta$, computed from the rotated point $w$ as $|{\rm Im}\,w|/(|w|+{\rm Re}\,w)$ and
+    $({\rm Im}\,w)^2/|w|^2$ (no arctangent)."""
     f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
     f_hi = jnp.max(jnp.where(valid, f, -jnp.inf))
     f_c, span = 0.5 * (f_lo + f_hi), f_hi - f_lo
-    first, last = _edges(valid)
-    z1, zc, r, _ = _kasa(f, z, valid, tau, f_c)
+    first, last = edges
+    z1, zc, r = _kasa(f, z, valid, tau, f_c)
     z_edge = 0.5 * (_wmean(z1, first) + _wmean(z1, last))
     u = (z_edge - zc) / as_complex(jnp.maximum(jnp.abs(z_edge - zc), 1e-300))
     p_off = zc + as_complex(r) * u
     z_res = zc - as_complex(r) * u
-    i_res = jnp.argmin(jnp.where(valid, jnp.abs(z1 - z_res), jnp.inf))
+    dz = z1 - z_res
+    i_res = jnp.argmin(jnp.where(valid, jnp.real(dz) ** 2 + jnp.imag(dz) ** 2, jnp.inf))
     fr = f[i_res]
-    theta = jnp.abs(jnp.angle((z1 - zc) / (z_res - zc)))
+    w = (z1 - zc) * jnp.conj(z_res - zc)  # angle theta from the resonance point
+    wr, wi = jnp.real(w), jnp.abs(jnp.imag(w))
+    w_abs = jnp.sqrt(wr * wr + wi * wi)
+    cos_t = wr / jnp.where(w_abs > 0, w_abs, 1.0)
+    tan_half = jnp.where(cos_t > math.cos(3.0), wi / jnp.where(cos_t > math.cos(3.0), w_abs + wr, 1.0),
+                         math.tan(1.5))  # tan(min(theta, 3) / 2)
     xr = jnp.abs(f / fr - 1.0)
-    ok = valid & (xr > 0)
-    ql_i = jnp.tan(jnp.minimum(theta, 3.0) / 2.0) / (2.0 * jnp.where(ok, xr, 1.0))
-    wgt = jnp.where(ok & (theta > 0.2) & (theta < 2.9), jnp.sin(theta) ** 2, 0.0) + 1e-30
+    ok = valid & (xr > 0) & (w_abs > 0)
+    ql_i = tan_half / (2.0 * jnp.where(ok, xr, 1.0))
+    sin2 = (wi / jnp.where(w_abs > 0, w_abs, 1.0)) ** 2
+    wgt = jnp.where(ok & (cos_t < math.cos(0.2)) & (cos_t > math.cos(2.9)), sin2, 0.0) + 1e-30
     Ql = jnp.exp(jnp.sum(wgt * jnp.log(jnp.maximum(ql_i, 1.0))) / jnp.sum(wgt))
     n_valid = jnp.maximum(jnp.sum(valid), 2)
     Ql = jnp.clip(Ql, 2.0 * fr / span / n_valid.astype(fr.dtype), 1e9)
@@ -148,17 +164,24 @@ def _circle_guess(f, z, valid, tau, k):
                 Ql=Ql, f_c=f_c, span=span)
 
 
-def _slope_delay(f, z, valid):
+def _unwrapped_phase(z):
+    """Phase of `z` (rad) continued across the sweep: the sum of the principal angles between
+    successive points (as ``numpy.unwrap(numpy.angle(z))`` for steps under pi)."""
+    steps = jnp.angle(z[1:] * jnp.conj(z[:-1]))
+    return jnp.angle(z[0]) + jnp.concatenate([jnp.zeros(1, steps.dtype), jnp.cumsum(steps)])
+
+
+def _slope_delay(f, z, valid, edges):
     r"""Delay (s) from the phase slope of the two ends of the sweep.
 
     The difference of the mean unwrapped phases of the two ends is precise but ambiguous by
     whole turns: a reflection resonance winds once around the origin when overcoupled, and a deep
     notch passing near the origin may or may not. The common slope within the two ends (a line
     per end) is free of that ambiguity but noisier; it picks the number of turns $m$ in
-    $\tau=\tau_{ends}+m/\Delta f$.
+    $	au=	au_{ends}+m/\Delta f$.
     """
-    first, last = _edges(valid)
-    ph = jnp.unwrap(jnp.angle(z))
+    first, last = edges
+    ph = _unwrapped_phase(z)
     df = _wmean(f, last) - _wmean(f, first)
     df = jnp.where(df != 0, df, 1.0)
     tau_ends = -(_wmean(ph, last) - _wmean(ph, first)) / (2.0 * jnp.pi * df)
@@ -171,16 +194,16 @@ def _slope_delay(f, z, valid):
     return tau_ends + jnp.round((tau_local - tau_ends) * df) / df
 
 
-def _baseline_delay(f, z, valid, g, k):
+def _baseline_delay(f, z, valid, edges, g, k):
     r"""Delay from the off-resonance phase slope of the data divided by the guessed resonance.
 
     Points further than 3 linewidths from the guessed resonance (the two ends of the sweep when
     fewer than 6 such points exist) are fitted with a straight line, phase $=c-2\pi f\tau$.
     """
     u = z / _resonance_term(f, g["f_res"], g["Ql"], g["Qc"], g["phi"], k)
-    ph = jnp.unwrap(jnp.angle(u))
+    ph = _unwrapped_phase(u)
     off = valid & (jnp.abs(f - g["f_res"]) > 3.0 * g["f_res"] / g["Ql"])
-    first, last = _edges(valid)
+    first, last = edges
     use = jnp.where(jnp.sum(off) >= 6, off, first | last)
     fm, pm = _wmean(f, use), _wmean(ph, use)
     cov = _wmean((f - fm) * (ph - pm), use)
@@ -190,12 +213,14 @@ def _baseline_delay(f, z, valid, g, k):
 
 def _guess(f, z, valid, opts):
     """Starting values: delay (slope, fixed, or baseline), then the circle estimate."""
-    tau_free = _slope_delay(f, z, valid)
+    edges = _edges(valid)
+    tau_free = _slope_delay(f, z, valid, edges)
     tau = jnp.where(opts["tau_fixed"], opts["tau_value"], tau_free)
-    g = _circle_guess(f, z, valid, tau, opts["k"])
+    g = _circle_guess(f, z, valid, edges, tau, opts["k"])
 
     def with_baseline(g):
-        return _circle_guess(f, z, valid, _baseline_delay(f, z, valid, g, opts["k"]), opts["k"])
+        tau_b = _baseline_delay(f, z, valid, edges, g, opts["k"])
+        return _circle_guess(f, z, valid, edges, tau_b, opts["k"])
 
     return _maybe(opts["baseline"], with_baseline, g)
 
@@ -226,23 +251,38 @@ def _model(p, f, ref, k):
     return env * _resonance_term(f, fr, Ql, Qc, phi, k)
 
 
+def _resonance_energy(p, f, sw, ref, k):
+    r"""$\sum_i w_i|S(f_i)-S_{bg}(f_i)|^2$: the weighted energy of the resonance term, with
+    $S_{bg}$ the model's background ($|Q_c|\to\infty$). Since
+    $S-S_{bg}=-\mathrm{env}\,q\,e^{j\phi}/D$, it is $\sum_i w_i a^2B_i^2q^2/(1+s_i^2)$ (real
+    arithmetic, no model evaluation)."""
+    fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
+    Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
+    Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
+    s = 2.0 * Ql * (f / fr - 1.0)
+    B = 1.0 + p[7] * (f - fr) / ref["span"]
+    return jnp.sum((sw * a * B * (k * Ql / Qc)) ** 2 / (1.0 + s * s))
+
+
 def _residual(p, f, z, sw, ref, k):
     """Weighted complex residual ``sqrt(w) (S(p) - z)``, shape (n,)."""
     return as_complex(sw) * (_model(p, f, ref, k) - z)
 
 
 def _residual_and_jacobian(p, args):
-    r"""Complex residual and its Jacobian (n, 8) in the internal coordinates, analytically.
+    r"""Residual and Jacobian in the internal coordinates, analytically, in real arithmetic.
 
+    Returns ``r`` of shape (2, n) (real and imaginary parts of ``sqrt(w) (S(p) - z)``) and
+    ``J`` of shape (8, 2, n) (its derivatives by the 8 internal coordinates).
     With $u=f/f_{res}-1$, $s=2Q_lu$, $D=1+js$, $q=kQ_l/|Q_c|$, $E=e^{j\phi}/D$ and
     $S=\mathrm{env}\,(1-qE)$: $\partial S/\partial q=-\mathrm{env}\,E$,
     $\partial S/\partial\phi|_{expl}=-jq\,\mathrm{env}\,E$,
     $\partial S/\partial s=jq\,\mathrm{env}\,E/D$; $Q_l$, $q$ and $s$ depend on the
     parameters through $1/Q_l=1/Q_i+\cos\phi/|Q_c|$; the background $B=1+b(f-f_{res})/\Delta f$
-    multiplies the envelope. One pass, no automatic differentiation (checked against
-    ``jax.jacfwd`` in the tests).
+    multiplies the envelope. One pass with one sine and cosine per point, no complex division
+    and no automatic differentiation (checked against ``jax.jacfwd`` of `_residual` in the tests).
     """
-    f, z, sw, ref, k = args
+    f, zr, zi, sw, ref, k = args
     fg, qlg = ref["f_res"], ref["Ql"]
     fr = fg * (1.0 + p[0] / qlg)
     Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
@@ -250,35 +290,82 @@ def _residual_and_jacobian(p, args):
     Ql = 1.0 / (1.0 / Qi + cphi / Qc)
     q = k * Ql / Qc
     u = f / fr - 1.0
-    D = 1.0 + 2j * as_complex(Ql) * as_complex(u)
-    E = (as_complex(cphi) + 1j * as_complex(sphi)) / D
+    s = 2.0 * Ql * u
+    Dr = 1.0 / (1.0 + s * s)  # 1/D = Dr + j Di
+    Di = -s * Dr
+    Er, Ei = cphi * Dr - sphi * Di, cphi * Di + sphi * Dr
     t = (f - ref["f_c"]) / ref["span"]
     v = (f - fr) / ref["span"]
     B = 1.0 + p[7] * v
-    env = as_complex(sw * a * B) * jnp.exp(1j * as_complex(p[5] - p[6] * t))
-    S = env * (1.0 - as_complex(q) * E)
-    S_over_B = S / as_complex(B)
-    dq = -env * E  # dS/dq
-    ds = 1j * as_complex(q) * env * E / D  # dS/ds, s = 2 Ql u
+    theta = p[5] - p[6] * t
+    m0 = sw * a
+    er, ei = m0 * jnp.cos(theta), m0 * jnp.sin(theta)  # envelope without the background
+    Pr, Pi = er * Er - ei * Ei, er * Ei + ei * Er  # env0 E
+    S0r, S0i = er - q * Pr, ei - q * Pi  # env0 (1 - q E)
+    Sr, Si = B * S0r, B * S0i
+    Gr, Gi = Pr * Dr - Pi * Di, Pr * Di + Pi * Dr  # env0 E / D
+    dsr, dsi = -q * B * Gi, q * B * Gr  # dS/ds = j q env E / D
+    dqr, dqi = -B * Pr, -B * Pi  # dS/dq = -env E
+
+    def col(dQl, dq_extra=0.0):
+        cq = k * dQl / Qc + dq_extra
+        return cq * dqr + 2.0 * dQl * u * dsr, cq * dqi + 2.0 * dQl * u * dsi
+
     # dQl/dp for p = ln Qi, ln Qc, phi
     dQl_lnQi = Ql * Ql / Qi
     dQl_lnQc = Ql * Ql * cphi / Qc
     dQl_phi = Ql * Ql * sphi / Qc
-    col = lambda dQl, dq_extra=0.0: (dq * as_complex(k * dQl / Qc + dq_extra)
-                                      + ds * 2.0 * as_complex(dQl) * as_complex(u))
-    du_dx = -(f / fr) * (fg / qlg) / fr
+    ds_dx = -2.0 * Ql * (f / fr) * (fg / qlg) / fr
+    b_x = p[7] * (fg / qlg) / ref["span"]
+    c3r, c3i = col(dQl_phi)
     J = jnp.stack([
-        ds * 2.0 * as_complex(Ql) * as_complex(du_dx)
-        - S_over_B * as_complex(p[7]) * as_complex(fg / qlg) / as_complex(ref["span"]),
-        col(dQl_lnQi),
-        col(dQl_lnQc, -q),
-        col(dQl_phi) + (-1j * as_complex(q)) * env * E,
-        S,
-        1j * S,
-        -1j * as_complex(t) * S,
-        S_over_B * as_complex(v),
-    ], axis=1)
-    return S - as_complex(sw) * z, J
+        jnp.stack([ds_dx * dsr - b_x * S0r, ds_dx * dsi - b_x * S0i]),
+        jnp.stack(col(dQl_lnQi)),
+        jnp.stack(col(dQl_lnQc, -q)),
+        jnp.stack([c3r + q * B * Pi, c3i - q * B * Pr]),
+        jnp.stack([Sr, Si]),
+        jnp.stack([-Si, Sr]),
+        jnp.stack([t * Si, -t * Sr]),
+        jnp.stack([v * S0r, v * S0i]),
+    ])
+    return jnp.stack([Sr - sw * zr, Si - sw * zi]), J
+
+
+def _block_size(length: int) -> int:
+    """Points per block of the blocked passes over a sweep of padded `length` (a divisor)."""
+    return length if length <= 256 else 128
+
+
+def _blocked_evaluation(f, z, sw, ref, k, valid):
+    r"""``evaluate(p) -> (chi2, J^T J, J^T r)`` over the blocks that hold valid points only.
+
+    The sweep (padded length $L$) is cut into blocks of `_block_size` points; a loop with a
+    data-dependent trip count runs over the blocks from the first to the last valid point, so a
+    sweep costs its own length, not the padded length of its batch.
+    """
+    length = f.shape[0]
+    size = _block_size(length)
+    n_blocks = length // size
+    idx = jnp.arange(length)
+    first = jnp.min(jnp.where(valid, idx, length - 1))
+    last = jnp.max(jnp.where(valid, idx, 0))
+    b_lo, b_hi = first // size, last // size + 1
+    blocks = tuple(x.reshape(n_blocks, size) for x in (f, jnp.real(z), jnp.imag(z), sw))
+
+    def evaluate(p):
+        def body(b, acc):
+            fb, zrb, zib, swb = (x[b] for x in blocks)
+            r, J = _residual_and_jacobian(p, (fb, zrb, zib, swb, ref, k))
+            Jf, rf = J.reshape(J.shape[0], -1), r.reshape(-1)
+            return acc[0] + rf @ rf, acc[1] + Jf @ Jf.T, acc[2] + Jf @ rf
+
+        n = p.shape[0]
+        zero = (jnp.zeros((), p.dtype), jnp.zeros((n, n), p.dtype), jnp.zeros(n, p.dtype))
+        if n_blocks == 1:
+            return body(0, zero)
+        return jax.lax.fori_loop(b_lo, b_hi, body, zero)
+
+    return evaluate
 
 
 def _spd_solve(A, b):
@@ -302,26 +389,20 @@ def _spd_solve(A, b):
     return x
 
 
-def _normal_equations(p, args):
-    """J^T J (8x8) and J^T r (8) of the real-stacked residual at `p`."""
-    r, J = _residual_and_jacobian(p, args)
-    Jt = jnp.concatenate([J.real.T, J.imag.T], axis=1)  # (7, 2n): one real matrix product
-    rr = jnp.concatenate([r.real, r.imag])
-    return Jt @ Jt.T, Jt @ rr
-
-
-def _levenberg_marquardt(p0, free, lower, upper, args, max_steps):
+def _levenberg_marquardt(p0, free, lower, upper, evaluate, n_res, max_steps):
     r"""Minimise the sum of squared residuals over the free entries of `p0` within a box.
 
-    Marquardt-scaled damping $(J^TJ+\lambda\,\mathrm{diag}\,J^TJ)\delta=-J^Tr$ over the
-    parameters that are free and not held at a bound by the gradient (active set), the step
-    projected on the box `lower`..`upper`; a step is accepted when it lowers $\chi^2$, and only
-    then is the Jacobian evaluated (a real branch for one sweep). Converged when an accepted
-    step moves every parameter by less than 1e-3 of its uncertainty or lowers $\chi^2$ by less
-    than 1e-10 relative, when the residual is at round-off, or when no step is possible any
-    more and the projected gradient vanishes. Returns ``(p, chi2, JTJ, n_steps, converged)``.
+    `evaluate(p)` returns $(\chi^2, J^TJ, J^Tr)$ in one pass over the data; `n_res` is the number
+    of real residuals. Marquardt-scaled damping $(J^TJ+\lambda\,\mathrm{diag}\,J^TJ)\delta=-J^Tr$
+    over the parameters that are free and not held at a bound by the gradient (active set), the
+    step projected on the box `lower`..`upper`; a step is accepted when it lowers $\chi^2$.
+    Converged when the proposed step (with $\lambda\le1$, close to Gauss–Newton's) moves every
+    parameter by less than 1e-3 of its uncertainty (then it is not evaluated: a real branch for
+    one sweep), when an accepted step does so or lowers $\chi^2$ by less than 1e-10 relative,
+    when the residual is at round-off, or when no step is possible any more and the projected
+    gradient vanishes. Returns ``(p, chi2, JTJ, n_steps, converged)``; `n_steps` counts the
+    iterations (each evaluates the model at most once).
     """
-    n_res = args[0].shape[0] * 2
     eye = jnp.eye(p0.shape[0], dtype=p0.dtype)
 
     def solve(A, g, p, lam):
@@ -332,9 +413,7 @@ def _levenberg_marquardt(p0, free, lower, upper, args, max_steps):
         g = jnp.where(act, g, 0.0)
         return -_spd_solve(A_l, g), d, g
 
-    chi2 = lambda p: jnp.sum(jnp.abs(_residual(p, *args)) ** 2)
-    A0, g0 = _normal_equations(p0, args)
-    chi0 = chi2(p0)
+    chi0, A0, g0 = evaluate(p0)
 
     def cond(s):
         return (~s["done"]) & (s["k"] < max_steps)
@@ -342,21 +421,22 @@ def _levenberg_marquardt(p0, free, lower, upper, args, max_steps):
     def body(s):
         delta, d, g = solve(s["A"], s["g"], s["p"], s["lam"])
         p_new = jnp.clip(s["p"] + delta, lower, upper)
-        chi_new = chi2(p_new)
-        accept = jnp.isfinite(chi_new) & (chi_new <= s["chi2"])
-        A_new, g_new = jax.lax.cond(accept, lambda: _normal_equations(p_new, args),
-                                    lambda: (s["A"], s["g"]))
         sigma2 = jnp.maximum(s["chi2"], 1e-300) / n_res
         step_small = jnp.max(jnp.abs(p_new - s["p"]) * jnp.sqrt(d / sigma2)) < 1e-3
+        settled = step_small & (s["lam"] <= 1.0)
+        chi_new, A_new, g_new = jax.lax.cond(settled, lambda: (s["chi2"], s["A"], s["g"]),
+                                             lambda: evaluate(p_new))
+        accept = ~settled & jnp.isfinite(chi_new) & (chi_new <= s["chi2"])
         drop_small = (s["chi2"] - chi_new) <= 1e-10 * s["chi2"]
         roundoff = chi_new <= 1e-26 * n_res
-        done = accept & (step_small | drop_small | roundoff)
+        done = settled | (accept & (step_small | drop_small | roundoff))
         # stuck: damping so large that no step is possible any more; done if the gradient vanishes
         cosine = jnp.max(jnp.abs(g) / jnp.sqrt(d * jnp.maximum(s["chi2"], 1e-300)))
-        stuck = (~accept) & (s["lam"] > 1e12)
+        stuck = ~settled & ~accept & (s["lam"] > 1e12)
         pick = lambda a, b: jnp.where(accept, a, b)
         return dict(
-            p=pick(p_new, s["p"]), A=A_new, g=g_new, chi2=pick(chi_new, s["chi2"]),
+            p=pick(p_new, s["p"]), A=pick(A_new, s["A"]), g=pick(g_new, s["g"]),
+            chi2=pick(chi_new, s["chi2"]),
             lam=jnp.where(accept, jnp.maximum(s["lam"] / 5.0, 1e-12), s["lam"] * 4.0),
             k=s["k"] + 1, done=done | stuck | (cosine == 0),
             converged=done | ((stuck | (cosine == 0)) & (cosine < 1e-6)),
@@ -451,11 +531,11 @@ def _fit_one(f, z, w, opts, max_steps):
     hold_tau = (jnp.arange(_N_PAR) == 6) & (opts["tau_fixed"] | opts["baseline"])
     free = opts["free"] & ~hold_tau
     sw = jnp.sqrt(jnp.where(valid, w, 0.0))
-    args = (f, zn, sw, ref, opts["k"])
-    p, chi2_n, A, n_steps, converged = _levenberg_marquardt(p0, free, lower, upper, args,
-                                                            max_steps)
-
     n_valid = jnp.sum(valid)
+    evaluate = _blocked_evaluation(f, zn, sw, ref, opts["k"], valid)
+    p, chi2_n, A, n_steps, converged = _levenberg_marquardt(
+        p0, free, lower, upper, evaluate, 2.0 * n_valid.astype(f.dtype), max_steps)
+
     n_free = jnp.sum(free)
     dof = jnp.maximum(2 * n_valid - n_free, 1)
     # covariance of the free parameters: the inverse of their block of J^T J (held parameters
@@ -480,9 +560,7 @@ def _fit_one(f, z, w, opts, max_steps):
     linewidths = (f_hi - f_lo) * jnp.abs(Ql) / fr
     sigma = jnp.sqrt(chi2_n / dof.astype(chi2_n.dtype))  # noise per quadrature, normalised units
     # matched-filter SNR: energy of the fitted resonance term over the noise
-    env_free = _model(p.at[2].set(jnp.inf), f, ref, opts["k"])  # |Qc| -> inf: background only
-    signal = as_complex(sw) * (_model(p, f, ref, opts["k"]) - env_free)
-    snr = jnp.sqrt(jnp.sum(jnp.abs(signal) ** 2)) / jnp.maximum(sigma, 1e-300)
+    snr = jnp.sqrt(_resonance_energy(p, f, sw, ref, opts["k"])) / jnp.maximum(sigma, 1e-300)
     snr = jnp.where(no_signal, 0.0, snr)
     finite = jnp.all(jnp.isfinite(phys)) & jnp.isfinite(chi2_n) & jnp.all(jnp.isfinite(dv))
     rel = std / jnp.abs(phys)
