@@ -162,6 +162,56 @@ def test_mixed_lengths_share_one_compilation(caplog):
         assert abs(pulls(s, truths[i])["Qi"]) < 4
 
 
+def test_guess_points_thin_only_long_valid_ranges():
+    import jax.numpy as jnp
+
+    from diffsc._resonator._s21_fit import GUESS_POINTS, _guess_points  # internal: thinned guess
+
+    f = jnp.arange(3072.0) + 1e9
+    z = f.astype(complex)
+    # a padded length this short: the arrays themselves
+    short = _guess_points(f[:GUESS_POINTS], z[:GUESS_POINTS], jnp.ones(GUESS_POINTS, bool))
+    assert short[0].shape == (GUESS_POINTS,) and bool(jnp.all(short[0] == f[:GUESS_POINTS]))
+    # 400 valid points at 100..499 of a long padded row (one point cropped out): all of them
+    valid = (jnp.arange(3072) >= 100) & (jnp.arange(3072) < 500) & (jnp.arange(3072) != 250)
+    fg, zg, vg = _guess_points(f, z, valid)
+    assert fg.shape == (GUESS_POINTS,)
+    np.testing.assert_array_equal(np.asarray(fg)[np.asarray(vg)],
+                                  np.asarray(f)[np.asarray(valid)])
+    # 3001 valid points: every 6th (the smallest stride leaving <= GUESS_POINTS), first to last
+    valid = jnp.arange(3072) < 3001
+    fg, zg, vg = _guess_points(f, z, valid)
+    kept = np.asarray(fg)[np.asarray(vg)] - 1e9
+    assert kept[0] == 0 and np.all(np.diff(kept) == 6) and kept[-1] <= 3000 and kept.size == 501
+    np.testing.assert_array_equal(np.asarray(zg)[np.asarray(vg)], kept + 1e9)
+
+
+def test_long_sweeps_fit_with_a_thinned_guess():
+    """Sweeps longer than GUESS_POINTS: a wide notch sweep (80 linewidths, 70 MHz, 3001 points)
+    whose 300 ns delay winds 21 turns, a deep overcoupled notch (1601 points), and a short sweep in the
+    same batch, whose guess uses all its points and whose fit equals its fit alone."""
+    from diffsc import Sweep
+
+    cases = [dict(n=3001, Qi=2e4, Qc=1e4, tau=300e-9, half_width=40.0),
+             dict(n=1601, Qi=1e6, Qc=2e4),
+             dict(n=N)]
+    sweeps, truths = [], []
+    for i, kw in enumerate(cases):
+        f, z, t = synth(40 + i, **kw)
+        sweeps.append(Sweep(freq=f, s=z, parameter="S21", path=f"long_{i}.s2p", metadata={}))
+        truths.append(t)
+    assert 300e-9 * np.ptp(sweeps[0].freq) > 20  # turns of the phase across the sweep
+    batch = fit_s21(sweeps)
+    assert np.all(batch.success), batch.reasons
+    for i, t in enumerate(truths):
+        p = {k: (float(batch.params[k][i]) - t[k]) / float(batch.std[k][i])
+             for k in ("f_res", "Qi", "Qc", "phi", "tau")}
+        assert all(abs(v) < 4 for v in p.values()), (i, p)
+    alone = fit_s21(sweeps[2])
+    for k in ("f_res", "Qi", "Qc", "phi"):
+        assert abs(float(batch.params[k][2]) - float(alone.params[k])) < 1e-2 * float(alone.std[k])
+
+
 def test_meaningless_fits_are_flagged_never_nan():
     rng = np.random.default_rng(5)
     f = 6e9 + np.linspace(-1e6, 1e6, N)

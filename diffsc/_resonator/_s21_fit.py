@@ -5,11 +5,12 @@ $$S(f)=a\,e^{j\alpha}e^{-2\pi jf\tau}\Big[1-\frac{k\,(Q_l/|Q_c|)\,e^{j\phi}}{1+2
 \qquad \frac1{Q_l}=\frac1{Q_i}+\frac{\cos\phi}{|Q_c|}.$$
 
 Pipeline per sweep, all in JAX with fixed shapes, so that thousands of sweeps of *any* lengths run
-in one compiled ``vmap`` (sweeps are padded to a few bucket lengths and masked):
+in one compiled program (sweeps are padded to a few bucket lengths and masked):
 
 1. the data are divided by their mean magnitude (the fit is scale-free; `a` is reported in the
    data's units);
 2. cable delay from the phase slope between the two ends of the sweep (or fixed by the user);
+   steps 2-4 use at most ``GUESS_POINTS`` points, evenly strided over the valid range;
 3. algebraic (Kåsa) circle fit of the delay-corrected data -> centre, radius; off-resonance point
    $P=a e^{j\alpha}$ opposite the resonance point; $f_{res}$ = the sample closest to the resonance
    point; $Q_l$ from the angle swept around the centre, $|\theta|=2\arctan(2Q_l|f/f_{res}-1|)$;
@@ -19,8 +20,9 @@ in one compiled ``vmap`` (sweeps are padded to a few bucket lengths and masked):
    resonance, after which the guess is repeated on the window;
 5. Levenberg–Marquardt on the weighted complex residual (real and imaginary parts stacked) in
    well-scaled coordinates $x=(f_{res}/f_g-1)Q_{l,g}$, $\ln Q_i$, $\ln|Q_c|$, $\phi$, $\ln a$, the
-   phase at the sweep centre and $2\pi\tau\times$span. Residual and Jacobian come from one
-   forward-mode pass; members of a batch that have converged stop moving.
+   phase at the sweep centre and $2\pi\tau\times$span. $\chi^2$, $J^TJ$ and $J^Tr$ come from one
+   pass of the analytic Jacobian (real arithmetic) over the blocks of the sweep that hold valid
+   points, so a sweep costs its own length, not the padded length of its batch.
 6. Uncertainties: Jacobian covariance scaled by the reduced $\chi^2$ (the noise level is unknown),
    mapped to physical parameters by the delta method; a direction the data do not determine gets
    ``inf``, never NaN.
@@ -101,51 +103,57 @@ def _resonance_term(f, fr, Ql, Qc, phi, k):
         1.0 + 2j * as_complex(Ql) * as_complex(f / fr - 1.0))
 
 
-def _kasa(f, z, valid, tau, f_c):
-    """Algebraic circle fit of the delay-corrected data: delay-corrected data, centre, radius.
+def _kasa(f, zr, zi, valid, tau, f_c):
+    """Algebraic circle fit of the delay-corrected data ``(x1, y1)``: returns them, the centre
+    (complex) and the radius.
 
     The 3x3 normal equations of the fit $x^2+y^2+Dx+Ey+F=0$ are summed directly (one fused
-    pass) and solved by `_spd_solve`."""
-    z1 = z * jnp.exp(2j * jnp.pi * as_complex(f - f_c) * as_complex(tau))
-    scale = _wmean(jnp.abs(z), valid)  # |z1| = |z|
-    scale = jnp.where(scale > 0, scale, 1.0)
+    pass, real arithmetic) and solved by `_spd_solve`."""
+    angle = 2.0 * jnp.pi * tau * (f - f_c)
+    c, s = jnp.cos(angle), jnp.sin(angle)
+    x1, y1 = zr * c - zi * s, zr * s + zi * c
     m = valid.astype(f.dtype)
-    x, y = jnp.real(z1) / scale, jnp.imag(z1) / scale
+    scale = jnp.sum(m * jnp.sqrt(zr * zr + zi * zi)) / jnp.maximum(jnp.sum(m), 1.0)  # |z1| = |z|
+    scale = jnp.where(scale > 0, scale, 1.0)
+    x, y = x1 / scale, y1 / scale
     rho = x * x + y * y
     sums = lambda v: jnp.sum(m * v)
     sx, sy, sxx, sxy, syy = sums(x), sums(y), sums(x * x), sums(x * y), sums(y * y)
-    n = jnp.sum(m)
     normal = jnp.stack([jnp.stack([sxx, sxy, sx]), jnp.stack([sxy, syy, sy]),
-                        jnp.stack([sx, sy, n])]) + 1e-12 * jnp.eye(3, dtype=f.dtype)
+                        jnp.stack([sx, sy, jnp.sum(m)])]) + 1e-12 * jnp.eye(3, dtype=f.dtype)
     D, E, F = _spd_solve(normal, -jnp.stack([sums(x * rho), sums(y * rho), sums(rho)]))
     zc = as_complex(-0.5 * D) - 0.5j * as_complex(E)
     r = jnp.sqrt(jnp.maximum(0.25 * (D**2 + E**2) - F, 1e-30))
-    return z1, zc * as_complex(scale), r * scale
+    return x1, y1, zc * as_complex(scale), r * scale
 
 
-def _circle_guess(f, z, valid, edges, tau, k):
+def _circle_guess(f, zr, zi, valid, edges, tau, k):
     r"""Circle/phase estimate of the parameters for a given delay (see module docstring).
 
-    The angle $\theta$ swept from the resonance point enters through $\tan(\theta/2)$ and
-    $\sin^2\theta$, computed from the rotated point $w$ as $|{\rm Im}\,w|/(|w|+{\rm Re}\,w)$ and
-    $({\rm Im}\,w)^2/|w|^2$ (no arctangent)."""
+    Real arithmetic on the points ($z=z_r+jz_i$). The angle $\theta$ swept from the resonance
+    point enters through $\tan(\theta/2)$ and $\sin^2\theta$, computed from the rotated point
+    $w$ as $|{\rm Im}\,w|/(|w|+{\rm Re}\,w)$ and $({\rm Im}\,w)^2/|w|^2$ (no arctangent)."""
     f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
     f_hi = jnp.max(jnp.where(valid, f, -jnp.inf))
     f_c, span = 0.5 * (f_lo + f_hi), f_hi - f_lo
     first, last = edges
-    z1, zc, r = _kasa(f, z, valid, tau, f_c)
-    z_edge = 0.5 * (_wmean(z1, first) + _wmean(z1, last))
+    x1, y1, zc, r = _kasa(f, zr, zi, valid, tau, f_c)
+    z_edge = 0.5 * (jax.lax.complex(_wmean(x1, first), _wmean(y1, first))
+                    + jax.lax.complex(_wmean(x1, last), _wmean(y1, last)))
     u = (z_edge - zc) / as_complex(jnp.maximum(jnp.abs(z_edge - zc), 1e-300))
     p_off = zc + as_complex(r) * u
     z_res = zc - as_complex(r) * u
-    dz = z1 - z_res
-    i_res = jnp.argmin(jnp.where(valid, jnp.real(dz) ** 2 + jnp.imag(dz) ** 2, jnp.inf))
+    i_res = jnp.argmin(jnp.where(valid, (x1 - jnp.real(z_res)) ** 2 + (y1 - jnp.imag(z_res)) ** 2,
+                                 jnp.inf))
     fr = f[i_res]
-    w = (z1 - zc) * jnp.conj(z_res - zc)  # angle theta from the resonance point
-    wr, wi = jnp.real(w), jnp.abs(jnp.imag(w))
+    # w = (z1 - zc) conj(z_res - zc): the angle theta from the resonance point
+    ax, ay = x1 - jnp.real(zc), y1 - jnp.imag(zc)
+    cx, cy = jnp.real(z_res - zc), jnp.imag(z_res - zc)
+    wr, wi = ax * cx + ay * cy, jnp.abs(ay * cx - ax * cy)
     w_abs = jnp.sqrt(wr * wr + wi * wi)
     cos_t = wr / jnp.where(w_abs > 0, w_abs, 1.0)
-    tan_half = jnp.where(cos_t > math.cos(3.0), wi / jnp.where(cos_t > math.cos(3.0), w_abs + wr, 1.0),
+    below_3 = cos_t > math.cos(3.0)
+    tan_half = jnp.where(below_3, wi / jnp.where(below_3, w_abs + wr, 1.0),
                          math.tan(1.5))  # tan(min(theta, 3) / 2)
     xr = jnp.abs(f / fr - 1.0)
     ok = valid & (xr > 0) & (w_abs > 0)
@@ -164,14 +172,14 @@ def _circle_guess(f, z, valid, edges, tau, k):
                 Ql=Ql, f_c=f_c, span=span)
 
 
-def _unwrapped_phase(z):
-    """Phase of `z` (rad) continued across the sweep: the sum of the principal angles between
-    successive points (as ``numpy.unwrap(numpy.angle(z))`` for steps under pi)."""
-    steps = jnp.angle(z[1:] * jnp.conj(z[:-1]))
-    return jnp.angle(z[0]) + jnp.concatenate([jnp.zeros(1, steps.dtype), jnp.cumsum(steps)])
+def _unwrapped_phase(zr, zi):
+    """Phase (rad) of $z=z_r+jz_i$ continued across the sweep: the sum of the principal angles
+    between successive points (as ``numpy.unwrap(numpy.angle(z))`` for steps under pi)."""
+    steps = jnp.arctan2(zi[1:] * zr[:-1] - zr[1:] * zi[:-1], zr[1:] * zr[:-1] + zi[1:] * zi[:-1])
+    return jnp.arctan2(zi[0], zr[0]) + jnp.concatenate([jnp.zeros(1, steps.dtype), jnp.cumsum(steps)])
 
 
-def _slope_delay(f, z, valid, edges):
+def _slope_delay(f, zr, zi, valid, edges):
     r"""Delay (s) from the phase slope of the two ends of the sweep.
 
     The difference of the mean unwrapped phases of the two ends is precise but ambiguous by
@@ -181,7 +189,7 @@ def _slope_delay(f, z, valid, edges):
     $	au=	au_{ends}+m/\Delta f$.
     """
     first, last = edges
-    ph = _unwrapped_phase(z)
+    ph = _unwrapped_phase(zr, zi)
     df = _wmean(f, last) - _wmean(f, first)
     df = jnp.where(df != 0, df, 1.0)
     tau_ends = -(_wmean(ph, last) - _wmean(ph, first)) / (2.0 * jnp.pi * df)
@@ -201,7 +209,7 @@ def _baseline_delay(f, z, valid, edges, g, k):
     fewer than 6 such points exist) are fitted with a straight line, phase $=c-2\pi f\tau$.
     """
     u = z / _resonance_term(f, g["f_res"], g["Ql"], g["Qc"], g["phi"], k)
-    ph = _unwrapped_phase(u)
+    ph = _unwrapped_phase(jnp.real(u), jnp.imag(u))
     off = valid & (jnp.abs(f - g["f_res"]) > 3.0 * g["f_res"] / g["Ql"])
     first, last = edges
     use = jnp.where(jnp.sum(off) >= 6, off, first | last)
@@ -211,16 +219,39 @@ def _baseline_delay(f, z, valid, edges, g, k):
     return -cov / (2.0 * jnp.pi * jnp.where(var > 0, var, 1.0))
 
 
+GUESS_POINTS = 512
+"""The initial guess of a sweep with more valid points than this uses every k-th point of its
+valid range (k the smallest that leaves at most this many); the fit uses all points."""
+
+
+def _guess_points(f, z, valid):
+    """``(f, z, valid)`` thinned for the initial guess: at most `GUESS_POINTS` points, evenly
+    strided over the range from the first to the last valid point (all of them when there are
+    that few; the same arrays when the padded length is that short)."""
+    length = f.shape[0]
+    if length <= GUESS_POINTS:
+        return f, z, valid
+    idx = jnp.arange(length)
+    first = jnp.min(jnp.where(valid, idx, length - 1))
+    last = jnp.max(jnp.where(valid, idx, 0))
+    stride = jnp.maximum(-(-(last - first + 1) // GUESS_POINTS), 1)
+    pick = first + stride * jnp.arange(GUESS_POINTS)
+    inside = pick <= last
+    pick = jnp.minimum(pick, last)
+    return f[pick], z[pick], valid[pick] & inside
+
+
 def _guess(f, z, valid, opts):
     """Starting values: delay (slope, fixed, or baseline), then the circle estimate."""
     edges = _edges(valid)
-    tau_free = _slope_delay(f, z, valid, edges)
+    zr, zi = jnp.real(z), jnp.imag(z)
+    tau_free = _slope_delay(f, zr, zi, valid, edges)
     tau = jnp.where(opts["tau_fixed"], opts["tau_value"], tau_free)
-    g = _circle_guess(f, z, valid, edges, tau, opts["k"])
+    g = _circle_guess(f, zr, zi, valid, edges, tau, opts["k"])
 
     def with_baseline(g):
         tau_b = _baseline_delay(f, z, valid, edges, g, opts["k"])
-        return _circle_guess(f, z, valid, edges, tau_b, opts["k"])
+        return _circle_guess(f, zr, zi, valid, edges, tau_b, opts["k"])
 
     return _maybe(opts["baseline"], with_baseline, g)
 
@@ -397,8 +428,10 @@ def _levenberg_marquardt(p0, free, lower, upper, evaluate, n_res, max_steps):
     over the parameters that are free and not held at a bound by the gradient (active set), the
     step projected on the box `lower`..`upper`; a step is accepted when it lowers $\chi^2$.
     Converged when the proposed step (with $\lambda\le1$, close to Gauss–Newton's) moves every
-    parameter by less than 1e-3 of its uncertainty (then it is not evaluated: a real branch for
-    one sweep), when an accepted step does so or lowers $\chi^2$ by less than 1e-10 relative,
+    parameter by less than 1e-2 of its uncertainty: it is then taken without evaluating the
+    model there (a real branch for one sweep; quadratic convergence leaves the result within
+    ~1e-4 sigma of the minimum, and $\chi^2$, $J^TJ$ are those of the point before), when an
+    accepted step moves by less than 1e-3 sigma or lowers $\chi^2$ by less than 1e-10 relative,
     when the residual is at round-off, or when no step is possible any more and the projected
     gradient vanishes. Returns ``(p, chi2, JTJ, n_steps, converged)``; `n_steps` counts the
     iterations (each evaluates the model at most once).
@@ -422,8 +455,11 @@ def _levenberg_marquardt(p0, free, lower, upper, evaluate, n_res, max_steps):
         delta, d, g = solve(s["A"], s["g"], s["p"], s["lam"])
         p_new = jnp.clip(s["p"] + delta, lower, upper)
         sigma2 = jnp.maximum(s["chi2"], 1e-300) / n_res
-        step_small = jnp.max(jnp.abs(p_new - s["p"]) * jnp.sqrt(d / sigma2)) < 1e-3
-        settled = step_small & (s["lam"] <= 1.0)
+        step_sigma = jnp.max(jnp.abs(p_new - s["p"]) * jnp.sqrt(d / sigma2))
+        step_small = step_sigma < 1e-3
+        # a Gauss–Newton-like step this small lands within ~1e-4 sigma of the minimum: take it
+        # without evaluating the model there (chi2 and J^T J stay those of the current point)
+        settled = (step_sigma < 1e-2) & (s["lam"] <= 1.0)
         chi_new, A_new, g_new = jax.lax.cond(settled, lambda: (s["chi2"], s["A"], s["g"]),
                                              lambda: evaluate(p_new))
         accept = ~settled & jnp.isfinite(chi_new) & (chi_new <= s["chi2"])
@@ -435,7 +471,7 @@ def _levenberg_marquardt(p0, free, lower, upper, evaluate, n_res, max_steps):
         stuck = ~settled & ~accept & (s["lam"] > 1e12)
         pick = lambda a, b: jnp.where(accept, a, b)
         return dict(
-            p=pick(p_new, s["p"]), A=pick(A_new, s["A"]), g=pick(g_new, s["g"]),
+            p=jnp.where(settled | accept, p_new, s["p"]), A=pick(A_new, s["A"]), g=pick(g_new, s["g"]),
             chi2=pick(chi_new, s["chi2"]),
             lam=jnp.where(accept, jnp.maximum(s["lam"] / 5.0, 1e-12), s["lam"] * 4.0),
             k=s["k"] + 1, done=done | stuck | (cosine == 0),
@@ -509,15 +545,17 @@ def _fit_one(f, z, w, opts, max_steps):
     valid0 = w > 0
     # no signal: nothing but zeros, or one value repeated
     z_mean = _wmean(z, valid0)
-    spread = jnp.max(jnp.where(valid0, jnp.abs(z - z_mean), 0.0))
-    no_signal = spread <= 1e-12 * jnp.maximum(jnp.abs(z_mean), 1e-300)
+    dz = z - z_mean
+    spread2 = jnp.max(jnp.where(valid0, jnp.real(dz) ** 2 + jnp.imag(dz) ** 2, 0.0))
+    no_signal = spread2 <= (1e-12 * jnp.maximum(jnp.abs(z_mean), 1e-150)) ** 2
     scale = _wmean(jnp.abs(z), valid0)
     scale = jnp.where(scale > 0, scale, 1.0)
-    zn = jnp.where(no_signal, 1.0 + 0.0j, z / as_complex(scale))  # keep the arithmetic finite; flagged below
+    # keep the arithmetic finite without signal (flagged below); a product, not a complex division
+    zn = jnp.where(no_signal, 1.0 + 0.0j, z * as_complex(1.0 / scale))
 
-    g = _guess(f, zn, valid0, opts)
+    g = _guess(*_guess_points(f, zn, valid0), opts)
     valid = _crop_mask(f, valid0, g, opts)
-    g = _maybe(opts["cropped"], lambda g: _guess(f, zn, valid, opts), g)
+    g = _maybe(opts["cropped"], lambda g: _guess(*_guess_points(f, zn, valid), opts), g)
     p0, ref = _internal_start(g, scale, opts)
     # box: f_res within one span of the data, Q in [1, MAX_Q]; the rest wide
     f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
@@ -678,11 +716,11 @@ def _pad_rows(rows, length):
     F = np.empty((len(rows), length))
     Z = np.empty((len(rows), length), complex)
     W = np.zeros((len(rows), length))
+    steps = np.arange(1, length + 1)
     for i, (f, z, w) in enumerate(rows):
         n = f.size
-        step = f[-1] - f[-2]
         F[i, :n], Z[i, :n], W[i, :n] = f, z, w
-        F[i, n:] = f[-1] + step * np.arange(1, length - n + 1)
+        F[i, n:] = f[-1] + (f[-1] - f[-2]) * steps[:length - n]
         Z[i, n:] = z[-1]
     return F, Z, W
 
@@ -703,11 +741,11 @@ def _as_rows(freq, s21, weights):
                                  f"{len(sweeps)} sweeps.")
         else:
             wl = [None] * len(sweeps)
-        rows = []
-        for s, wi in zip(sweeps, wl, strict=True):
-            rows.append(_check_row(np.asarray(s.freq, float), np.asarray(s.s), wi, s.name))
+        names = tuple(s.name for s in sweeps)
+        rows = _check_rows([np.asarray(s.freq, float) for s in sweeps],
+                           [np.asarray(s.s) for s in sweeps], wl, names)
         batch = () if isinstance(freq, Sweep) else (len(sweeps),)
-        return rows, batch, tuple(s.name for s in sweeps)
+        return rows, batch, names
     if s21 is None:
         raise ValueError("diffsc.fit_s21: `s21` is missing (or pass a diffsc.Sweep as `freq`).")
     z = np.asarray(s21)
@@ -732,8 +770,23 @@ def _as_rows(freq, s21, weights):
             raise ValueError(f"diffsc.fit_s21: `weights` shape {w.shape} must be ({n},) or "
                              f"{z.shape}.")
         wb = list(np.broadcast_to(w, z.shape).reshape(-1, n))
-    rows = [_check_row(fb[i], zb[i], wb[i], None) for i in range(zb.shape[0])]
+    rows = _check_rows(list(fb), list(zb), wb, [None] * zb.shape[0])
     return rows, batch, None
+
+
+def _check_rows(fs, zs, ws, names):
+    """`_check_row` for many rows: one vectorised pass when every row is valid and increasing
+    and has no weights (the common case), else row by row (errors name the sweep)."""
+    if len(fs) > 1 and all(w is None for w in ws) and all(f.ndim == 1 for f in fs):
+        n = np.asarray([f.size for f in fs])
+        if np.all(n >= _MIN_POINTS) and all(z.shape == f.shape for f, z in zip(fs, zs, strict=True)):
+            f_all, z_all = np.concatenate(fs), np.concatenate(zs)
+            inner = np.ones(f_all.size - 1, bool)
+            inner[np.cumsum(n)[:-1] - 1] = False  # no step across two rows
+            if (np.all(np.isfinite(f_all)) and np.all(f_all > 0) and np.all(np.isfinite(z_all))
+                    and np.all(np.diff(f_all)[inner] > 0)):
+                return [(f, z, np.ones(f.size)) for f, z in zip(fs, zs, strict=True)]
+    return [_check_row(f, z, w, name) for f, z, w, name in zip(fs, zs, ws, names, strict=True)]
 
 
 def _check_row(f, z, w, name):
