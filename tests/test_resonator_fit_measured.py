@@ -134,6 +134,8 @@ def test_guess_and_weights():
     assert abs(float(plain.Qi) / t["Qi"] - 1) > 5 * abs(float(weighted.Qi) / t["Qi"] - 1)
     with pytest.raises(ValueError, match="weights"):
         fit_s21(f, z, weights=-w)
+    with pytest.raises(ValueError, match="empty batch"):
+        fit_s21(f, np.zeros((0, N), complex))
     with pytest.raises(ValueError, match="guess"):
         fit_s21(f, z, guess=dict(Q=1e5))
 
@@ -210,6 +212,27 @@ def test_long_sweeps_fit_with_a_thinned_guess():
     alone = fit_s21(sweeps[2])
     for k in ("f_res", "Qi", "Qc", "phi"):
         assert abs(float(batch.params[k][2]) - float(alone.params[k])) < 1e-2 * float(alone.std[k])
+
+
+def test_vectorised_chunks_as_on_an_accelerator_give_the_same_fits(monkeypatch):
+    """On a GPU, sweeps run `vmap`-ed in chunks (converged members stop moving, branches become
+    selects, block loops run to the longest member); on a CPU one by one. Same fits."""
+    import diffsc._resonator._s21_fit as s21_fit  # internal: the chunk size of the batch
+
+    rng = np.random.default_rng(5)
+    f = synth(50)[0]
+    zs = [synth(50 + i, Qi=1e5 * (1 + i), phi=0.1 * i)[1] for i in range(5)]
+    weights = np.ones((5, N))
+    weights[1, :150] = 0  # members with different valid ranges (different block counts)
+    weights[3, rng.choice(N, 40, replace=False)] = 0
+    one_by_one = fit_s21(f, np.stack(zs), weights=weights, delay="baseline")
+    monkeypatch.setattr(s21_fit, "default_chunk", lambda: 4)
+    chunked = fit_s21(f, np.stack(zs), weights=weights, delay="baseline")
+    assert np.all(one_by_one.success) and np.all(chunked.success)
+    np.testing.assert_array_equal(chunked.n_points, one_by_one.n_points)
+    for k in ("f_res", "Qi", "Qc", "phi", "a"):
+        np.testing.assert_array_less(np.abs(chunked.params[k] - one_by_one.params[k]),
+                                     1e-2 * np.asarray(one_by_one.std[k]))
 
 
 def test_meaningless_fits_are_flagged_never_nan():

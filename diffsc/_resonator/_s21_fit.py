@@ -913,6 +913,8 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
     if not (isinstance(max_steps, int) and max_steps >= 1):
         raise ValueError(f"diffsc.fit_s21: `max_steps` must be an int >= 1, got {max_steps!r}.")
     rows, batch, names = _as_rows(freq, s21, weights)
+    if not rows:
+        raise ValueError("diffsc.fit_s21: no sweeps to fit (an empty batch).")
     free_mask, k, ideal = _MODELS[model]
     n_rows = len(rows)
     tau_fixed, baseline, tau_value = False, False, 0.0
@@ -938,12 +940,14 @@ def fit_s21(freq, s21=None, *, model: str = "notch", method: str = "lm", max_ste
     # docs/measured_data.md); the batch is padded to n_devices times a power of two
     n_devices = min(len(jax.local_devices()), 1 << (n_rows.bit_length() - 1)) if n_rows > 1 else 1
     n_batch = n_devices * (1 << max(-(-n_rows // n_devices) - 1, 0).bit_length())
-    rows_p = rows + [rows[0]] * (n_batch - n_rows)
+    # the batch's padding rows repeat its shortest sweep (the cheapest fit), with its options
+    filler = int(np.argmin([r[0].size for r in rows]))
+    rows_p = rows + [rows[filler]] * (n_batch - n_rows)
     F, Z, W = _pad_rows(rows_p, length)
 
     def per_row(x):
         x = np.asarray(x)
-        return np.concatenate([x, np.repeat(x[:1], n_batch - n_rows, axis=0)]) if n_rows else x
+        return np.concatenate([x, np.repeat(x[filler:filler + 1], n_batch - n_rows, axis=0)])
 
     opts = dict(
         free=np.tile(np.asarray(free_mask + (background == "linear",), bool), (n_batch, 1)),
