@@ -18,13 +18,14 @@ import numpy as np
 from scipy.optimize import least_squares
 
 import diffsc
-from diffsc._resonator._s21_fit import _circle_guess, _slope_delay
+from diffsc._resonator._s21_fit import _circle_guess, _edges, _slope_delay
 
 
 def _initial_guess(f, z):
     """diffsc's automatic starting point (delay from the phase slope, circle estimate)."""
     valid = jax.numpy.ones(f.shape, bool)
-    return _circle_guess(f, z, valid, _slope_delay(f, z, valid), 1.0)
+    edges, zr, zi = _edges(valid), z.real, z.imag
+    return _circle_guess(f, zr, zi, valid, edges, _slope_delay(f, zr, zi, valid, edges), 1.0)
 
 
 def synth(n, m, snr, seed=0):
