@@ -190,12 +190,16 @@ def test_guess_points_thin_only_long_valid_ranges():
 
 def test_long_sweeps_fit_with_a_thinned_guess():
     """Sweeps longer than GUESS_POINTS: a wide notch sweep (80 linewidths, 70 MHz, 3001 points)
-    whose 300 ns delay winds 21 turns, a deep overcoupled notch (1601 points), and a short sweep in the
-    same batch, whose guess uses all its points and whose fit equals its fit alone."""
+    whose 300 ns delay winds 21 turns, a deep overcoupled notch (1601 points), a 500 MHz survey
+    sweep (6001 points, 2.5 per linewidth) whose 1 us delay turns the phase by 0.52 rad per
+    point (the thinned points, 12 apart, would alias by a whole turn: the guess falls back to
+    all points), and a short sweep in the same batch, whose guess uses all its points and whose
+    fit equals its fit alone."""
     from diffsc import Sweep
 
     cases = [dict(n=3001, Qi=2e4, Qc=1e4, tau=300e-9, half_width=40.0),
              dict(n=1601, Qi=1e6, Qc=2e4),
+             dict(n=6001, Qi=1e5, Qc=3e4, tau=1e-6, half_width=1000.0),
              dict(n=N)]
     sweeps, truths = [], []
     for i, kw in enumerate(cases):
@@ -209,14 +213,15 @@ def test_long_sweeps_fit_with_a_thinned_guess():
         p = {k: (float(batch.params[k][i]) - t[k]) / float(batch.std[k][i])
              for k in ("f_res", "Qi", "Qc", "phi", "tau")}
         assert all(abs(v) < 4 for v in p.values()), (i, p)
-    alone = fit_s21(sweeps[2])
+    alone = fit_s21(sweeps[3])
     for k in ("f_res", "Qi", "Qc", "phi"):
-        assert abs(float(batch.params[k][2]) - float(alone.params[k])) < 1e-2 * float(alone.std[k])
+        assert abs(float(batch.params[k][3]) - float(alone.params[k])) < 1e-2 * float(alone.std[k])
 
 
 def test_vectorised_chunks_as_on_an_accelerator_give_the_same_fits(monkeypatch):
     """On a GPU, sweeps run `vmap`-ed in chunks (converged members stop moving, branches become
-    selects, block loops run to the longest member); on a CPU one by one. Same fits."""
+    selects, block loops run to the longest member); on a CPU one by one. Same fits, here with
+    the baseline delay and a crop (two guess passes)."""
     import diffsc._resonator._s21_fit as s21_fit  # internal: the chunk size of the batch
 
     rng = np.random.default_rng(5)
@@ -225,9 +230,9 @@ def test_vectorised_chunks_as_on_an_accelerator_give_the_same_fits(monkeypatch):
     weights = np.ones((5, N))
     weights[1, :150] = 0  # members with different valid ranges (different block counts)
     weights[3, rng.choice(N, 40, replace=False)] = 0
-    one_by_one = fit_s21(f, np.stack(zs), weights=weights, delay="baseline")
+    one_by_one = fit_s21(f, np.stack(zs), weights=weights, delay="baseline", crop=7.0)
     monkeypatch.setattr(s21_fit, "default_chunk", lambda: 4)
-    chunked = fit_s21(f, np.stack(zs), weights=weights, delay="baseline")
+    chunked = fit_s21(f, np.stack(zs), weights=weights, delay="baseline", crop=7.0)
     assert np.all(one_by_one.success) and np.all(chunked.success)
     np.testing.assert_array_equal(chunked.n_points, one_by_one.n_points)
     for k in ("f_res", "Qi", "Qc", "phi", "a"):

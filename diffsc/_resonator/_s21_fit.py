@@ -241,6 +241,37 @@ def _guess_points(f, z, valid):
     return f[pick], z[pick], valid[pick] & inside
 
 
+MAX_GUESS_PHASE_STEP = 0.5 * math.pi
+"""The thinned guess is redone on all points when the phase would turn by more than this (rad)
+between two of its successive points at the ends of the sweep, where the phase is the cable
+delay's: larger steps make its unwrapping ambiguous (a wide sweep, a long cable)."""
+
+
+def _thinned_guess(f, z, valid, opts):
+    """`_guess` on the points of `_guess_points`, or on all points (a real branch for one
+    sweep) when the thinned sweep would be too coarse for the delay's phase: the mean phase step
+    between successive points in 16-point windows at the two ends of the valid range, times the
+    stride, exceeds `MAX_GUESS_PHASE_STEP` (steps of the thinned points themselves would alias by
+    whole turns)."""
+    ft, zt, vt = _guess_points(f, z, valid)
+    g = _guess(ft, zt, vt, opts)
+    if ft.shape == f.shape:
+        return g
+    length, window = f.shape[0], 16
+    idx = jnp.arange(length)
+    first = jnp.min(jnp.where(valid, idx, length - 1))
+    last = jnp.max(jnp.where(valid, idx, 0))
+    stride = jnp.maximum(-(-(last - first + 1) // GUESS_POINTS), 1)
+
+    def mean_step(start):
+        w = jax.lax.dynamic_slice(z, (jnp.clip(start, 0, length - window),), (window,))
+        return jnp.abs(jnp.mean(jnp.angle(w[1:] * jnp.conj(w[:-1]))))
+
+    per_point = jnp.maximum(mean_step(first), mean_step(last - window + 1))
+    coarse = per_point * stride.astype(f.dtype) > MAX_GUESS_PHASE_STEP
+    return _maybe(coarse, lambda _: _guess(f, z, valid, opts), g)
+
+
 def _guess(f, z, valid, opts):
     """Starting values: delay (slope, fixed, or baseline), then the circle estimate."""
     edges = _edges(valid)
@@ -557,9 +588,17 @@ def _fit_one(f, z, w, opts, max_steps):
     # keep the arithmetic finite without signal (flagged below); a product, not a complex division
     zn = jnp.where(no_signal, 1.0 + 0.0j, z * as_complex(1.0 / scale))
 
-    g = _guess(*_guess_points(f, zn, valid0), opts)
-    valid = _crop_mask(f, valid0, g, opts)
-    g = _maybe(opts["cropped"], lambda g: _guess(*_guess_points(f, zn, valid), opts), g)
+    # the guess, and with `crop` a second one on the window around the first: one guess in the
+    # program (a loop of one or two passes), not two copies of it
+    def guess_pass(i, carry):
+        g, _ = carry
+        valid_i = jnp.where(i == 0, valid0, _crop_mask(f, valid0, g, opts))
+        return _thinned_guess(f, zn, valid_i, opts), valid_i
+
+    g_shape = jax.eval_shape(lambda: _thinned_guess(f, zn, valid0, opts))
+    g, valid = jax.lax.fori_loop(
+        0, 1 + opts["cropped"].astype(jnp.int32), guess_pass,
+        (jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), g_shape), valid0))
     p0, ref = _internal_start(g, scale, opts)
     # box: f_res within one span of the data, Q in [1, MAX_Q]; the rest wide
     f_lo = jnp.min(jnp.where(valid, f, jnp.inf))
