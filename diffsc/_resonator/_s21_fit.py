@@ -172,10 +172,15 @@ def _circle_guess(f, zr, zi, valid, edges, tau, k):
                 Ql=Ql, f_c=f_c, span=span)
 
 
+def _phase_steps(zr, zi):
+    """Principal angles (rad) between successive points of $z=z_r+jz_i$, shape (n-1,)."""
+    return jnp.arctan2(zi[1:] * zr[:-1] - zr[1:] * zi[:-1], zr[1:] * zr[:-1] + zi[1:] * zi[:-1])
+
+
 def _unwrapped_phase(zr, zi):
     """Phase (rad) of $z=z_r+jz_i$ continued across the sweep: the sum of the principal angles
     between successive points (as ``numpy.unwrap(numpy.angle(z))`` for steps under pi)."""
-    steps = jnp.arctan2(zi[1:] * zr[:-1] - zr[1:] * zi[:-1], zr[1:] * zr[:-1] + zi[1:] * zi[:-1])
+    steps = _phase_steps(zr, zi)
     return jnp.arctan2(zi[0], zr[0]) + jnp.concatenate([jnp.zeros(1, steps.dtype), jnp.cumsum(steps)])
 
 
@@ -186,7 +191,7 @@ def _slope_delay(f, zr, zi, valid, edges):
     whole turns: a reflection resonance winds once around the origin when overcoupled, and a deep
     notch passing near the origin may or may not. The common slope within the two ends (a line
     per end) is free of that ambiguity but noisier; it picks the number of turns $m$ in
-    $	au=	au_{ends}+m/\Delta f$.
+    $\tau=\tau_{ends}+m/\Delta f$.
     """
     first, last = edges
     ph = _unwrapped_phase(zr, zi)
@@ -224,17 +229,25 @@ GUESS_POINTS = 512
 valid range (k the smallest that leaves at most this many); the fit uses all points."""
 
 
+def _valid_range(valid):
+    """Indices of the first and the last valid point (traced integers)."""
+    idx = jnp.arange(valid.shape[0])
+    return jnp.min(jnp.where(valid, idx, valid.shape[0] - 1)), jnp.max(jnp.where(valid, idx, 0))
+
+
+def _guess_stride(first, last):
+    """The smallest stride that leaves at most `GUESS_POINTS` points from `first` to `last`."""
+    return jnp.maximum(-(-(last - first + 1) // GUESS_POINTS), 1)
+
+
 def _guess_points(f, z, valid):
     """``(f, z, valid)`` thinned for the initial guess: at most `GUESS_POINTS` points, evenly
     strided over the range from the first to the last valid point (all of them when there are
     that few; the same arrays when the padded length is that short)."""
-    length = f.shape[0]
-    if length <= GUESS_POINTS:
+    if f.shape[0] <= GUESS_POINTS:
         return f, z, valid
-    idx = jnp.arange(length)
-    first = jnp.min(jnp.where(valid, idx, length - 1))
-    last = jnp.max(jnp.where(valid, idx, 0))
-    stride = jnp.maximum(-(-(last - first + 1) // GUESS_POINTS), 1)
+    first, last = _valid_range(valid)
+    stride = _guess_stride(first, last)
     pick = first + stride * jnp.arange(GUESS_POINTS)
     inside = pick <= last
     pick = jnp.minimum(pick, last)
@@ -258,14 +271,12 @@ def _thinned_guess(f, z, valid, opts):
     if ft.shape == f.shape:
         return g
     length, window = f.shape[0], 16
-    idx = jnp.arange(length)
-    first = jnp.min(jnp.where(valid, idx, length - 1))
-    last = jnp.max(jnp.where(valid, idx, 0))
-    stride = jnp.maximum(-(-(last - first + 1) // GUESS_POINTS), 1)
+    first, last = _valid_range(valid)
+    stride = _guess_stride(first, last)
 
     def mean_step(start):
         w = jax.lax.dynamic_slice(z, (jnp.clip(start, 0, length - window),), (window,))
-        return jnp.abs(jnp.mean(jnp.angle(w[1:] * jnp.conj(w[:-1]))))
+        return jnp.abs(jnp.mean(_phase_steps(jnp.real(w), jnp.imag(w))))
 
     per_point = jnp.maximum(mean_step(first), mean_step(last - window + 1))
     coarse = per_point * stride.astype(f.dtype) > MAX_GUESS_PHASE_STEP
@@ -412,9 +423,7 @@ def _blocked_evaluation(f, z, sw, ref, k, valid):
     length = f.shape[0]
     size = _block_size(length)
     n_blocks = length // size
-    idx = jnp.arange(length)
-    first = jnp.min(jnp.where(valid, idx, length - 1))
-    last = jnp.max(jnp.where(valid, idx, 0))
+    first, last = _valid_range(valid)
     b_lo, b_hi = first // size, last // size + 1
     blocks = tuple(x.reshape(n_blocks, size) for x in (f, jnp.real(z), jnp.imag(z), sw))
 
