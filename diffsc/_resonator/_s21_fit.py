@@ -316,6 +316,8 @@ def _crop_mask(f, valid, g, opts):
 
 
 def _model(p, f, ref, k):
+    """The model in internal coordinates, in complex arithmetic: the reference that the real
+    arithmetic of `_residual_and_jacobian` (which the fit uses) is tested against."""
     fr = ref["f_res"] * (1.0 + p[0] / ref["Ql"])
     Qi, Qc, phi, a = jnp.exp(p[1]), jnp.exp(p[2]), p[3], jnp.exp(p[4])
     Ql = 1.0 / (1.0 / Qi + jnp.cos(phi) / Qc)
@@ -338,7 +340,8 @@ def _resonance_energy(p, f, sw, ref, k):
 
 
 def _residual(p, f, z, sw, ref, k):
-    """Weighted complex residual ``sqrt(w) (S(p) - z)``, shape (n,)."""
+    """Weighted complex residual ``sqrt(w) (S(p) - z)``, shape (n,): with ``jax.jacfwd``, the
+    tests' reference for `_residual_and_jacobian` (the fit itself does not call it)."""
     return as_complex(sw) * (_model(p, f, ref, k) - z)
 
 
